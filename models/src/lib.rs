@@ -1,0 +1,6 @@
+//! Burn modules of networks that learn the way synapses do, and their learning rules.
+//! Models are generic over the backend; they know nothing of tasks, files or the CLI.
+
+pub mod plastic_rnn;
+
+pub use plastic_rnn::{last_step_loss, AlphaInit, HebbRule, PlasticRnn, PlasticRnnConfig, PlasticState};

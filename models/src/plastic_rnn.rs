@@ -1,0 +1,280 @@
+//! The differentiable plastic RNN (Miconi et al.): every connection has a fixed weight `w`
+//! and a plastic part `alpha ⊙ hebb_trace`, where the Hebbian trace is built up during the
+//! episode and the plasticity coefficients are learned across episodes.
+//!
+//! Row-vector convention, column j of a matrix feeds neuron j:
+//! `y(t) = tanh( y(t-1)·(W + α⊙Hebb(t-1)) + input(t) )`.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// How the Hebbian trace follows pre- and postsynaptic activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HebbRule {
+    /// Decaying average: `Hebb(t) = (1-η)·Hebb(t-1) + η·outer(y(t-1), y(t))`.
+    Hebb,
+    /// Oja: `Hebb_ij += η·y_j(t)·(y_i(t-1) − y_j(t)·Hebb_ij)`, self-normalising.
+    Oja,
+}
+
+/// Distribution of the initial plasticity coefficients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlphaInit {
+    /// `scale · N(0, 1)` (differentiable plasticity).
+    Normal,
+    /// `scale · |U(0, 1)|` (backpropagation of Hebbian plasticity).
+    Uniform,
+}
+
+/// Shape and learning rule of a [`PlasticRnn`].
+#[derive(Config, Debug, PartialEq)]
+pub struct PlasticRnnConfig {
+    /// Neurons that receive the input and are read out.
+    pub neurons: usize,
+    /// Learning rule of the Hebbian trace.
+    #[config(default = "HebbRule::Hebb")]
+    pub rule: HebbRule,
+    /// One plasticity coefficient per connection (true) or one shared by all (false).
+    #[config(default = true)]
+    pub alpha_per_connection: bool,
+    /// Whether η is learned (true) or held at its initial value.
+    #[config(default = true)]
+    pub learn_eta: bool,
+    /// Initial (or fixed) trace learning rate η.
+    #[config(default = 0.01)]
+    pub eta_init: f64,
+    /// Adds one neuron whose activity is held at 1, so every neuron gets a learned bias.
+    #[config(default = false)]
+    pub bias_neuron: bool,
+    /// Clamps the trace to [-1, 1] after every update.
+    #[config(default = false)]
+    pub clamp_trace: bool,
+    /// Holds α's diagonal at zero: no plastic self-connections.
+    #[config(default = false)]
+    pub zero_alpha_diagonal: bool,
+    /// Standard deviation of the initial fixed weights.
+    #[config(default = 0.01)]
+    pub w_init_std: f64,
+    /// Distribution of the initial plasticity coefficients.
+    #[config(default = "AlphaInit::Normal")]
+    pub alpha_init: AlphaInit,
+    /// Scale of the initial plasticity coefficients.
+    #[config(default = 0.01)]
+    pub alpha_init_scale: f64,
+}
+
+/// Recurrent network with Hebbian plastic connections; `W`, `α` and `η` are shared by every
+/// episode of a batch, each episode has its own trace.
+#[derive(Module, Debug)]
+pub struct PlasticRnn<B: Backend> {
+    /// Fixed weights `W`, `[neurons, neurons]` (bias neuron included), row i → column j.
+    pub w: Param<Tensor<B, 2>>,
+    /// Plasticity coefficients `α`, `[neurons, neurons]`, or `[1, 1]` when shared.
+    pub alpha: Param<Tensor<B, 2>>,
+    /// Trace learning rate `η`, `[1]`.
+    pub eta: Param<Tensor<B, 1>>,
+    /// The configuration this network was built from.
+    #[module(skip)]
+    pub config: PlasticRnnConfig,
+}
+
+/// The state one episode carries from step to step.
+#[derive(Debug, Clone)]
+pub struct PlasticState<B: Backend> {
+    /// Activities, `[batch, neurons]` (bias neuron included).
+    pub y: Tensor<B, 2>,
+    /// Hebbian trace, `[batch, neurons, neurons]`.
+    pub hebb_trace: Tensor<B, 3>,
+}
+
+/// Tensors derived from the parameters once per episode rather than once per step.
+struct StepParams<B: Backend> {
+    /// `[1, n, n]`.
+    w: Tensor<B, 3>,
+    /// `[1, n, n]` or `[1, 1, 1]`, diagonal masked when asked.
+    alpha: Tensor<B, 3>,
+    /// `[1, 1, 1]`.
+    eta: Tensor<B, 3>,
+    /// `(keep, unit)`: `y·keep + unit` holds the bias neuron at 1; `[1, n]` each.
+    bias: Option<(Tensor<B, 2>, Tensor<B, 2>)>,
+}
+
+impl PlasticRnnConfig {
+    /// Neurons in the network, the bias neuron included.
+    pub fn total_neurons(&self) -> usize {
+        self.neurons + usize::from(self.bias_neuron)
+    }
+
+    /// Shape of `α`.
+    pub fn alpha_shape(&self) -> [usize; 2] {
+        if self.alpha_per_connection {
+            [self.total_neurons(); 2]
+        } else {
+            [1, 1]
+        }
+    }
+
+    /// Builds the network with parameters drawn from `seed`: the same seed gives the same
+    /// parameters on every backend.
+    pub fn init<B: Backend>(&self, seed: u64, device: &B::Device) -> PlasticRnn<B> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n = self.total_neurons();
+        let w: Vec<f32> = (0..n * n)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                (z * self.w_init_std) as f32
+            })
+            .collect();
+        let alpha_shape = self.alpha_shape();
+        let mut alpha: Vec<f32> = (0..alpha_shape[0] * alpha_shape[1])
+            .map(|_| {
+                let z: f64 = match self.alpha_init {
+                    AlphaInit::Normal => StandardNormal.sample(&mut rng),
+                    AlphaInit::Uniform => rng.random::<f64>(),
+                };
+                (z * self.alpha_init_scale) as f32
+            })
+            .collect();
+        if self.zero_alpha_diagonal && self.alpha_per_connection {
+            for i in 0..n {
+                alpha[i * n + i] = 0.0;
+            }
+        }
+        let eta = Tensor::<B, 1>::from_data(TensorData::new(vec![self.eta_init as f32], [1]), device);
+        PlasticRnn {
+            w: Param::from_tensor(Tensor::from_data(TensorData::new(w, [n, n]), device)),
+            alpha: Param::from_tensor(Tensor::from_data(TensorData::new(alpha, alpha_shape), device)),
+            eta: Param::from_tensor(eta).set_require_grad(self.learn_eta),
+            config: self.clone(),
+        }
+    }
+}
+
+impl<B: Backend> PlasticRnn<B> {
+    /// The state at the start of an episode: silent neurons (bias at 1) and an empty trace.
+    pub fn initial_state(&self, batch: usize) -> PlasticState<B> {
+        let n = self.config.total_neurons();
+        let device = self.w.device();
+        let mut y = Tensor::zeros([batch, n], &device);
+        if let Some((_, unit)) = self.bias_tensors(&device) {
+            y = y + unit;
+        }
+        PlasticState {
+            y,
+            hebb_trace: Tensor::zeros([batch, n, n], &device),
+        }
+    }
+
+    /// Runs whole episodes, `inputs` `[batch, steps, neurons]` (bias neuron excluded), and
+    /// returns the last step's activities of the input neurons, `[batch, neurons]`.
+    pub fn forward(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
+        let [batch, steps, _] = inputs.dims();
+        let params = self.step_params();
+        let inputs = self.pad_bias(inputs);
+        let mut state = self.initial_state(batch);
+        for t in 0..steps {
+            let input_t = inputs.clone().slice([0..batch, t..t + 1]).squeeze_dim::<2>(1);
+            state = self.advance(&params, state, input_t);
+        }
+        state.y.slice([0..batch, 0..self.config.neurons])
+    }
+
+    /// One time step, `input` `[batch, neurons]` (bias neuron excluded).
+    pub fn step(&self, state: PlasticState<B>, input: Tensor<B, 2>) -> PlasticState<B> {
+        let params = self.step_params();
+        let input = self.pad_bias(input.unsqueeze_dim::<3>(1)).squeeze_dim::<2>(1);
+        self.advance(&params, state, input)
+    }
+
+    /// The trace learning rate as used in the forward pass (detached when it is fixed).
+    pub fn eta_value(&self) -> Tensor<B, 1> {
+        if self.config.learn_eta {
+            self.eta.val()
+        } else {
+            self.eta.val().detach()
+        }
+    }
+
+    /// `α` as it acts on the connections: zero diagonal when asked.
+    pub fn effective_alpha(&self) -> Tensor<B, 2> {
+        let alpha = self.alpha.val();
+        if self.config.zero_alpha_diagonal && self.config.alpha_per_connection {
+            let n = self.config.total_neurons();
+            let off_diagonal = Tensor::<B, 2>::ones([n, n], &alpha.device()) - Tensor::eye(n, &alpha.device());
+            alpha * off_diagonal
+        } else {
+            alpha
+        }
+    }
+
+    fn step_params(&self) -> StepParams<B> {
+        let device = self.w.device();
+        StepParams {
+            w: self.w.val().unsqueeze_dim(0),
+            alpha: self.effective_alpha().unsqueeze_dim(0),
+            eta: self.eta_value().reshape([1, 1, 1]),
+            bias: self.bias_tensors(&device),
+        }
+    }
+
+    fn bias_tensors(&self, device: &B::Device) -> Option<(Tensor<B, 2>, Tensor<B, 2>)> {
+        if !self.config.bias_neuron {
+            return None;
+        }
+        let n = self.config.total_neurons();
+        let mut unit = vec![0.0f32; n];
+        unit[n - 1] = 1.0;
+        let keep: Vec<f32> = unit.iter().map(|u| 1.0 - u).collect();
+        Some((
+            Tensor::from_data(TensorData::new(keep, [1, n]), device),
+            Tensor::from_data(TensorData::new(unit, [1, n]), device),
+        ))
+    }
+
+    /// Appends the bias neuron's (zero) input channel.
+    fn pad_bias(&self, inputs: Tensor<B, 3>) -> Tensor<B, 3> {
+        if !self.config.bias_neuron {
+            return inputs;
+        }
+        let [batch, steps, _] = inputs.dims();
+        let zeros = Tensor::zeros([batch, steps, 1], &inputs.device());
+        Tensor::cat(vec![inputs, zeros], 2)
+    }
+
+    fn advance(&self, params: &StepParams<B>, state: PlasticState<B>, input: Tensor<B, 2>) -> PlasticState<B> {
+        let PlasticState { y: y_prev, hebb_trace } = state;
+        let effective = params.w.clone() + params.alpha.clone() * hebb_trace.clone();
+        let drive = y_prev.clone().unsqueeze_dim::<3>(1).matmul(effective).squeeze_dim::<2>(1) + input;
+        let mut y = drive.tanh();
+        if let Some((keep, unit)) = &params.bias {
+            y = y * keep.clone() + unit.clone();
+        }
+        let coactivity = y_prev.unsqueeze_dim::<3>(2) * y.clone().unsqueeze_dim::<3>(1);
+        let eta = params.eta.clone();
+        let mut hebb_trace = match self.config.rule {
+            HebbRule::Hebb => hebb_trace.clone() + (coactivity - hebb_trace) * eta,
+            HebbRule::Oja => {
+                let post_squared = y.clone().powi_scalar(2).unsqueeze_dim::<3>(1);
+                hebb_trace.clone() + (coactivity - hebb_trace * post_squared) * eta
+            }
+        };
+        if self.config.clamp_trace {
+            hebb_trace = hebb_trace.clamp(-1.0, 1.0);
+        }
+        PlasticState { y, hebb_trace }
+    }
+}
+
+/// Squared error of the last step, summed over neurons and averaged over the batch.
+pub fn last_step_loss<B: Backend>(outputs: Tensor<B, 2>, targets: Tensor<B, 2>) -> Tensor<B, 1> {
+    let batch = outputs.dims()[0];
+    (outputs - targets).powi_scalar(2).sum().div_scalar(batch as f64)
+}

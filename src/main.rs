@@ -1,0 +1,126 @@
+//! plastic-zoo: train, evaluate and benchmark networks that learn the way synapses do.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+use plastic_zoo::backend::{self, BackendChoice};
+use plastic_zoo::checkpoint::RunDir;
+use plastic_zoo::cli::{BenchModel, Cli, Command, EvalArgs, PlasticRnnArgs, TrainModel};
+use plastic_zoo::config::{resolve_plastic_rnn, PlasticRnnRun};
+use plastic_zoo::train::plastic_rnn::{self as plastic, MODEL_NAME};
+use plastic_zoo::{bench, checkpoint, models};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            use clap::error::ErrorKind;
+            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+                || matches!(err.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand)
+            {
+                let _ = err.print();
+                return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+            // One line: clap's first, which names the offending argument.
+            let text = err.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            eprintln!("{first} (see `plastic-zoo --help` and `plastic-zoo list`)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let message = format!("{err:#}").replace('\n', " ");
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let backend = backend::resolve(cli.backend)?;
+    match cli.command {
+        Command::List => {
+            for line in models::list_lines() {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Train(TrainModel::PlasticRnn(args)) => train_plastic_rnn(&args, backend),
+        Command::Eval(args) => eval(&args, backend),
+        Command::Bench(BenchModel::PlasticRnn(args)) => bench::bench_plastic_rnn(&args, backend),
+    }
+}
+
+fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::Result<()> {
+    let (config, run, resume) = match &args.run.resume {
+        Some(dir) => {
+            let run = RunDir::open(dir)?;
+            run.read_state(MODEL_NAME)?;
+            let mut config: PlasticRnnRun = run.read_json(checkpoint::CONFIG_FILE)?;
+            if args.run.config.is_some() || args.run.run_name.is_some() || changes_more_than_length(args) {
+                bail!("--resume continues a run as it was configured; only --episodes and --checkpoint-every may change");
+            }
+            if let Some(episodes) = args.episodes {
+                config.train.episodes = episodes;
+            }
+            if let Some(every) = args.checkpoint_every {
+                config.train.checkpoint_every = every;
+            }
+            plastic_zoo::config::validate(&config).context("cannot resume")?;
+            run.write_json(checkpoint::CONFIG_FILE, &config)?;
+            (config, run, true)
+        }
+        None => {
+            let config = resolve_plastic_rnn(&args.preset, args.run.config.as_deref(), &args.overrides())?;
+            let name = args
+                .run
+                .run_name
+                .clone()
+                .unwrap_or_else(|| format!("{}-seed{}", config.preset, config.train.seed));
+            let run = RunDir::create(&args.run.out, MODEL_NAME, &name)?;
+            (config, run, false)
+        }
+    };
+    eprintln!("training {MODEL_NAME} ({}) on {backend} into {}", config.preset, run.path.display());
+    let job = plastic::TrainJob {
+        config,
+        run,
+        resume,
+        eval_episodes: args.run.eval_episodes.max(1),
+    };
+    let report = backend::run_on(backend, job)??;
+    println!("{report}");
+    Ok(())
+}
+
+/// Whether any flag other than --episodes / --checkpoint-every was given with --resume.
+fn changes_more_than_length(args: &PlasticRnnArgs) -> bool {
+    let mut overrides = args.overrides();
+    overrides.episodes = None;
+    overrides.checkpoint_every = None;
+    format!("{overrides:?}") != format!("{:?}", plastic_zoo::config::PlasticRnnOverrides::default())
+}
+
+fn eval(args: &EvalArgs, backend: BackendChoice) -> anyhow::Result<()> {
+    if args.episodes == 0 {
+        bail!("eval needs at least 1 episode");
+    }
+    let run = RunDir::open(&args.dir)?;
+    let state: checkpoint::RunState = run.read_json(checkpoint::STATE_FILE)?;
+    match state.model.as_str() {
+        MODEL_NAME => {
+            let report = backend::run_on(backend, plastic::EvalJob { run, episodes: args.episodes })??;
+            println!("{report}");
+            Ok(())
+        }
+        other => bail!("{} holds a checkpoint of unknown model '{other}'", args.dir.display()),
+    }
+}

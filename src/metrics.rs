@@ -1,0 +1,85 @@
+//! Per-episode metrics: one JSON object per line in `metrics.jsonl`.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// What one training episode measured; model-specific figures live in `values`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpisodeMetrics {
+    pub episode: usize,
+    pub loss: f64,
+    #[serde(flatten)]
+    pub values: BTreeMap<String, f64>,
+}
+
+impl EpisodeMetrics {
+    pub fn get(&self, name: &str) -> Option<f64> {
+        if name == "loss" {
+            Some(self.loss)
+        } else {
+            self.values.get(name).copied()
+        }
+    }
+}
+
+/// The append-only metrics file of a run.
+pub struct MetricsLog {
+    path: PathBuf,
+}
+
+impl MetricsLog {
+    pub fn new(path: PathBuf) -> Self {
+        Self { path }
+    }
+
+    pub fn append(&self, metrics: &EpisodeMetrics) -> anyhow::Result<()> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .with_context(|| format!("cannot append to {}", self.path.display()))?;
+        writeln!(file, "{}", serde_json::to_string(metrics)?)
+            .with_context(|| format!("cannot append to {}", self.path.display()))
+    }
+
+    pub fn read(&self) -> anyhow::Result<Vec<EpisodeMetrics>> {
+        read_lines(&self.path)
+    }
+
+    /// Drops the lines past `episode`: they were logged after the checkpoint a resumed run
+    /// starts from, and the resumed run logs them again.
+    pub fn truncate_after(&self, episode: usize) -> anyhow::Result<()> {
+        if !self.path.exists() {
+            return Ok(());
+        }
+        let kept: Vec<EpisodeMetrics> = self.read()?.into_iter().filter(|m| m.episode <= episode).collect();
+        let mut text = String::new();
+        for m in &kept {
+            text.push_str(&serde_json::to_string(m)?);
+            text.push('\n');
+        }
+        crate::checkpoint::write_atomically(&self.path, text.as_bytes())
+    }
+}
+
+fn read_lines(path: &Path) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, line)| {
+            serde_json::from_str(line).with_context(|| format!("{} line {} is corrupt", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Mean of each named value over a slice of metrics.
+pub fn mean_of(metrics: &[EpisodeMetrics], name: &str) -> f64 {
+    let values: Vec<f64> = metrics.iter().filter_map(|m| m.get(name)).collect();
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}

@@ -1,0 +1,24 @@
+//! The registry of models and presets that `list` prints.
+
+use plastic_tasks::PATTERN_PRESETS;
+
+/// Models that `train` knows, with a one-line description.
+pub const MODELS: [(&str, &str); 1] = [(
+    "plastic-rnn",
+    "recurrent net with Hebbian plastic connections (learned α, η), trained by BPTT",
+)];
+
+/// What `list` prints: one line per model, then one per preset.
+pub fn list_lines() -> Vec<String> {
+    let mut lines: Vec<String> = MODELS.iter().map(|(name, about)| format!("model   {name:<14} {about}")).collect();
+    for preset in PATTERN_PRESETS {
+        let task = plastic_tasks::pattern_preset(preset).expect("listed presets exist");
+        lines.push(format!(
+            "preset  {preset:<14} plastic-rnn: {} neurons, {} patterns, {} steps",
+            task.neurons,
+            task.patterns,
+            task.steps()
+        ));
+    }
+    lines
+}

@@ -1,0 +1,143 @@
+//! PNG plots, drawn with plotters and a bundled font (no system fonts needed).
+
+use std::path::Path;
+use std::sync::Once;
+
+use anyhow::Context;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use crate::metrics::EpisodeMetrics;
+
+static FONT: Once = Once::new();
+
+fn ensure_font() {
+    FONT.call_once(|| {
+        // The bundled DejaVu Sans is a valid TrueType font; registering it cannot fail.
+        let _ = register_font("sans-serif", FontStyle::Normal, include_bytes!("../assets/DejaVuSans.ttf"));
+    });
+}
+
+fn draw_error<E: std::fmt::Debug>(path: &Path) -> impl FnOnce(E) -> anyhow::Error + '_ {
+    move |e| anyhow::anyhow!("cannot draw {}: {e:?}", path.display())
+}
+
+/// Moving average over a window of about 1 % of the run (at least 1 episode).
+fn smooth(values: &[f64]) -> Vec<f64> {
+    let window = (values.len() / 100).max(1);
+    let mut out = Vec::with_capacity(values.len());
+    let mut running = 0.0;
+    for (i, v) in values.iter().enumerate() {
+        running += v;
+        if i >= window {
+            running -= values[i - window];
+        }
+        out.push(running / (i + 1).min(window) as f64);
+    }
+    out
+}
+
+/// One panel per metric against the episode, raw in grey and smoothed in colour.
+pub fn learning_curve(metrics: &[EpisodeMetrics], names: &[&str], path: &Path) -> anyhow::Result<()> {
+    ensure_font();
+    let root = BitMapBackend::new(path, (900, 300 * names.len() as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_error(path))?;
+    let panels = root.split_evenly((names.len(), 1));
+    for (panel, name) in panels.iter().zip(names) {
+        let points: Vec<(f64, f64)> = metrics
+            .iter()
+            .filter_map(|m| m.get(name).map(|v| (m.episode as f64, v)))
+            .filter(|(_, v)| v.is_finite())
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        let x_max = points.last().map(|p| p.0).unwrap_or(1.0).max(1.0);
+        let y_max = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+        let y_min = points.iter().map(|p| p.1).fold(f64::MAX, f64::min).min(0.0);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(*name, ("sans-serif", 20))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..x_max, y_min..(y_max * 1.05).max(y_min + 1e-9))
+            .map_err(draw_error(path))?;
+        chart
+            .configure_mesh()
+            .x_desc("episode")
+            .draw()
+            .map_err(draw_error(path))?;
+        chart
+            .draw_series(LineSeries::new(points.iter().copied(), RGBColor(200, 200, 200)))
+            .map_err(draw_error(path))?;
+        let smoothed = smooth(&points.iter().map(|p| p.1).collect::<Vec<_>>());
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().zip(smoothed).map(|(p, s)| (p.0, s)),
+                BLUE.stroke_width(2),
+            ))
+            .map_err(draw_error(path))?;
+    }
+    root.present().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Largest side, in cells, drawn for a matrix; bigger ones are averaged down in blocks.
+const MAX_CELLS: usize = 200;
+
+/// Square matrices side by side, blue negative, red positive, each on its own symmetric scale.
+pub fn heatmaps(matrices: &[(&str, &[f32], usize)], path: &Path) -> anyhow::Result<()> {
+    ensure_font();
+    let panel = 420u32;
+    let root = BitMapBackend::new(path, (panel * matrices.len() as u32, panel + 40)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_error(path))?;
+    let areas = root.split_evenly((1, matrices.len()));
+    for (area, (title, values, side)) in areas.iter().zip(matrices) {
+        let (cells, cell_side) = pool(values, *side);
+        let limit = cells.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("{title}  (±{limit:.3})"), ("sans-serif", 18))
+            .margin(10)
+            .build_cartesian_2d(0..cell_side, 0..cell_side)
+            .map_err(draw_error(path))?;
+        chart
+            .draw_series((0..cell_side * cell_side).map(|k| {
+                let (row, col) = (k / cell_side, k % cell_side);
+                let v = cells[k] / limit;
+                // Row 0 at the top, as a matrix is printed.
+                let top = cell_side - row;
+                Rectangle::new([(col, top), (col + 1, top - 1)], diverging(v).filled())
+            }))
+            .map_err(draw_error(path))?;
+    }
+    root.present().with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Averages `side × side` values down to at most [`MAX_CELLS`] per side.
+fn pool(values: &[f32], side: usize) -> (Vec<f32>, usize) {
+    let block = side.div_ceil(MAX_CELLS).max(1);
+    let cells = side.div_ceil(block);
+    let mut out = vec![0f32; cells * cells];
+    let mut counts = vec![0u32; cells * cells];
+    for i in 0..side {
+        for j in 0..side {
+            let k = (i / block) * cells + j / block;
+            out[k] += values[i * side + j];
+            counts[k] += 1;
+        }
+    }
+    for (v, c) in out.iter_mut().zip(counts) {
+        *v /= c.max(1) as f32;
+    }
+    (out, cells)
+}
+
+/// -1 → blue, 0 → white, +1 → red.
+fn diverging(v: f32) -> RGBColor {
+    let v = v.clamp(-1.0, 1.0);
+    let fade = |x: f32| (255.0 * (1.0 - x)) as u8;
+    if v >= 0.0 {
+        RGBColor(255, fade(v), fade(v))
+    } else {
+        RGBColor(fade(-v), fade(-v), 255)
+    }
+}

@@ -1,0 +1,69 @@
+//! Helpers shared by the integration tests: run the real binary, read its results.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_plastic-zoo");
+
+pub fn zoo(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("the binary starts")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs the binary and insists it succeeded.
+pub fn zoo_ok(args: &[&str]) -> Output {
+    let out = zoo(args);
+    assert!(out.status.success(), "{args:?} failed:\n{}\n{}", stdout(&out), stderr(&out));
+    out
+}
+
+/// Runs the binary and insists it failed cleanly: non-zero exit, one line on stderr that
+/// contains `needle`, no panic, no backtrace.
+pub fn zoo_fails(args: &[&str], needle: &str) -> String {
+    let out = zoo(args);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{args:?} should fail, printed:\n{}\n{err}", stdout(&out));
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{args:?} panicked:\n{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("training ")).collect();
+    assert_eq!(lines.len(), 1, "{args:?} should print one error line, printed:\n{err}");
+    assert!(
+        lines[0].to_lowercase().contains(&needle.to_lowercase()),
+        "{args:?}: expected '{needle}' in '{}'",
+        lines[0]
+    );
+    lines[0].to_string()
+}
+
+/// The line `eval over …` that train and eval print.
+pub fn eval_line(out: &Output) -> String {
+    stdout(out)
+        .lines()
+        .find(|l| l.starts_with("eval over"))
+        .unwrap_or_else(|| panic!("no eval line in:\n{}", stdout(out)))
+        .to_string()
+}
+
+/// A small, fast bohp-shaped run: 12 neurons, 2 patterns.
+pub fn small_run_args<'a>(out: &'a str, name: &'a str, episodes: &'a str) -> Vec<&'a str> {
+    vec![
+        "train", "plastic-rnn", "--preset", "bohp", "--neurons", "12", "--patterns", "2", "--episodes", episodes,
+        "--out", out, "--run-name", name, "--eval-episodes", "8", "--checkpoint-every", "3",
+    ]
+}
+
+pub fn run_dir(out: &Path, name: &str) -> PathBuf {
+    out.join("plastic-rnn").join(name)
+}
+
+/// The numbers in an `eval over …` line.
+pub fn eval_numbers(line: &str) -> Vec<f64> {
+    line.split_whitespace().filter_map(|w| w.parse::<f64>().ok()).collect()
+}

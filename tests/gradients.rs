@@ -1,0 +1,153 @@
+//! The autodiff gradient of the plastic RNN equals central finite differences, in f64.
+#![cfg(feature = "ndarray")]
+
+use burn::backend::{Autodiff, NdArray};
+use burn::module::Param;
+use burn::tensor::backend::Backend;
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use plastic_models::{last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+type Inner = NdArray<f64>;
+type Diff = Autodiff<Inner>;
+
+struct Problem {
+    config: PlasticRnnConfig,
+    w: Vec<f64>,
+    alpha: Vec<f64>,
+    eta: f64,
+    inputs: Vec<f64>,
+    targets: Vec<f64>,
+    batch: usize,
+    steps: usize,
+}
+
+fn problem(rule: HebbRule, bias_neuron: bool, zero_alpha_diagonal: bool, seed: u64) -> Problem {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let neurons = 5;
+    let config = PlasticRnnConfig::new(neurons)
+        .with_rule(rule)
+        .with_bias_neuron(bias_neuron)
+        .with_zero_alpha_diagonal(zero_alpha_diagonal);
+    let n = config.total_neurons();
+    let (batch, steps) = (2, 7);
+    let mut uniform = |scale: f64, count: usize| -> Vec<f64> { (0..count).map(|_| scale * rng.random_range(-1.0..1.0)).collect() };
+    Problem {
+        w: uniform(0.6, n * n),
+        alpha: uniform(0.6, n * n),
+        eta: 0.3,
+        inputs: uniform(1.5, batch * steps * neurons),
+        targets: uniform(1.0, batch * neurons).into_iter().map(f64::signum).collect(),
+        config,
+        batch,
+        steps,
+    }
+}
+
+fn model<B: Backend>(p: &Problem, w: &[f64], alpha: &[f64], eta: f64) -> PlasticRnn<B> {
+    let device = Default::default();
+    let n = p.config.total_neurons();
+    PlasticRnn {
+        w: Param::from_tensor(Tensor::from_data(TensorData::new(w.to_vec(), [n, n]), &device)),
+        alpha: Param::from_tensor(Tensor::from_data(TensorData::new(alpha.to_vec(), [n, n]), &device)),
+        eta: Param::from_tensor(Tensor::from_data(TensorData::new(vec![eta], [1]), &device)),
+        config: p.config.clone(),
+    }
+}
+
+fn loss<B: Backend>(p: &Problem, m: &PlasticRnn<B>) -> Tensor<B, 1> {
+    let device = Default::default();
+    let inputs = Tensor::from_data(TensorData::new(p.inputs.clone(), [p.batch, p.steps, p.config.neurons]), &device);
+    let targets = Tensor::from_data(TensorData::new(p.targets.clone(), [p.batch, p.config.neurons]), &device);
+    last_step_loss(m.forward(inputs), targets)
+}
+
+fn loss_at(p: &Problem, w: &[f64], alpha: &[f64], eta: f64) -> f64 {
+    loss::<Inner>(p, &model::<Inner>(p, w, alpha, eta)).into_scalar().elem()
+}
+
+fn to_vec<const D: usize>(t: Tensor<Inner, D>) -> Vec<f64> {
+    t.into_data().to_vec::<f64>().unwrap()
+}
+
+fn assert_close(what: &str, analytic: f64, numeric: f64) {
+    let tolerance = 1e-6 * (1.0 + analytic.abs().max(numeric.abs()));
+    assert!(
+        (analytic - numeric).abs() <= tolerance,
+        "{what}: autodiff {analytic:e} vs finite differences {numeric:e}"
+    );
+}
+
+fn check(rule: HebbRule, bias_neuron: bool, zero_alpha_diagonal: bool) {
+    let p = problem(rule, bias_neuron, zero_alpha_diagonal, 42);
+    let m = model::<Diff>(&p, &p.w, &p.alpha, p.eta);
+    let grads = loss(&p, &m).backward();
+    let grad_w = to_vec(m.w.grad(&grads).expect("W has a gradient"));
+    let grad_alpha = to_vec(m.alpha.grad(&grads).expect("alpha has a gradient"));
+    let grad_eta = to_vec(m.eta.grad(&grads).expect("eta has a gradient"))[0];
+    let h = 1e-6;
+    let mut nonzero = 0;
+    for k in 0..p.w.len() {
+        let (mut plus, mut minus) = (p.w.clone(), p.w.clone());
+        plus[k] += h;
+        minus[k] -= h;
+        let numeric = (loss_at(&p, &plus, &p.alpha, p.eta) - loss_at(&p, &minus, &p.alpha, p.eta)) / (2.0 * h);
+        assert_close(&format!("{rule:?} bias={bias_neuron} dL/dW[{k}]"), grad_w[k], numeric);
+        nonzero += usize::from(numeric.abs() > 1e-4);
+    }
+    for k in 0..p.alpha.len() {
+        let (mut plus, mut minus) = (p.alpha.clone(), p.alpha.clone());
+        plus[k] += h;
+        minus[k] -= h;
+        let numeric = (loss_at(&p, &p.w, &plus, p.eta) - loss_at(&p, &p.w, &minus, p.eta)) / (2.0 * h);
+        assert_close(&format!("{rule:?} bias={bias_neuron} dL/dalpha[{k}]"), grad_alpha[k], numeric);
+    }
+    let numeric = (loss_at(&p, &p.w, &p.alpha, p.eta + h) - loss_at(&p, &p.w, &p.alpha, p.eta - h)) / (2.0 * h);
+    assert_close(&format!("{rule:?} bias={bias_neuron} dL/deta"), grad_eta, numeric);
+    assert!(numeric.abs() > 1e-4, "the eta gradient should not vanish in this problem");
+    assert!(nonzero > p.w.len() / 2, "most W gradients should be non-trivial");
+}
+
+#[test]
+fn hebb_gradient_matches_finite_differences() {
+    check(HebbRule::Hebb, false, false);
+}
+
+#[test]
+fn hebb_with_bias_neuron_gradient_matches_finite_differences() {
+    check(HebbRule::Hebb, true, false);
+}
+
+#[test]
+fn oja_gradient_matches_finite_differences() {
+    check(HebbRule::Oja, false, false);
+}
+
+#[test]
+fn oja_with_bias_neuron_and_no_plastic_self_connections() {
+    check(HebbRule::Oja, true, true);
+}
+
+#[test]
+fn masked_alpha_diagonal_gets_no_gradient() {
+    let p = problem(HebbRule::Hebb, false, true, 7);
+    let m = model::<Diff>(&p, &p.w, &p.alpha, p.eta);
+    let grads = loss(&p, &m).backward();
+    let grad_alpha = to_vec(m.alpha.grad(&grads).unwrap());
+    let n = p.config.total_neurons();
+    for i in 0..n {
+        assert_eq!(grad_alpha[i * n + i], 0.0);
+    }
+    assert!(grad_alpha.iter().any(|g| g.abs() > 1e-6));
+}
+
+#[test]
+fn fixed_eta_gets_no_gradient() {
+    let mut p = problem(HebbRule::Hebb, false, false, 8);
+    p.config.learn_eta = false;
+    let m = model::<Diff>(&p, &p.w, &p.alpha, p.eta);
+    let grads = loss(&p, &m).backward();
+    assert!(m.eta.grad(&grads).is_none());
+    assert!(m.w.grad(&grads).is_some());
+}
