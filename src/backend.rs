@@ -68,21 +68,24 @@ pub trait BackendJob {
 pub fn run_on<J: BackendJob>(choice: BackendChoice, job: J) -> anyhow::Result<J::Output> {
     match choice {
         #[cfg(feature = "ndarray")]
-        BackendChoice::Ndarray => Ok(job.run::<burn::backend::Autodiff<burn::backend::NdArray<f32>>>(
-            burn::backend::ndarray::NdArrayDevice::Cpu,
-        )),
+        BackendChoice::Ndarray => Ok(job
+            .run::<burn::backend::Autodiff<burn::backend::NdArray<f32>>>(
+                burn::backend::ndarray::NdArrayDevice::Cpu,
+            )),
         #[cfg(feature = "wgpu")]
-        BackendChoice::Wgpu => Ok(job.run::<burn::backend::Autodiff<burn::backend::Wgpu<f32, i32>>>(
-            burn::backend::wgpu::WgpuDevice::default(),
-        )),
+        BackendChoice::Wgpu => Ok(job
+            .run::<burn::backend::Autodiff<burn::backend::Wgpu<f32, i32>>>(
+                burn::backend::wgpu::WgpuDevice::default(),
+            )),
         #[cfg(feature = "flex")]
-        BackendChoice::Flex => Ok(job.run::<burn::backend::Autodiff<burn::backend::Flex<f32, i32>>>(
-            burn::backend::flex::FlexDevice,
-        )),
+        BackendChoice::Flex => Ok(job
+            .run::<burn::backend::Autodiff<burn::backend::Flex<f32, i32>>>(
+                burn::backend::flex::FlexDevice,
+            )),
         #[allow(unreachable_patterns)]
-        other => anyhow::bail!(
-            "backend '{other}' is not compiled in: rebuild with `--features {other}`"
-        ),
+        other => {
+            anyhow::bail!("backend '{other}' is not compiled in: rebuild with `--features {other}`")
+        }
     }
 }
 
@@ -93,7 +96,10 @@ pub fn resolve(requested: Option<BackendChoice>) -> anyhow::Result<BackendChoice
         Some(choice) => anyhow::bail!(
             "backend '{choice}' is not compiled in: rebuild with `--features {choice}`"
         ),
-        None => BackendChoice::default_compiled()
-            .ok_or_else(|| anyhow::anyhow!("no backend compiled in: enable one of the features ndarray, wgpu, flex")),
+        None => BackendChoice::default_compiled().ok_or_else(|| {
+            anyhow::anyhow!(
+                "no backend compiled in: enable one of the features ndarray, wgpu, flex"
+            )
+        }),
     }
 }

@@ -44,10 +44,21 @@ pub fn bench_plastic_rnn(args: &BenchArgs, backend: BackendChoice) -> anyhow::Re
     for &size in &args.sizes {
         for &batch in &args.batch {
             let output = Command::new(&exe)
-                .args(["--backend", backend.name(), "bench", "plastic-rnn", "--in-process"])
+                .args([
+                    "--backend",
+                    backend.name(),
+                    "bench",
+                    "plastic-rnn",
+                    "--in-process",
+                ])
                 .args(["--sizes", &size.to_string(), "--batch", &batch.to_string()])
                 .args(["--preset", &args.preset])
-                .args(["--episodes", &args.episodes.to_string(), "--warmup", &args.warmup.to_string()])
+                .args([
+                    "--episodes",
+                    &args.episodes.to_string(),
+                    "--warmup",
+                    &args.warmup.to_string(),
+                ])
                 .output()
                 .context("cannot start a benchmark process")?;
             if !output.status.success() {

@@ -49,7 +49,11 @@ pub struct RunState {
 impl RunDir {
     /// Creates a fresh run directory; refuses to reuse one that already holds a checkpoint.
     pub fn create(out: &Path, model: &str, run_name: &str) -> anyhow::Result<Self> {
-        if run_name.is_empty() || run_name.contains(['/', '\\']) || run_name == "." || run_name == ".." {
+        if run_name.is_empty()
+            || run_name.contains(['/', '\\'])
+            || run_name == "."
+            || run_name == ".."
+        {
             bail!("run name '{run_name}' must be a plain, non-empty directory name");
         }
         let path = out.join(model).join(run_name);
@@ -75,7 +79,9 @@ impl RunDir {
                 bail!("{} is not a checkpoint: {file} is missing", path.display());
             }
         }
-        Ok(Self { path: path.to_path_buf() })
+        Ok(Self {
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -89,8 +95,10 @@ impl RunDir {
 
     pub fn read_json<T: DeserializeOwned>(&self, name: &str) -> anyhow::Result<T> {
         let path = self.file(name);
-        let text = fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        serde_json::from_str(&text).with_context(|| format!("{} is corrupt or of another kind", path.display()))
+        let text =
+            fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is corrupt or of another kind", path.display()))
     }
 
     /// The model name and progress recorded in `state.json`, checked against `model`.
@@ -107,7 +115,12 @@ impl RunDir {
     }
 
     /// Saves model, optimizer and state, each atomically, the state last.
-    pub fn save_checkpoint<B, M, O>(&self, model: &M, optim: &O, state: &RunState) -> anyhow::Result<()>
+    pub fn save_checkpoint<B, M, O>(
+        &self,
+        model: &M,
+        optim: &O,
+        state: &RunState,
+    ) -> anyhow::Result<()>
     where
         B: AutodiffBackend,
         M: burn::module::AutodiffModule<B>,
@@ -116,15 +129,19 @@ impl RunDir {
         let recorder = ByteRecorder::default();
         let model_bytes = Recorder::<B>::record(&recorder, model.clone().into_record(), ())
             .context("cannot serialise the model")?;
-        let optim_bytes =
-            Recorder::<B>::record(&recorder, optim.to_record(), ()).context("cannot serialise the optimizer")?;
+        let optim_bytes = Recorder::<B>::record(&recorder, optim.to_record(), ())
+            .context("cannot serialise the optimizer")?;
         write_atomically(&self.file(MODEL_FILE), &model_bytes)?;
         write_atomically(&self.file(OPTIMIZER_FILE), &optim_bytes)?;
         self.write_json(STATE_FILE, state)
     }
 
     /// Loads the model record into `model` (which fixes the expected structure).
-    pub fn load_model<B: Backend, M: Module<B>>(&self, model: M, device: &B::Device) -> anyhow::Result<M> {
+    pub fn load_model<B: Backend, M: Module<B>>(
+        &self,
+        model: M,
+        device: &B::Device,
+    ) -> anyhow::Result<M> {
         let record = self.load_record::<B, M::Record>(MODEL_FILE, device)?;
         Ok(model.load_record(record))
     }
@@ -140,7 +157,11 @@ impl RunDir {
         Ok(optim.load_record(record))
     }
 
-    fn load_record<B: Backend, R: burn::record::Record<B>>(&self, name: &str, device: &B::Device) -> anyhow::Result<R> {
+    fn load_record<B: Backend, R: burn::record::Record<B>>(
+        &self,
+        name: &str,
+        device: &B::Device,
+    ) -> anyhow::Result<R> {
         let path = self.file(name);
         let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
         Recorder::<B>::load(&ByteRecorder::default(), bytes, device)
@@ -152,8 +173,12 @@ impl RunDir {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = path.with_file_name(format!(".{file_name}.tmp"));
-    let mut file = fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.sync_all().with_context(|| format!("cannot write {}", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
+    let mut file =
+        fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    file.sync_all()
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path)
+        .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))
 }

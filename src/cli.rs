@@ -9,7 +9,11 @@ use crate::backend::BackendChoice;
 use crate::config::PlasticRnnOverrides;
 
 #[derive(Debug, Parser)]
-#[command(name = "plastic-zoo", version, about = "Networks that learn the way synapses do")]
+#[command(
+    name = "plastic-zoo",
+    version,
+    about = "Networks that learn the way synapses do"
+)]
 pub struct Cli {
     /// Backend to run on: ndarray, wgpu or flex (default: the first compiled in)
     #[arg(long, global = true, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<BackendChoice>()))]

@@ -34,7 +34,10 @@ impl TrainConfig {
             bail!("batch must be at least 1");
         }
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            bail!("learning rate must be a positive number, got {}", self.learning_rate);
+            bail!(
+                "learning rate must be a positive number, got {}",
+                self.learning_rate
+            );
         }
         if self.checkpoint_every == 0 {
             bail!("checkpoint-every must be at least 1");
@@ -87,7 +90,10 @@ pub const DEFAULT_PRESET: &str = "bohp";
 /// A named plastic-RNN run configuration (see the README for where each comes from).
 pub fn plastic_rnn_preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
     let task = pattern_preset(name).with_context(|| {
-        format!("unknown preset '{name}' (known: {})", PATTERN_PRESETS.join(", "))
+        format!(
+            "unknown preset '{name}' (known: {})",
+            PATTERN_PRESETS.join(", ")
+        )
     })?;
     let mut model = PlasticRnnConfig::new(task.neurons);
     let mut train = TrainConfig {
@@ -131,8 +137,12 @@ pub fn resolve_plastic_rnn(
             .with_context(|| format!("config file {} is not valid JSON", path.display()))?;
         let mut merged = serde_json::to_value(&run)?;
         merge_json(&mut merged, overlay);
-        run = serde_json::from_value(merged)
-            .with_context(|| format!("config file {} does not describe a plastic-rnn run", path.display()))?;
+        run = serde_json::from_value(merged).with_context(|| {
+            format!(
+                "config file {} does not describe a plastic-rnn run",
+                path.display()
+            )
+        })?;
     }
     apply_overrides(&mut run, flags);
     validate(&run)?;
@@ -190,7 +200,10 @@ pub fn validate(run: &PlasticRnnRun) -> anyhow::Result<()> {
     if !(model.eta_init.is_finite() && (0.0..=1.0).contains(&model.eta_init)) {
         bail!("eta must lie in [0, 1], got {}", model.eta_init);
     }
-    for (name, value) in [("w_init_std", model.w_init_std), ("alpha_init_scale", model.alpha_init_scale)] {
+    for (name, value) in [
+        ("w_init_std", model.w_init_std),
+        ("alpha_init_scale", model.alpha_init_scale),
+    ] {
         if !(value.is_finite() && value >= 0.0) {
             bail!("{name} must be a non-negative number, got {value}");
         }
@@ -223,7 +236,11 @@ mod tests {
     fn precedence_is_preset_then_file_then_flags() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.json");
-        std::fs::write(&file, r#"{"train": {"learning_rate": 0.01, "seed": 5}, "task": {"cycles": 3}}"#).unwrap();
+        std::fs::write(
+            &file,
+            r#"{"train": {"learning_rate": 0.01, "seed": 5}, "task": {"cycles": 3}}"#,
+        )
+        .unwrap();
         let flags = PlasticRnnOverrides {
             seed: Some(9),
             ..Default::default()

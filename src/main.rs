@@ -17,9 +17,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(err) => {
             use clap::error::ErrorKind;
-            if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || matches!(err.kind(), ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand)
-            {
+            if matches!(
+                err.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+            ) || matches!(
+                err.kind(),
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 let _ = err.print();
                 return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                     ExitCode::from(2)
@@ -65,7 +69,10 @@ fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::R
             let run = RunDir::open(dir)?;
             run.read_state(MODEL_NAME)?;
             let mut config: PlasticRnnRun = run.read_json(checkpoint::CONFIG_FILE)?;
-            if args.run.config.is_some() || args.run.run_name.is_some() || changes_more_than_length(args) {
+            if args.run.config.is_some()
+                || args.run.run_name.is_some()
+                || changes_more_than_length(args)
+            {
                 bail!("--resume continues a run as it was configured; only --episodes and --checkpoint-every may change");
             }
             if let Some(episodes) = args.episodes {
@@ -79,7 +86,8 @@ fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::R
             (config, run, true)
         }
         None => {
-            let config = resolve_plastic_rnn(&args.preset, args.run.config.as_deref(), &args.overrides())?;
+            let config =
+                resolve_plastic_rnn(&args.preset, args.run.config.as_deref(), &args.overrides())?;
             let name = args
                 .run
                 .run_name
@@ -89,7 +97,11 @@ fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::R
             (config, run, false)
         }
     };
-    eprintln!("training {MODEL_NAME} ({}) on {backend} into {}", config.preset, run.path.display());
+    eprintln!(
+        "training {MODEL_NAME} ({}) on {backend} into {}",
+        config.preset,
+        run.path.display()
+    );
     let job = plastic::TrainJob {
         config,
         run,
@@ -117,10 +129,19 @@ fn eval(args: &EvalArgs, backend: BackendChoice) -> anyhow::Result<()> {
     let state: checkpoint::RunState = run.read_json(checkpoint::STATE_FILE)?;
     match state.model.as_str() {
         MODEL_NAME => {
-            let report = backend::run_on(backend, plastic::EvalJob { run, episodes: args.episodes })??;
+            let report = backend::run_on(
+                backend,
+                plastic::EvalJob {
+                    run,
+                    episodes: args.episodes,
+                },
+            )??;
             println!("{report}");
             Ok(())
         }
-        other => bail!("{} holds a checkpoint of unknown model '{other}'", args.dir.display()),
+        other => bail!(
+            "{} holds a checkpoint of unknown model '{other}'",
+            args.dir.display()
+        ),
     }
 }

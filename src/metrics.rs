@@ -57,23 +57,37 @@ impl MetricsLog {
         if !self.path.exists() {
             return Ok(());
         }
-        let kept: Vec<EpisodeMetrics> = self.read()?.into_iter().filter(|m| m.episode <= episode).collect();
-        let mut text = String::new();
-        for m in &kept {
-            text.push_str(&serde_json::to_string(m)?);
-            text.push('\n');
+        let text = fs::read_to_string(&self.path)
+            .with_context(|| format!("cannot read {}", self.path.display()))?;
+        let mut kept = String::new();
+        let mut dropped = false;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let metrics: EpisodeMetrics = serde_json::from_str(line)
+                .with_context(|| format!("{} holds a corrupt line", self.path.display()))?;
+            if metrics.episode <= episode {
+                // The line as written: re-serialising could change the last digit.
+                kept.push_str(line);
+                kept.push('\n');
+            } else {
+                dropped = true;
+            }
         }
-        crate::checkpoint::write_atomically(&self.path, text.as_bytes())
+        if dropped {
+            crate::checkpoint::write_atomically(&self.path, kept.as_bytes())?;
+        }
+        Ok(())
     }
 }
 
 fn read_lines(path: &Path) -> anyhow::Result<Vec<EpisodeMetrics>> {
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
         .map(|(i, line)| {
-            serde_json::from_str(line).with_context(|| format!("{} line {} is corrupt", path.display(), i + 1))
+            serde_json::from_str(line)
+                .with_context(|| format!("{} line {} is corrupt", path.display(), i + 1))
         })
         .collect()
 }

@@ -10,7 +10,10 @@ pub const MODELS: [(&str, &str); 1] = [(
 
 /// What `list` prints: one line per model, then one per preset.
 pub fn list_lines() -> Vec<String> {
-    let mut lines: Vec<String> = MODELS.iter().map(|(name, about)| format!("model   {name:<14} {about}")).collect();
+    let mut lines: Vec<String> = MODELS
+        .iter()
+        .map(|(name, about)| format!("model   {name:<14} {about}"))
+        .collect();
     for preset in PATTERN_PRESETS {
         let task = plastic_tasks::pattern_preset(preset).expect("listed presets exist");
         lines.push(format!(

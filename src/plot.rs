@@ -14,7 +14,11 @@ static FONT: Once = Once::new();
 fn ensure_font() {
     FONT.call_once(|| {
         // The bundled DejaVu Sans is a valid TrueType font; registering it cannot fail.
-        let _ = register_font("sans-serif", FontStyle::Normal, include_bytes!("../assets/DejaVuSans.ttf"));
+        let _ = register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            include_bytes!("../assets/DejaVuSans.ttf"),
+        );
     });
 }
 
@@ -38,7 +42,11 @@ fn smooth(values: &[f64]) -> Vec<f64> {
 }
 
 /// One panel per metric against the episode, raw in grey and smoothed in colour.
-pub fn learning_curve(metrics: &[EpisodeMetrics], names: &[&str], path: &Path) -> anyhow::Result<()> {
+pub fn learning_curve(
+    metrics: &[EpisodeMetrics],
+    names: &[&str],
+    path: &Path,
+) -> anyhow::Result<()> {
     ensure_font();
     let root = BitMapBackend::new(path, (900, 300 * names.len() as u32)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_error(path))?;
@@ -68,7 +76,10 @@ pub fn learning_curve(metrics: &[EpisodeMetrics], names: &[&str], path: &Path) -
             .draw()
             .map_err(draw_error(path))?;
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), RGBColor(200, 200, 200)))
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                RGBColor(200, 200, 200),
+            ))
             .map_err(draw_error(path))?;
         let smoothed = smooth(&points.iter().map(|p| p.1).collect::<Vec<_>>());
         chart
@@ -78,7 +89,8 @@ pub fn learning_curve(metrics: &[EpisodeMetrics], names: &[&str], path: &Path) -
             ))
             .map_err(draw_error(path))?;
     }
-    root.present().with_context(|| format!("cannot write {}", path.display()))
+    root.present()
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Largest side, in cells, drawn for a matrix; bigger ones are averaged down in blocks.
@@ -88,7 +100,8 @@ const MAX_CELLS: usize = 200;
 pub fn heatmaps(matrices: &[(&str, &[f32], usize)], path: &Path) -> anyhow::Result<()> {
     ensure_font();
     let panel = 420u32;
-    let root = BitMapBackend::new(path, (panel * matrices.len() as u32, panel + 40)).into_drawing_area();
+    let root =
+        BitMapBackend::new(path, (panel * matrices.len() as u32, panel + 40)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_error(path))?;
     let areas = root.split_evenly((1, matrices.len()));
     for (area, (title, values, side)) in areas.iter().zip(matrices) {
@@ -109,7 +122,8 @@ pub fn heatmaps(matrices: &[(&str, &[f32], usize)], path: &Path) -> anyhow::Resu
             }))
             .map_err(draw_error(path))?;
     }
-    root.present().with_context(|| format!("cannot write {}", path.display()))
+    root.present()
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Averages `side × side` values down to at most [`MAX_CELLS`] per side.

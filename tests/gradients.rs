@@ -32,13 +32,20 @@ fn problem(rule: HebbRule, bias_neuron: bool, zero_alpha_diagonal: bool, seed: u
         .with_zero_alpha_diagonal(zero_alpha_diagonal);
     let n = config.total_neurons();
     let (batch, steps) = (2, 7);
-    let mut uniform = |scale: f64, count: usize| -> Vec<f64> { (0..count).map(|_| scale * rng.random_range(-1.0..1.0)).collect() };
+    let mut uniform = |scale: f64, count: usize| -> Vec<f64> {
+        (0..count)
+            .map(|_| scale * rng.random_range(-1.0..1.0))
+            .collect()
+    };
     Problem {
         w: uniform(0.6, n * n),
         alpha: uniform(0.6, n * n),
         eta: 0.3,
         inputs: uniform(1.5, batch * steps * neurons),
-        targets: uniform(1.0, batch * neurons).into_iter().map(f64::signum).collect(),
+        targets: uniform(1.0, batch * neurons)
+            .into_iter()
+            .map(f64::signum)
+            .collect(),
         config,
         batch,
         steps,
@@ -49,8 +56,14 @@ fn model<B: Backend>(p: &Problem, w: &[f64], alpha: &[f64], eta: f64) -> Plastic
     let device = Default::default();
     let n = p.config.total_neurons();
     PlasticRnn {
-        w: Param::from_tensor(Tensor::from_data(TensorData::new(w.to_vec(), [n, n]), &device)),
-        alpha: Param::from_tensor(Tensor::from_data(TensorData::new(alpha.to_vec(), [n, n]), &device)),
+        w: Param::from_tensor(Tensor::from_data(
+            TensorData::new(w.to_vec(), [n, n]),
+            &device,
+        )),
+        alpha: Param::from_tensor(Tensor::from_data(
+            TensorData::new(alpha.to_vec(), [n, n]),
+            &device,
+        )),
         eta: Param::from_tensor(Tensor::from_data(TensorData::new(vec![eta], [1]), &device)),
         config: p.config.clone(),
     }
@@ -58,13 +71,21 @@ fn model<B: Backend>(p: &Problem, w: &[f64], alpha: &[f64], eta: f64) -> Plastic
 
 fn loss<B: Backend>(p: &Problem, m: &PlasticRnn<B>) -> Tensor<B, 1> {
     let device = Default::default();
-    let inputs = Tensor::from_data(TensorData::new(p.inputs.clone(), [p.batch, p.steps, p.config.neurons]), &device);
-    let targets = Tensor::from_data(TensorData::new(p.targets.clone(), [p.batch, p.config.neurons]), &device);
+    let inputs = Tensor::from_data(
+        TensorData::new(p.inputs.clone(), [p.batch, p.steps, p.config.neurons]),
+        &device,
+    );
+    let targets = Tensor::from_data(
+        TensorData::new(p.targets.clone(), [p.batch, p.config.neurons]),
+        &device,
+    );
     last_step_loss(m.forward(inputs), targets)
 }
 
 fn loss_at(p: &Problem, w: &[f64], alpha: &[f64], eta: f64) -> f64 {
-    loss::<Inner>(p, &model::<Inner>(p, w, alpha, eta)).into_scalar().elem()
+    loss::<Inner>(p, &model::<Inner>(p, w, alpha, eta))
+        .into_scalar()
+        .elem()
 }
 
 fn to_vec<const D: usize>(t: Tensor<Inner, D>) -> Vec<f64> {
@@ -92,21 +113,42 @@ fn check(rule: HebbRule, bias_neuron: bool, zero_alpha_diagonal: bool) {
         let (mut plus, mut minus) = (p.w.clone(), p.w.clone());
         plus[k] += h;
         minus[k] -= h;
-        let numeric = (loss_at(&p, &plus, &p.alpha, p.eta) - loss_at(&p, &minus, &p.alpha, p.eta)) / (2.0 * h);
-        assert_close(&format!("{rule:?} bias={bias_neuron} dL/dW[{k}]"), grad_w[k], numeric);
+        let numeric = (loss_at(&p, &plus, &p.alpha, p.eta) - loss_at(&p, &minus, &p.alpha, p.eta))
+            / (2.0 * h);
+        assert_close(
+            &format!("{rule:?} bias={bias_neuron} dL/dW[{k}]"),
+            grad_w[k],
+            numeric,
+        );
         nonzero += usize::from(numeric.abs() > 1e-4);
     }
     for k in 0..p.alpha.len() {
         let (mut plus, mut minus) = (p.alpha.clone(), p.alpha.clone());
         plus[k] += h;
         minus[k] -= h;
-        let numeric = (loss_at(&p, &p.w, &plus, p.eta) - loss_at(&p, &p.w, &minus, p.eta)) / (2.0 * h);
-        assert_close(&format!("{rule:?} bias={bias_neuron} dL/dalpha[{k}]"), grad_alpha[k], numeric);
+        let numeric =
+            (loss_at(&p, &p.w, &plus, p.eta) - loss_at(&p, &p.w, &minus, p.eta)) / (2.0 * h);
+        assert_close(
+            &format!("{rule:?} bias={bias_neuron} dL/dalpha[{k}]"),
+            grad_alpha[k],
+            numeric,
+        );
     }
-    let numeric = (loss_at(&p, &p.w, &p.alpha, p.eta + h) - loss_at(&p, &p.w, &p.alpha, p.eta - h)) / (2.0 * h);
-    assert_close(&format!("{rule:?} bias={bias_neuron} dL/deta"), grad_eta, numeric);
-    assert!(numeric.abs() > 1e-4, "the eta gradient should not vanish in this problem");
-    assert!(nonzero > p.w.len() / 2, "most W gradients should be non-trivial");
+    let numeric = (loss_at(&p, &p.w, &p.alpha, p.eta + h) - loss_at(&p, &p.w, &p.alpha, p.eta - h))
+        / (2.0 * h);
+    assert_close(
+        &format!("{rule:?} bias={bias_neuron} dL/deta"),
+        grad_eta,
+        numeric,
+    );
+    assert!(
+        numeric.abs() > 1e-4,
+        "the eta gradient should not vanish in this problem"
+    );
+    assert!(
+        nonzero > p.w.len() / 2,
+        "most W gradients should be non-trivial"
+    );
 }
 
 #[test]

@@ -3,4 +3,6 @@
 
 pub mod plastic_rnn;
 
-pub use plastic_rnn::{last_step_loss, AlphaInit, HebbRule, PlasticRnn, PlasticRnnConfig, PlasticState};
+pub use plastic_rnn::{
+    last_step_loss, AlphaInit, HebbRule, PlasticRnn, PlasticRnnConfig, PlasticState,
+};

@@ -148,10 +148,14 @@ impl PlasticRnnConfig {
                 alpha[i * n + i] = 0.0;
             }
         }
-        let eta = Tensor::<B, 1>::from_data(TensorData::new(vec![self.eta_init as f32], [1]), device);
+        let eta =
+            Tensor::<B, 1>::from_data(TensorData::new(vec![self.eta_init as f32], [1]), device);
         PlasticRnn {
             w: Param::from_tensor(Tensor::from_data(TensorData::new(w, [n, n]), device)),
-            alpha: Param::from_tensor(Tensor::from_data(TensorData::new(alpha, alpha_shape), device)),
+            alpha: Param::from_tensor(Tensor::from_data(
+                TensorData::new(alpha, alpha_shape),
+                device,
+            )),
             eta: Param::from_tensor(eta).set_require_grad(self.learn_eta),
             config: self.clone(),
         }
@@ -181,7 +185,10 @@ impl<B: Backend> PlasticRnn<B> {
         let inputs = self.pad_bias(inputs);
         let mut state = self.initial_state(batch);
         for t in 0..steps {
-            let input_t = inputs.clone().slice([0..batch, t..t + 1]).squeeze_dim::<2>(1);
+            let input_t = inputs
+                .clone()
+                .slice([0..batch, t..t + 1])
+                .squeeze_dim::<2>(1);
             state = self.advance(&params, state, input_t);
         }
         state.y.slice([0..batch, 0..self.config.neurons])
@@ -190,7 +197,9 @@ impl<B: Backend> PlasticRnn<B> {
     /// One time step, `input` `[batch, neurons]` (bias neuron excluded).
     pub fn step(&self, state: PlasticState<B>, input: Tensor<B, 2>) -> PlasticState<B> {
         let params = self.step_params();
-        let input = self.pad_bias(input.unsqueeze_dim::<3>(1)).squeeze_dim::<2>(1);
+        let input = self
+            .pad_bias(input.unsqueeze_dim::<3>(1))
+            .squeeze_dim::<2>(1);
         self.advance(&params, state, input)
     }
 
@@ -208,7 +217,8 @@ impl<B: Backend> PlasticRnn<B> {
         let alpha = self.alpha.val();
         if self.config.zero_alpha_diagonal && self.config.alpha_per_connection {
             let n = self.config.total_neurons();
-            let off_diagonal = Tensor::<B, 2>::ones([n, n], &alpha.device()) - Tensor::eye(n, &alpha.device());
+            let off_diagonal =
+                Tensor::<B, 2>::ones([n, n], &alpha.device()) - Tensor::eye(n, &alpha.device());
             alpha * off_diagonal
         } else {
             alpha
@@ -249,10 +259,23 @@ impl<B: Backend> PlasticRnn<B> {
         Tensor::cat(vec![inputs, zeros], 2)
     }
 
-    fn advance(&self, params: &StepParams<B>, state: PlasticState<B>, input: Tensor<B, 2>) -> PlasticState<B> {
-        let PlasticState { y: y_prev, hebb_trace } = state;
+    fn advance(
+        &self,
+        params: &StepParams<B>,
+        state: PlasticState<B>,
+        input: Tensor<B, 2>,
+    ) -> PlasticState<B> {
+        let PlasticState {
+            y: y_prev,
+            hebb_trace,
+        } = state;
         let effective = params.w.clone() + params.alpha.clone() * hebb_trace.clone();
-        let drive = y_prev.clone().unsqueeze_dim::<3>(1).matmul(effective).squeeze_dim::<2>(1) + input;
+        let drive = y_prev
+            .clone()
+            .unsqueeze_dim::<3>(1)
+            .matmul(effective)
+            .squeeze_dim::<2>(1)
+            + input;
         let mut y = drive.tanh();
         if let Some((keep, unit)) = &params.bias {
             y = y * keep.clone() + unit.clone();
@@ -276,5 +299,8 @@ impl<B: Backend> PlasticRnn<B> {
 /// Squared error of the last step, summed over neurons and averaged over the batch.
 pub fn last_step_loss<B: Backend>(outputs: Tensor<B, 2>, targets: Tensor<B, 2>) -> Tensor<B, 1> {
     let batch = outputs.dims()[0];
-    (outputs - targets).powi_scalar(2).sum().div_scalar(batch as f64)
+    (outputs - targets)
+        .powi_scalar(2)
+        .sum()
+        .div_scalar(batch as f64)
 }

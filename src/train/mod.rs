@@ -127,9 +127,10 @@ pub fn summary(metrics: &EpisodeMetrics) -> String {
 
 fn progress_bar(total: u64, position: u64) -> ProgressBar {
     let bar = ProgressBar::new(total).with_position(position);
-    let style = ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {pos}/{len} eta {eta} {msg}")
-        .expect("the progress template is valid")
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {pos}/{len} eta {eta} {msg}")
+            .expect("the progress template is valid")
+            .progress_chars("=> ");
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(250));
     bar

@@ -37,10 +37,19 @@ pub fn episode_rng(seed: u64) -> ChaCha8Rng {
 }
 
 /// A batch of episodes as tensors: inputs `[batch, steps, neurons]`, targets `[batch, neurons]`.
-pub fn batch_tensors<B: Backend>(batch: &PatternBatch, device: &B::Device) -> (Tensor<B, 3>, Tensor<B, 2>) {
-    let inputs = TensorData::new(batch.inputs.clone(), [batch.batch, batch.steps, batch.neurons]);
+pub fn batch_tensors<B: Backend>(
+    batch: &PatternBatch,
+    device: &B::Device,
+) -> (Tensor<B, 3>, Tensor<B, 2>) {
+    let inputs = TensorData::new(
+        batch.inputs.clone(),
+        [batch.batch, batch.steps, batch.neurons],
+    );
     let targets = TensorData::new(batch.targets.clone(), [batch.batch, batch.neurons]);
-    (Tensor::from_data(inputs, device), Tensor::from_data(targets, device))
+    (
+        Tensor::from_data(inputs, device),
+        Tensor::from_data(targets, device),
+    )
 }
 
 /// Runs one training batch: loss (attached to the graph) and metrics.
@@ -56,9 +65,18 @@ pub fn run_episode<B: AutodiffBackend>(
     let loss = last_step_loss(outputs.clone(), targets);
     let outputs = host_values(outputs)?;
     let mut values = BTreeMap::new();
-    values.insert("sum_abs_error".to_string(), sum_abs_error(&outputs, &batch.targets, task.neurons));
-    values.insert("sign_error".to_string(), sign_error(&outputs, &batch.targets));
-    values.insert("eta".to_string(), model.eta.val().into_scalar().elem::<f64>());
+    values.insert(
+        "sum_abs_error".to_string(),
+        sum_abs_error(&outputs, &batch.targets, task.neurons),
+    );
+    values.insert(
+        "sign_error".to_string(),
+        sign_error(&outputs, &batch.targets),
+    );
+    values.insert(
+        "eta".to_string(),
+        model.eta.val().into_scalar().elem::<f64>(),
+    );
     Ok(EpisodeOutcome { loss, values })
 }
 
@@ -103,7 +121,10 @@ pub fn evaluate<B: Backend>(
         let batch = generate_batch(task, size, &mut rng)?;
         let (inputs, targets) = batch_tensors::<B>(&batch, &model.w.device());
         let outputs = model.forward(inputs);
-        loss += last_step_loss(outputs.clone(), targets).into_scalar().elem::<f64>() * size as f64;
+        loss += last_step_loss(outputs.clone(), targets)
+            .into_scalar()
+            .elem::<f64>()
+            * size as f64;
         let outputs = host_values(outputs)?;
         abs_error += sum_abs_error(&outputs, &batch.targets, task.neurons) * size as f64;
         wrong += sign_error(&outputs, &batch.targets) * size as f64;
@@ -130,7 +151,12 @@ impl BackendJob for TrainJob {
     type Output = anyhow::Result<EvalReport>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<EvalReport> {
-        let Self { config, run, resume, eval_episodes } = self;
+        let Self {
+            config,
+            run,
+            resume,
+            eval_episodes,
+        } = self;
         let started = Instant::now();
         let fresh_model = config.model.init::<B>(config.train.seed, &device);
         let (model, optim, state) = if resume {
@@ -159,7 +185,11 @@ impl BackendJob for TrainJob {
         let model = model.valid();
         write_plots(&run, &model)?;
         let report = evaluate(&model, &config.task, eval_episodes)?;
-        let last = state.last_metrics.as_ref().map(crate::train::summary).unwrap_or_default();
+        let last = state
+            .last_metrics
+            .as_ref()
+            .map(crate::train::summary)
+            .unwrap_or_default();
         println!(
             "{MODEL_NAME} ({}): episodes {}..{} in {seconds:.1} s; last episode: {last}",
             config.preset, start_episode, state.episode
@@ -180,9 +210,16 @@ impl BackendJob for EvalJob {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<EvalReport> {
         let config: PlasticRnnRun = self.run.read_json(CONFIG_FILE)?;
-        crate::config::validate(&config).with_context(|| format!("{} holds an invalid configuration", self.run.path.display()))?;
+        crate::config::validate(&config).with_context(|| {
+            format!("{} holds an invalid configuration", self.run.path.display())
+        })?;
         self.run.read_state(MODEL_NAME)?;
-        let model = load_checked(&self.run, config.model.init::<B>(config.train.seed, &device), &config, &device)?;
+        let model = load_checked(
+            &self.run,
+            config.model.init::<B>(config.train.seed, &device),
+            &config,
+            &device,
+        )?;
         evaluate(&model.valid(), &config.task, self.episodes)
     }
 }
@@ -213,13 +250,20 @@ fn load_checked<B: Backend>(
 
 fn write_plots<B: Backend>(run: &RunDir, model: &PlasticRnn<B>) -> anyhow::Result<()> {
     let metrics = MetricsLog::new(run.file(METRICS_FILE)).read()?;
-    plot::learning_curve(&metrics, &["loss", "sum_abs_error", "sign_error"], &run.file("learning_curve.png"))?;
+    plot::learning_curve(
+        &metrics,
+        &["loss", "sum_abs_error", "sign_error"],
+        &run.file("learning_curve.png"),
+    )?;
     let n = model.config.total_neurons();
     let w = host_values(model.w.val())?;
     let alpha = host_values(model.effective_alpha())?;
     let alpha_side = model.config.alpha_shape()[0];
     plot::heatmaps(
-        &[("fixed weights W", &w, n), ("plasticity α", &alpha, alpha_side)],
+        &[
+            ("fixed weights W", &w, n),
+            ("plasticity α", &alpha, alpha_side),
+        ],
         &run.file("weights.png"),
     )
 }

@@ -57,7 +57,9 @@ impl PatternTaskConfig {
             return bad("patterns must be at least 1".into());
         }
         if self.cue_steps == 0 {
-            return bad("cue steps must be at least 1 (the loss is read on the cue's last step)".into());
+            return bad(
+                "cue steps must be at least 1 (the loss is read on the cue's last step)".into(),
+            );
         }
         if !(0.0..=1.0).contains(&self.degraded_fraction) {
             return bad(format!(
@@ -66,7 +68,10 @@ impl PatternTaskConfig {
             ));
         }
         if !self.input_scale.is_finite() {
-            return bad(format!("input scale must be finite, got {}", self.input_scale));
+            return bad(format!(
+                "input scale must be finite, got {}",
+                self.input_scale
+            ));
         }
         if self.zero_sum && self.neurons % 2 != 0 {
             return bad(format!(
@@ -78,7 +83,11 @@ impl PatternTaskConfig {
             // ±1 vectors that are pairwise orthogonal (and orthogonal to the all-ones vector
             // when zero-sum) exist for more than two of them only when the length is a
             // multiple of 4; beyond that the sampler would search forever.
-            let needed = if self.zero_sum { self.patterns + 1 } else { self.patterns };
+            let needed = if self.zero_sum {
+                self.patterns + 1
+            } else {
+                self.patterns
+            };
             if needed > 2 && self.neurons % 4 != 0 {
                 return bad(format!(
                     "{} mutually orthogonal{} ±1 patterns need a multiple of 4 neurons, got {}",
@@ -176,14 +185,17 @@ pub fn generate_batch<R: Rng>(
     Ok(out)
 }
 
-fn draw_patterns<R: Rng>(config: &PatternTaskConfig, rng: &mut R) -> Result<Vec<Vec<f32>>, TaskError> {
+fn draw_patterns<R: Rng>(
+    config: &PatternTaskConfig,
+    rng: &mut R,
+) -> Result<Vec<Vec<f32>>, TaskError> {
     let mut patterns: Vec<Vec<f32>> = Vec::with_capacity(config.patterns);
     for _ in 0..config.patterns {
         let mut tries = 0;
         let pattern = loop {
             let candidate = draw_pattern(config, rng);
-            let orthogonal_to_all = !config.orthogonal
-                || patterns.iter().all(|other| dot(other, &candidate) == 0.0);
+            let orthogonal_to_all =
+                !config.orthogonal || patterns.iter().all(|other| dot(other, &candidate) == 0.0);
             if orthogonal_to_all {
                 break candidate;
             }
@@ -207,7 +219,9 @@ fn draw_pattern<R: Rng>(config: &PatternTaskConfig, rng: &mut R) -> Vec<f32> {
         bits.shuffle(rng);
         bits
     } else {
-        (0..n).map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 }).collect()
+        (0..n)
+            .map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 })
+            .collect()
     }
 }
 
@@ -218,12 +232,20 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Σ|output − target| per episode, averaged over the batch (the BOHP metric).
 pub fn sum_abs_error(outputs: &[f32], targets: &[f32], neurons: usize) -> f64 {
     let batch = targets.len() / neurons;
-    let total: f64 = outputs.iter().zip(targets).map(|(y, t)| (y - t).abs() as f64).sum();
+    let total: f64 = outputs
+        .iter()
+        .zip(targets)
+        .map(|(y, t)| (y - t).abs() as f64)
+        .sum();
     total / batch as f64
 }
 
 /// Fraction of output bits whose sign differs from the target (chance is 0.5).
 pub fn sign_error(outputs: &[f32], targets: &[f32]) -> f64 {
-    let wrong = outputs.iter().zip(targets).filter(|(y, t)| y.signum() != t.signum() || **y == 0.0).count();
+    let wrong = outputs
+        .iter()
+        .zip(targets)
+        .filter(|(y, t)| y.signum() != t.signum() || **y == 0.0)
+        .count();
     wrong as f64 / targets.len() as f64
 }

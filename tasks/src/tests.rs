@@ -58,13 +58,17 @@ fn presentation_and_cue_timing() {
         let mut step = 0;
         for _ in 0..config.cycles {
             for k in 0..config.patterns {
-                let expected: Vec<f32> = pats[k * n..(k + 1) * n].iter().map(|x| x * scale).collect();
+                let expected: Vec<f32> =
+                    pats[k * n..(k + 1) * n].iter().map(|x| x * scale).collect();
                 for _ in 0..config.presentation_steps {
                     assert_eq!(row(&b, e, step), expected.as_slice(), "step {step}");
                     step += 1;
                 }
                 for _ in 0..config.zero_steps {
-                    assert!(row(&b, e, step).iter().all(|&x| x == 0.0), "step {step} not silent");
+                    assert!(
+                        row(&b, e, step).iter().all(|&x| x == 0.0),
+                        "step {step} not silent"
+                    );
                     step += 1;
                 }
             }
@@ -77,7 +81,10 @@ fn presentation_and_cue_timing() {
             assert_eq!(row(&b, e, s), cue.as_slice());
         }
         for (c, t) in cue.iter().zip(target) {
-            assert!(*c == 0.0 || *c == t * scale, "cue bit disagrees with its pattern");
+            assert!(
+                *c == 0.0 || *c == t * scale,
+                "cue bit disagrees with its pattern"
+            );
         }
         assert_eq!(b.steps - step, config.cue_steps);
     }
@@ -85,14 +92,23 @@ fn presentation_and_cue_timing() {
 
 #[test]
 fn exactly_the_requested_fraction_is_degraded() {
-    for (fraction, neurons, expected) in [(0.5, 28, 14), (0.25, 1000, 250), (0.0, 10, 0), (1.0, 12, 12), (0.3, 10, 3)] {
+    for (fraction, neurons, expected) in [
+        (0.5, 28, 14),
+        (0.25, 1000, 250),
+        (0.0, 10, 0),
+        (1.0, 12, 12),
+        (0.3, 10, 3),
+    ] {
         let mut config = pattern_preset("bohp").unwrap();
         config.neurons = neurons;
         config.orthogonal = false;
         config.degraded_fraction = fraction;
         let b = batch(&config, 10, 4);
         for e in 0..b.batch {
-            let zeros = row(&b, e, b.steps - 1).iter().filter(|&&x| x == 0.0).count();
+            let zeros = row(&b, e, b.steps - 1)
+                .iter()
+                .filter(|&&x| x == 0.0)
+                .count();
             assert_eq!(zeros, expected, "fraction {fraction} of {neurons}");
         }
     }
@@ -109,15 +125,36 @@ fn same_seed_same_batch_other_seed_other_batch() {
 fn invalid_configs_are_refused() {
     let good = pattern_preset("bohp").unwrap();
     let cases = [
-        PatternTaskConfig { neurons: 0, ..good.clone() },
-        PatternTaskConfig { neurons: 27, ..good.clone() },
-        PatternTaskConfig { neurons: 30, ..good.clone() },
-        PatternTaskConfig { degraded_fraction: 1.5, ..good.clone() },
-        PatternTaskConfig { cue_steps: 0, ..good.clone() },
-        PatternTaskConfig { input_scale: f64::NAN, ..good.clone() },
+        PatternTaskConfig {
+            neurons: 0,
+            ..good.clone()
+        },
+        PatternTaskConfig {
+            neurons: 27,
+            ..good.clone()
+        },
+        PatternTaskConfig {
+            neurons: 30,
+            ..good.clone()
+        },
+        PatternTaskConfig {
+            degraded_fraction: 1.5,
+            ..good.clone()
+        },
+        PatternTaskConfig {
+            cue_steps: 0,
+            ..good.clone()
+        },
+        PatternTaskConfig {
+            input_scale: f64::NAN,
+            ..good.clone()
+        },
     ];
     for config in cases {
-        assert!(matches!(config.validate(), Err(TaskError::InvalidConfig(_))), "{config:?}");
+        assert!(
+            matches!(config.validate(), Err(TaskError::InvalidConfig(_))),
+            "{config:?}"
+        );
     }
 }
 
@@ -125,6 +162,9 @@ fn invalid_configs_are_refused() {
 fn scores() {
     let targets = [1.0, -1.0, 1.0, -1.0];
     let outputs = [0.5, -1.0, -0.5, 0.0];
-    assert_eq!(sum_abs_error(&outputs, &targets, 2), (0.5 + 0.0 + 1.5 + 1.0) / 2.0);
+    assert_eq!(
+        sum_abs_error(&outputs, &targets, 2),
+        (0.5 + 0.0 + 1.5 + 1.0) / 2.0
+    );
     assert_eq!(sign_error(&outputs, &targets), 0.5);
 }

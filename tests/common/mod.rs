@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 pub const BIN: &str = env!("CARGO_BIN_EXE_plastic-zoo");
 
 pub fn zoo(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("the binary starts")
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the binary starts")
 }
 
 pub fn stdout(out: &Output) -> String {
@@ -21,7 +24,12 @@ pub fn stderr(out: &Output) -> String {
 /// Runs the binary and insists it succeeded.
 pub fn zoo_ok(args: &[&str]) -> Output {
     let out = zoo(args);
-    assert!(out.status.success(), "{args:?} failed:\n{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "{args:?} failed:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     out
 }
 
@@ -30,10 +38,24 @@ pub fn zoo_ok(args: &[&str]) -> Output {
 pub fn zoo_fails(args: &[&str], needle: &str) -> String {
     let out = zoo(args);
     let err = stderr(&out);
-    assert!(!out.status.success(), "{args:?} should fail, printed:\n{}\n{err}", stdout(&out));
-    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{args:?} panicked:\n{err}");
-    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("training ")).collect();
-    assert_eq!(lines.len(), 1, "{args:?} should print one error line, printed:\n{err}");
+    assert!(
+        !out.status.success(),
+        "{args:?} should fail, printed:\n{}\n{err}",
+        stdout(&out)
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{args:?} panicked:\n{err}"
+    );
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("training "))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{args:?} should print one error line, printed:\n{err}"
+    );
     assert!(
         lines[0].to_lowercase().contains(&needle.to_lowercase()),
         "{args:?}: expected '{needle}' in '{}'",
@@ -54,8 +76,24 @@ pub fn eval_line(out: &Output) -> String {
 /// A small, fast bohp-shaped run: 12 neurons, 2 patterns.
 pub fn small_run_args<'a>(out: &'a str, name: &'a str, episodes: &'a str) -> Vec<&'a str> {
     vec![
-        "train", "plastic-rnn", "--preset", "bohp", "--neurons", "12", "--patterns", "2", "--episodes", episodes,
-        "--out", out, "--run-name", name, "--eval-episodes", "8", "--checkpoint-every", "3",
+        "train",
+        "plastic-rnn",
+        "--preset",
+        "bohp",
+        "--neurons",
+        "12",
+        "--patterns",
+        "2",
+        "--episodes",
+        episodes,
+        "--out",
+        out,
+        "--run-name",
+        name,
+        "--eval-episodes",
+        "8",
+        "--checkpoint-every",
+        "3",
     ]
 }
 
@@ -65,5 +103,7 @@ pub fn run_dir(out: &Path, name: &str) -> PathBuf {
 
 /// The numbers in an `eval over …` line.
 pub fn eval_numbers(line: &str) -> Vec<f64> {
-    line.split_whitespace().filter_map(|w| w.parse::<f64>().ok()).collect()
+    line.split_whitespace()
+        .filter_map(|w| w.parse::<f64>().ok())
+        .collect()
 }

@@ -1,0 +1,286 @@
+//! The real binary: listing, training, evaluation, resuming, and every way a user can get
+//! it wrong.
+
+mod common;
+
+use std::fs;
+
+use common::*;
+
+#[test]
+fn list_names_models_and_presets() {
+    let out = stdout(&zoo_ok(&["list"]));
+    for name in ["plastic-rnn", "bohp", "dp-simple", "dp-50bit"] {
+        assert!(out.contains(name), "list lacks {name}:\n{out}");
+    }
+}
+
+#[test]
+fn train_writes_a_checkpoint_that_eval_reproduces() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let trained = zoo_ok(&small_run_args(out, "r", "5"));
+    let dir = run_dir(tmp.path(), "r");
+    for file in [
+        "config.json",
+        "model.mpk",
+        "optimizer.mpk",
+        "state.json",
+        "metrics.jsonl",
+        "learning_curve.png",
+        "weights.png",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    let metrics = fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 5);
+    let state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    assert_eq!(state["episode"], 5);
+    assert_eq!(state["model"], "plastic-rnn");
+    assert!(state["crate_version"].is_string() && state["rng"].is_object());
+
+    let evaluated = zoo_ok(&["eval", dir.to_str().unwrap(), "--episodes", "8"]);
+    assert_eq!(eval_line(&trained), eval_line(&evaluated));
+    // Same again: evaluation episodes come from a fixed seed.
+    assert_eq!(
+        eval_line(&evaluated),
+        eval_line(&zoo_ok(&["eval", dir.to_str().unwrap(), "--episodes", "8"]))
+    );
+}
+
+#[test]
+fn resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let whole = zoo_ok(&small_run_args(out, "whole", "7"));
+    zoo_ok(&small_run_args(out, "part", "4"));
+    let part = run_dir(tmp.path(), "part");
+    let resumed = zoo_ok(&[
+        "train",
+        "plastic-rnn",
+        "--resume",
+        part.to_str().unwrap(),
+        "--episodes",
+        "7",
+        "--eval-episodes",
+        "8",
+    ]);
+    let read =
+        |name: &str| fs::read_to_string(run_dir(tmp.path(), name).join("metrics.jsonl")).unwrap();
+    assert_eq!(
+        read("whole"),
+        read("part"),
+        "per-episode losses must match bit for bit"
+    );
+    assert_eq!(eval_line(&whole), eval_line(&resumed));
+    // Nothing left to do: a clear refusal, checkpoint untouched.
+    let model_before = fs::read(part.join("model.mpk")).unwrap();
+    zoo_fails(
+        &["train", "plastic-rnn", "--resume", part.to_str().unwrap()],
+        "already completed",
+    );
+    assert_eq!(model_before, fs::read(part.join("model.mpk")).unwrap());
+}
+
+#[test]
+fn bad_arguments_fail_with_one_clear_line() {
+    zoo_fails(&["train", "no-such-model"], "no-such-model");
+    zoo_fails(
+        &[
+            "train",
+            "plastic-rnn",
+            "--preset",
+            "nope",
+            "--out",
+            "/tmp/unused-zoo",
+        ],
+        "unknown preset 'nope'",
+    );
+    zoo_fails(
+        &[
+            "train",
+            "plastic-rnn",
+            "--lr",
+            "-0.1",
+            "--out",
+            "/tmp/unused-zoo",
+        ],
+        "learning rate must be a positive",
+    );
+    zoo_fails(
+        &[
+            "train",
+            "plastic-rnn",
+            "--neurons",
+            "0",
+            "--out",
+            "/tmp/unused-zoo",
+        ],
+        "neurons must be at least 1",
+    );
+    zoo_fails(
+        &[
+            "train",
+            "plastic-rnn",
+            "--episodes",
+            "0",
+            "--out",
+            "/tmp/unused-zoo",
+        ],
+        "episodes must be at least 1",
+    );
+    zoo_fails(&["eval", "/no/such/run"], "does not exist");
+    zoo_fails(&["--backend", "cuda", "list"], "unknown backend");
+}
+
+#[cfg(not(feature = "flex"))]
+#[test]
+fn a_backend_not_compiled_in_names_its_feature() {
+    zoo_fails(&["--backend", "flex", "list"], "--features flex");
+}
+
+#[test]
+fn an_output_path_that_cannot_be_created_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("plain-file");
+    fs::write(&file, "not a directory").unwrap();
+    let out = file.join("sub");
+    zoo_fails(
+        &small_run_args(out.to_str().unwrap(), "r", "2"),
+        "cannot create run directory",
+    );
+}
+
+#[test]
+fn damaged_or_foreign_checkpoints_are_refused_and_never_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    zoo_ok(&small_run_args(out, "good", "3"));
+    let good = run_dir(tmp.path(), "good");
+    let snapshot = |dir: &std::path::Path| {
+        ["model.mpk", "optimizer.mpk", "state.json", "config.json"]
+            .map(|f| fs::read(dir.join(f)).unwrap())
+    };
+    let original = snapshot(&good);
+
+    // Training again into the same run name refuses rather than overwriting.
+    zoo_fails(&small_run_args(out, "good", "3"), "already holds a run");
+
+    // A truncated model file.
+    let copy = |name: &str| {
+        let dir = run_dir(tmp.path(), name);
+        fs::create_dir_all(&dir).unwrap();
+        for f in ["model.mpk", "optimizer.mpk", "state.json", "config.json"] {
+            fs::copy(good.join(f), dir.join(f)).unwrap();
+        }
+        dir
+    };
+    let truncated = copy("truncated");
+    let bytes = fs::read(truncated.join("model.mpk")).unwrap();
+    fs::write(truncated.join("model.mpk"), &bytes[..bytes.len() / 2]).unwrap();
+    zoo_fails(
+        &["eval", truncated.to_str().unwrap()],
+        "truncated or corrupt",
+    );
+    zoo_fails(
+        &[
+            "train",
+            "plastic-rnn",
+            "--resume",
+            truncated.to_str().unwrap(),
+            "--episodes",
+            "6",
+        ],
+        "truncated or corrupt",
+    );
+
+    // A checkpoint of another model.
+    let foreign = copy("foreign");
+    let state = fs::read_to_string(foreign.join("state.json"))
+        .unwrap()
+        .replace("\"plastic-rnn\"", "\"hebbian-ff\"");
+    fs::write(foreign.join("state.json"), state).unwrap();
+    zoo_fails(&["eval", foreign.to_str().unwrap()], "hebbian-ff");
+    zoo_fails(
+        &[
+            "train",
+            "plastic-rnn",
+            "--resume",
+            foreign.to_str().unwrap(),
+            "--episodes",
+            "6",
+        ],
+        "not a 'plastic-rnn' one",
+    );
+
+    // Weights of another shape under this configuration.
+    zoo_ok(&[
+        "train",
+        "plastic-rnn",
+        "--preset",
+        "bohp",
+        "--neurons",
+        "8",
+        "--patterns",
+        "2",
+        "--episodes",
+        "1",
+        "--out",
+        out,
+        "--run-name",
+        "small",
+        "--eval-episodes",
+        "1",
+    ]);
+    let reshaped = copy("reshaped");
+    fs::copy(
+        run_dir(tmp.path(), "small").join("model.mpk"),
+        reshaped.join("model.mpk"),
+    )
+    .unwrap();
+    zoo_fails(&["eval", reshaped.to_str().unwrap()], "shape");
+
+    // A directory that is no checkpoint at all.
+    zoo_fails(&["eval", out], "is not a checkpoint");
+
+    assert_eq!(
+        original,
+        snapshot(&good),
+        "the good checkpoint must be untouched"
+    );
+}
+
+#[test]
+fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let args = [
+        "train",
+        "plastic-rnn",
+        "--neurons",
+        "12",
+        "--patterns",
+        "2",
+        "--episodes",
+        "20",
+        "--out",
+        out,
+        "--run-name",
+        "wild",
+        "--lr",
+        "1e38",
+        "--checkpoint-every",
+        "1",
+    ];
+    let line = zoo_fails(&args, "diverged");
+    assert!(line.contains("last good checkpoint"), "{line}");
+    let dir = run_dir(tmp.path(), "wild");
+    let state: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
+    let kept = state["episode"].as_u64().unwrap();
+    assert!(kept < 20, "training should have stopped early");
+    assert!(line.contains(&format!("(episode {kept})")), "{line}");
+    // The kept checkpoint is finite and loads.
+    zoo_ok(&["eval", dir.to_str().unwrap(), "--episodes", "2"]);
+}
