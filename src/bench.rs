@@ -86,6 +86,8 @@ impl BackendJob for BenchJob<'_> {
         let flags = PlasticRnnOverrides {
             neurons: Some(neurons),
             batch: Some(batch),
+            // Zero-sum patterns need an even bit count; timing does not depend on it.
+            zero_sum: Some(neurons % 2 == 0),
             ..Default::default()
         };
         let config = crate::config::resolve_plastic_rnn(&self.args.preset, None, &flags)?;

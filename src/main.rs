@@ -13,6 +13,7 @@ use plastic_zoo::train::plastic_rnn::{self as plastic, MODEL_NAME};
 use plastic_zoo::{bench, checkpoint, models};
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -145,3 +146,19 @@ fn eval(args: &EvalArgs, backend: BackendChoice) -> anyhow::Result<()> {
         ),
     }
 }
+
+/// Every time step allocates and frees matrices of N² floats. By default glibc hands such
+/// blocks back to the kernel and faults them in again at the next step, which at N = 1000
+/// costs more than the arithmetic; these settings keep them in the heap for reuse.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    // SAFETY: mallopt only changes allocator tunables; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}

@@ -280,13 +280,18 @@ impl<B: Backend> PlasticRnn<B> {
         if let Some((keep, unit)) = &params.bias {
             y = y * keep.clone() + unit.clone();
         }
-        let coactivity = y_prev.unsqueeze_dim::<3>(2) * y.clone().unsqueeze_dim::<3>(1);
+        // Outer products as [n,1]x[1,n] matmuls: their backward is two matrix-vector
+        // products, where a broadcast multiply would need full-size reductions.
+        let pre = y_prev.unsqueeze_dim::<3>(2);
+        let post = y.clone().unsqueeze_dim::<3>(1);
         let eta = params.eta.clone();
         let mut hebb_trace = match self.config.rule {
-            HebbRule::Hebb => hebb_trace.clone() + (coactivity - hebb_trace) * eta,
+            // (1-η)·Hebb + outer(η·y_prev, y): η scales a vector, not a matrix.
+            HebbRule::Hebb => hebb_trace * (eta.clone().neg() + 1.0) + (pre * eta).matmul(post),
+            // Hebb ⊙ (1 − η·y_j²) + outer(η·y_prev, y).
             HebbRule::Oja => {
-                let post_squared = y.clone().powi_scalar(2).unsqueeze_dim::<3>(1);
-                hebb_trace.clone() + (coactivity - hebb_trace * post_squared) * eta
+                let retention = (post.clone().powi_scalar(2) * eta.clone()).neg() + 1.0;
+                hebb_trace * retention + (pre * eta).matmul(post)
             }
         };
         if self.config.clamp_trace {
