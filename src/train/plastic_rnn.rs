@@ -183,7 +183,7 @@ impl BackendJob for TrainJob {
         })?;
         let seconds = started.elapsed().as_secs_f64();
         let model = model.valid();
-        write_plots(&run, &model)?;
+        let weights = write_plots(&run, &model)?;
         let report = evaluate(&model, &config.task, eval_episodes)?;
         let last = state
             .last_metrics
@@ -194,6 +194,7 @@ impl BackendJob for TrainJob {
             "{MODEL_NAME} ({}): episodes {}..{} in {seconds:.1} s; last episode: {last}",
             config.preset, start_episode, state.episode
         );
+        println!("{weights}");
         println!("checkpoint: {}", run.path.display());
         Ok(report)
     }
@@ -248,7 +249,9 @@ fn load_checked<B: Backend>(
     Ok(model)
 }
 
-fn write_plots<B: Backend>(run: &RunDir, model: &PlasticRnn<B>) -> anyhow::Result<()> {
+/// Draws the learning curve and the weight maps; returns a one-line summary of the weights
+/// (BOHP reports positive plastic weights and negative fixed self-connections).
+fn write_plots<B: Backend>(run: &RunDir, model: &PlasticRnn<B>) -> anyhow::Result<String> {
     let metrics = MetricsLog::new(run.file(METRICS_FILE)).read()?;
     plot::learning_curve(
         &metrics,
@@ -265,5 +268,28 @@ fn write_plots<B: Backend>(run: &RunDir, model: &PlasticRnn<B>) -> anyhow::Resul
             ("plasticity α", &alpha, alpha_side),
         ],
         &run.file("weights.png"),
-    )
+    )?;
+    let (w_diagonal, w_off) = diagonal_means(&w, n);
+    let alpha_off = if alpha_side == n {
+        diagonal_means(&alpha, n).1
+    } else {
+        f64::from(alpha[0])
+    };
+    Ok(format!(
+        "weights: mean W_ii {w_diagonal:.4}, mean W_ij (i≠j) {w_off:.4}, mean α_ij (i≠j) {alpha_off:.4}"
+    ))
+}
+
+/// Means of the diagonal and of the off-diagonal entries of a square matrix.
+fn diagonal_means(values: &[f32], side: usize) -> (f64, f64) {
+    let (mut diagonal, mut off) = (0.0, 0.0);
+    for (k, &v) in values.iter().enumerate() {
+        if k / side == k % side {
+            diagonal += f64::from(v);
+        } else {
+            off += f64::from(v);
+        }
+    }
+    let off_count = (side * side - side).max(1);
+    (diagonal / side as f64, off / off_count as f64)
 }
