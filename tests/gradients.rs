@@ -100,53 +100,59 @@ fn assert_close(what: &str, analytic: f64, numeric: f64) {
     );
 }
 
+/// Central difference of the loss along one coordinate of the flattened (W, α, η).
+fn finite_difference(p: &Problem, k: usize, h: f64) -> f64 {
+    let mut params: Vec<f64> = p.w.iter().chain(&p.alpha).copied().chain([p.eta]).collect();
+    let (nw, na) = (p.w.len(), p.alpha.len());
+    let mut at = |delta: f64| {
+        params[k] += delta;
+        let value = loss_at(p, &params[..nw], &params[nw..nw + na], params[nw + na]);
+        params[k] -= delta;
+        value
+    };
+    (at(h) - at(-h)) / (2.0 * h)
+}
+
 fn check(rule: HebbRule, bias_neuron: bool, zero_alpha_diagonal: bool) {
     let p = problem(rule, bias_neuron, zero_alpha_diagonal, 42);
     let m = model::<Diff>(&p, &p.w, &p.alpha, p.eta);
     let grads = loss(&p, &m).backward();
-    let grad_w = to_vec(m.w.grad(&grads).expect("W has a gradient"));
-    let grad_alpha = to_vec(m.alpha.grad(&grads).expect("alpha has a gradient"));
-    let grad_eta = to_vec(m.eta.grad(&grads).expect("eta has a gradient"))[0];
-    let h = 1e-6;
-    let mut nonzero = 0;
-    for k in 0..p.w.len() {
-        let (mut plus, mut minus) = (p.w.clone(), p.w.clone());
-        plus[k] += h;
-        minus[k] -= h;
-        let numeric = (loss_at(&p, &plus, &p.alpha, p.eta) - loss_at(&p, &minus, &p.alpha, p.eta))
-            / (2.0 * h);
+    let analytic: Vec<(String, f64)> = [
+        ("W", to_vec(m.w.grad(&grads).expect("W has a gradient"))),
+        (
+            "alpha",
+            to_vec(m.alpha.grad(&grads).expect("alpha has a gradient")),
+        ),
+        (
+            "eta",
+            to_vec(m.eta.grad(&grads).expect("eta has a gradient")),
+        ),
+    ]
+    .into_iter()
+    .flat_map(|(name, values)| {
+        values
+            .into_iter()
+            .enumerate()
+            .map(move |(i, g)| (format!("{name}[{i}]"), g))
+    })
+    .collect();
+    let mut nonzero_w = 0;
+    for (k, (name, gradient)) in analytic.iter().enumerate() {
+        let numeric = finite_difference(&p, k, 1e-6);
         assert_close(
-            &format!("{rule:?} bias={bias_neuron} dL/dW[{k}]"),
-            grad_w[k],
+            &format!("{rule:?} bias={bias_neuron} dL/d{name}"),
+            *gradient,
             numeric,
         );
-        nonzero += usize::from(numeric.abs() > 1e-4);
+        nonzero_w += usize::from(k < p.w.len() && numeric.abs() > 1e-4);
     }
-    for k in 0..p.alpha.len() {
-        let (mut plus, mut minus) = (p.alpha.clone(), p.alpha.clone());
-        plus[k] += h;
-        minus[k] -= h;
-        let numeric =
-            (loss_at(&p, &p.w, &plus, p.eta) - loss_at(&p, &p.w, &minus, p.eta)) / (2.0 * h);
-        assert_close(
-            &format!("{rule:?} bias={bias_neuron} dL/dalpha[{k}]"),
-            grad_alpha[k],
-            numeric,
-        );
-    }
-    let numeric = (loss_at(&p, &p.w, &p.alpha, p.eta + h) - loss_at(&p, &p.w, &p.alpha, p.eta - h))
-        / (2.0 * h);
-    assert_close(
-        &format!("{rule:?} bias={bias_neuron} dL/deta"),
-        grad_eta,
-        numeric,
-    );
+    let eta_numeric = finite_difference(&p, analytic.len() - 1, 1e-6);
     assert!(
-        numeric.abs() > 1e-4,
+        eta_numeric.abs() > 1e-4,
         "the eta gradient should not vanish in this problem"
     );
     assert!(
-        nonzero > p.w.len() / 2,
+        nonzero_w > p.w.len() / 2,
         "most W gradients should be non-trivial"
     );
 }
