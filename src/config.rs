@@ -58,7 +58,7 @@ pub struct PlasticRnnRun {
 }
 
 /// The flags of `train plastic-rnn` that override the configuration; `None` keeps it.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct PlasticRnnOverrides {
     pub episodes: Option<usize>,
     pub batch: Option<usize>,

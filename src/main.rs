@@ -119,7 +119,7 @@ fn changes_more_than_length(args: &PlasticRnnArgs) -> bool {
     let mut overrides = args.overrides();
     overrides.episodes = None;
     overrides.checkpoint_every = None;
-    format!("{overrides:?}") != format!("{:?}", plastic_zoo::config::PlasticRnnOverrides::default())
+    overrides != plastic_zoo::config::PlasticRnnOverrides::default()
 }
 
 fn eval(args: &EvalArgs, backend: BackendChoice) -> anyhow::Result<()> {
