@@ -74,6 +74,20 @@ fn resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         "per-episode losses must match bit for bit"
     );
     assert_eq!(eval_line(&whole), eval_line(&resumed));
+    // A resumed run keeps its configuration.
+    zoo_fails(
+        &[
+            "train",
+            "plastic-rnn",
+            "--resume",
+            part.to_str().unwrap(),
+            "--episodes",
+            "9",
+            "--lr",
+            "0.1",
+        ],
+        "only --episodes and --checkpoint-every",
+    );
     // Nothing left to do: a clear refusal, checkpoint untouched.
     let model_before = fs::read(part.join("model.mpk")).unwrap();
     zoo_fails(
