@@ -1,4 +1,5 @@
-//! The autodiff gradient of the plastic RNN equals central finite differences, in f64.
+//! The gradients of the plastic RNN, in f64: autodiff (BPTT) equals central finite
+//! differences, and the hand-written forward-in-time (RTRL) gradient equals autodiff.
 #![cfg(feature = "ndarray")]
 
 use burn::backend::{Autodiff, NdArray};
@@ -6,6 +7,7 @@ use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use plastic_models::{last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig};
+use plastic_zoo::compare::relative_difference;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -24,14 +26,17 @@ struct Problem {
 }
 
 fn problem(rule: HebbRule, bias_neuron: bool, zero_alpha_diagonal: bool, seed: u64) -> Problem {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let neurons = 5;
-    let config = PlasticRnnConfig::new(neurons)
+    let config = PlasticRnnConfig::new(5)
         .with_rule(rule)
         .with_bias_neuron(bias_neuron)
         .with_zero_alpha_diagonal(zero_alpha_diagonal);
-    let n = config.total_neurons();
-    let (batch, steps) = (2, 7);
+    problem_of(config, 2, 7, seed)
+}
+
+fn problem_of(config: PlasticRnnConfig, batch: usize, steps: usize, seed: u64) -> Problem {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (neurons, n) = (config.neurons, config.total_neurons());
+    let [alpha_rows, alpha_cols] = config.alpha_shape();
     let mut uniform = |scale: f64, count: usize| -> Vec<f64> {
         (0..count)
             .map(|_| scale * rng.random_range(-1.0..1.0))
@@ -39,7 +44,7 @@ fn problem(rule: HebbRule, bias_neuron: bool, zero_alpha_diagonal: bool, seed: u
     };
     Problem {
         w: uniform(0.6, n * n),
-        alpha: uniform(0.6, n * n),
+        alpha: uniform(0.6, alpha_rows * alpha_cols),
         eta: 0.3,
         inputs: uniform(1.5, batch * steps * neurons),
         targets: uniform(1.0, batch * neurons)
@@ -61,15 +66,21 @@ fn model<B: Backend>(p: &Problem, w: &[f64], alpha: &[f64], eta: f64) -> Plastic
             &device,
         )),
         alpha: Param::from_tensor(Tensor::from_data(
-            TensorData::new(alpha.to_vec(), [n, n]),
+            TensorData::new(alpha.to_vec(), p.config.alpha_shape()),
             &device,
         )),
-        eta: Param::from_tensor(Tensor::from_data(TensorData::new(vec![eta], [1]), &device)),
+        eta: Param::from_tensor(Tensor::from_data(TensorData::new(vec![eta], [1]), &device))
+            .set_require_grad(p.config.learn_eta),
         config: p.config.clone(),
     }
 }
 
 fn loss<B: Backend>(p: &Problem, m: &PlasticRnn<B>) -> Tensor<B, 1> {
+    let (inputs, targets) = episode_tensors(p);
+    last_step_loss(m.forward(inputs), targets)
+}
+
+fn episode_tensors<B: Backend>(p: &Problem) -> (Tensor<B, 3>, Tensor<B, 2>) {
     let device = Default::default();
     let inputs = Tensor::from_data(
         TensorData::new(p.inputs.clone(), [p.batch, p.steps, p.config.neurons]),
@@ -79,7 +90,7 @@ fn loss<B: Backend>(p: &Problem, m: &PlasticRnn<B>) -> Tensor<B, 1> {
         TensorData::new(p.targets.clone(), [p.batch, p.config.neurons]),
         &device,
     );
-    last_step_loss(m.forward(inputs), targets)
+    (inputs, targets)
 }
 
 fn loss_at(p: &Problem, w: &[f64], alpha: &[f64], eta: f64) -> f64 {
@@ -198,4 +209,99 @@ fn fixed_eta_gets_no_gradient() {
     let grads = loss(&p, &m).backward();
     assert!(m.eta.grad(&grads).is_none());
     assert!(m.w.grad(&grads).is_some());
+}
+
+/// The RTRL gradient against the autodiff gradient of the same parameters and episodes.
+fn check_rtrl(config: PlasticRnnConfig, batch: usize, steps: usize, seed: u64) {
+    check_rtrl_on(&problem_of(config, batch, steps, seed));
+}
+
+fn check_rtrl_on(p: &Problem) {
+    let m = model::<Diff>(p, &p.w, &p.alpha, p.eta);
+    let grads = loss(p, &m).backward();
+    let (inputs, targets) = episode_tensors::<Inner>(p);
+    let rtrl = model::<Inner>(p, &p.w, &p.alpha, p.eta).rtrl_gradients(inputs, targets);
+    let label = format!("{:?}", p.config);
+    let bptt_loss: f64 = loss(p, &model::<Inner>(p, &p.w, &p.alpha, p.eta))
+        .into_scalar()
+        .elem();
+    assert_eq!(rtrl.loss.into_scalar().elem::<f64>(), bptt_loss, "{label}");
+    let mut pairs = vec![
+        ("W", to_vec(rtrl.w), to_vec(m.w.grad(&grads).unwrap())),
+        (
+            "alpha",
+            to_vec(rtrl.alpha),
+            to_vec(m.alpha.grad(&grads).unwrap()),
+        ),
+    ];
+    match (rtrl.eta, m.eta.grad(&grads)) {
+        (Some(forward), Some(backward)) => pairs.push(("eta", to_vec(forward), to_vec(backward))),
+        (None, None) => assert!(!p.config.learn_eta),
+        _ => panic!("{label}: RTRL and autodiff disagree on whether eta has a gradient"),
+    }
+    for (name, forward, backward) in pairs {
+        let difference = relative_difference(&forward, &backward);
+        assert!(
+            difference <= 1e-9,
+            "{label}: dL/d{name} differs by {difference:e} (relative)"
+        );
+        assert!(
+            backward.iter().any(|g| g.abs() > 1e-6),
+            "{label}: dL/d{name} should not vanish in this problem"
+        );
+    }
+}
+
+fn small(rule: HebbRule) -> PlasticRnnConfig {
+    PlasticRnnConfig::new(5).with_rule(rule)
+}
+
+#[test]
+fn rtrl_equals_autodiff_hebb() {
+    check_rtrl(small(HebbRule::Hebb), 2, 7, 1);
+}
+
+#[test]
+fn rtrl_equals_autodiff_hebb_with_bias_neuron_and_no_plastic_self_connections() {
+    let config = small(HebbRule::Hebb)
+        .with_bias_neuron(true)
+        .with_zero_alpha_diagonal(true);
+    check_rtrl(config, 2, 7, 2);
+}
+
+#[test]
+fn rtrl_equals_autodiff_oja_with_bias_neuron() {
+    check_rtrl(small(HebbRule::Oja).with_bias_neuron(true), 2, 7, 3);
+}
+
+#[test]
+fn rtrl_equals_autodiff_with_shared_alpha_and_fixed_eta() {
+    let config = small(HebbRule::Hebb)
+        .with_alpha_per_connection(false)
+        .with_learn_eta(false);
+    check_rtrl(config, 3, 9, 4);
+}
+
+#[test]
+fn rtrl_equals_autodiff_over_a_long_episode() {
+    check_rtrl(PlasticRnnConfig::new(9).with_bias_neuron(true), 1, 40, 5);
+}
+
+#[test]
+fn rtrl_equals_autodiff_with_a_clamped_trace() {
+    // η = 1.5 lets the plain Hebbian trace overshoot ±1, so the clamp acts.
+    let with_eta = |config: PlasticRnnConfig| {
+        let mut p = problem_of(config, 2, 12, 6);
+        p.eta = 1.5;
+        p
+    };
+    let clamped = with_eta(small(HebbRule::Hebb).with_clamp_trace(true));
+    check_rtrl_on(&clamped);
+    let free = with_eta(small(HebbRule::Hebb));
+    let value = |p: &Problem| -> f64 {
+        loss::<Inner>(p, &model::<Inner>(p, &p.w, &p.alpha, p.eta))
+            .into_scalar()
+            .elem()
+    };
+    assert_ne!(value(&clamped), value(&free), "the clamp should have acted");
 }

@@ -2,7 +2,9 @@
 //! Models are generic over the backend; they know nothing of tasks, files or the CLI.
 
 pub mod plastic_rnn;
+pub mod rtrl;
 
 pub use plastic_rnn::{
     last_step_loss, AlphaInit, HebbRule, PlasticRnn, PlasticRnnConfig, PlasticState,
 };
+pub use rtrl::{rtrl_sensitivity_bytes, RtrlGradients};

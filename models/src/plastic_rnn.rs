@@ -96,15 +96,15 @@ pub struct PlasticState<B: Backend> {
 }
 
 /// Tensors derived from the parameters once per episode rather than once per step.
-struct StepParams<B: Backend> {
+pub(crate) struct StepParams<B: Backend> {
     /// `[1, n, n]`.
-    w: Tensor<B, 3>,
+    pub(crate) w: Tensor<B, 3>,
     /// `[1, n, n]` or `[1, 1, 1]`, diagonal masked when asked.
-    alpha: Tensor<B, 3>,
+    pub(crate) alpha: Tensor<B, 3>,
     /// `[1, 1, 1]`.
-    eta: Tensor<B, 3>,
+    pub(crate) eta: Tensor<B, 3>,
     /// `(keep, unit)`: `y·keep + unit` holds the bias neuron at 1; `[1, n]` each.
-    bias: Option<(Tensor<B, 2>, Tensor<B, 2>)>,
+    pub(crate) bias: Option<(Tensor<B, 2>, Tensor<B, 2>)>,
 }
 
 impl PlasticRnnConfig {
@@ -225,7 +225,7 @@ impl<B: Backend> PlasticRnn<B> {
         }
     }
 
-    fn step_params(&self) -> StepParams<B> {
+    pub(crate) fn step_params(&self) -> StepParams<B> {
         let device = self.w.device();
         StepParams {
             w: self.w.val().unsqueeze_dim(0),
@@ -250,7 +250,7 @@ impl<B: Backend> PlasticRnn<B> {
     }
 
     /// Appends the bias neuron's (zero) input channel.
-    fn pad_bias(&self, inputs: Tensor<B, 3>) -> Tensor<B, 3> {
+    pub(crate) fn pad_bias(&self, inputs: Tensor<B, 3>) -> Tensor<B, 3> {
         if !self.config.bias_neuron {
             return inputs;
         }
@@ -259,7 +259,7 @@ impl<B: Backend> PlasticRnn<B> {
         Tensor::cat(vec![inputs, zeros], 2)
     }
 
-    fn advance(
+    pub(crate) fn advance(
         &self,
         params: &StepParams<B>,
         state: PlasticState<B>,
@@ -307,5 +307,6 @@ pub fn last_step_loss<B: Backend>(outputs: Tensor<B, 2>, targets: Tensor<B, 2>) 
     (outputs - targets)
         .powi_scalar(2)
         .sum()
-        .div_scalar(batch as f64)
+        // Not `div_scalar`: Burn's autodiff takes its reciprocal in f32 even on f64 backends.
+        .mul_scalar(1.0 / batch as f64)
 }

@@ -1,0 +1,295 @@
+//! The gradient of the plastic RNN by real-time recurrent learning: "backpropagation of
+//! Hebbian plasticity" (Miconi). Instead of storing the episode and walking back (BPTT), it
+//! carries forward, step by step, the derivatives of every activity and of every Hebbian
+//! trace entry with respect to every parameter. Memory is O(N⁴) whatever the episode
+//! length; time is O(T·N⁴).
+//!
+//! Written from tensor operations only, with no autodiff, so it runs on any backend and
+//! shares the network's parameters and forward step with the BPTT path.
+//!
+//! With `d_j = Σ_i y_i (W_ij + α_ij Hebb_ij) + x_j` and `y'_j = tanh(d_j)`, for any parameter θ:
+//!
+//! ```text
+//! ∂d_j/∂θ    = Σ_i M_ij ∂y_i/∂θ + Σ_i y_i α_ij ∂Hebb_ij/∂θ + (explicit: y_a δ_jb for W_ab,
+//!              y_a Hebb_ab δ_jb for α_ab)
+//! ∂y'_j/∂θ   = (1 − y'_j²) ∂d_j/∂θ                      (0 for the bias neuron)
+//! ∂Hebb'_ij/∂θ = r_j ∂Hebb_ij/∂θ + η y'_j ∂y_i/∂θ + a_ij ∂y'_j/∂θ (+ explicit η term)
+//! ```
+//!
+//! where the plain Hebb rule has `r_j = 1 − η`, `a_ij = η y_i`, and Oja's rule has
+//! `r_j = 1 − η y'_j²`, `a_ij = η y_i − 2η Hebb_ij y'_j`. A clamped trace entry passes no
+//! derivative.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+use crate::plastic_rnn::{last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig, StepParams};
+use crate::PlasticState;
+
+/// The gradient of the last-step loss with respect to every parameter, computed forward.
+#[derive(Debug, Clone)]
+pub struct RtrlGradients<B: Backend> {
+    /// `∂L/∂W`, shaped like `W`.
+    pub w: Tensor<B, 2>,
+    /// `∂L/∂α`, shaped like `α` (zero on a masked diagonal).
+    pub alpha: Tensor<B, 2>,
+    /// `∂L/∂η`, `[1]`; `None` when η is fixed.
+    pub eta: Option<Tensor<B, 1>>,
+    /// The loss these are the gradient of, `[1]`.
+    pub loss: Tensor<B, 1>,
+    /// The last step's activities of the input neurons, `[batch, neurons]`.
+    pub outputs: Tensor<B, 2>,
+}
+
+/// Forward sensitivities of one group of `p` parameters.
+#[derive(Debug, Clone)]
+struct Sensitivity<B: Backend> {
+    /// `∂y_k/∂θ`, `[batch, n, p]`.
+    activity: Tensor<B, 3>,
+    /// `∂Hebb_ij/∂θ` stored post-major, `[batch, n_j, n_i, p]`: the drive term
+    /// `Σ_i y_i α_ij ∂Hebb_ij/∂θ` is then one batched matrix-vector product per neuron j.
+    trace: Tensor<B, 4>,
+}
+
+impl<B: Backend> Sensitivity<B> {
+    fn zeros(batch: usize, n: usize, parameters: usize, device: &B::Device) -> Self {
+        Self {
+            activity: Tensor::zeros([batch, n, parameters], device),
+            trace: Tensor::zeros([batch, n, n, parameters], device),
+        }
+    }
+}
+
+/// What one time step contributes to the sensitivity recursion, shared by every group.
+struct StepTerms<B: Backend> {
+    /// `M_ijᵀ`, `[batch, n_j, n_i]`: how activity sensitivities feed the drive.
+    effective_t: Tensor<B, 3>,
+    /// `y_i α_ij` transposed, `[batch·n_j, 1, n_i]`: how trace sensitivities feed the drive.
+    plastic_gain_t: Tensor<B, 3>,
+    /// `1 − y'²`, zero for the bias neuron, `[batch, n, 1]`.
+    slope: Tensor<B, 3>,
+    /// `r_j`, `[batch or 1, n_j or 1, 1, 1]`.
+    retention: Tensor<B, 4>,
+    /// `η y'_j`, `[batch, n_j, 1, 1]`.
+    post_rate: Tensor<B, 4>,
+    /// `a_ij` transposed, `[batch, n_j or 1, n_i, 1]`.
+    pre_rate: Tensor<B, 4>,
+    /// 1 where the trace was not clamped, `[batch, n_j, n_i, 1]`.
+    unclamped: Option<Tensor<B, 4>>,
+}
+
+/// Bytes the forward sensitivities of `batch` episodes occupy (f32: 4 bytes per float):
+/// `∂y/∂θ` and `∂Hebb/∂θ` for `W`, `α` and, when learned, `η`.
+pub fn rtrl_sensitivity_bytes(config: &PlasticRnnConfig, batch: usize, float_bytes: usize) -> u128 {
+    let n = config.total_neurons() as u128;
+    let [a0, a1] = config.alpha_shape();
+    let parameters = n * n + (a0 * a1) as u128 + u128::from(config.learn_eta);
+    batch as u128 * (n + n * n) * parameters * float_bytes as u128
+}
+
+impl<B: Backend> PlasticRnn<B> {
+    /// Runs the episodes `inputs` `[batch, steps, neurons]` and returns the gradient of
+    /// [`last_step_loss`] against `targets` `[batch, neurons]`, computed forward in time.
+    /// Equal to the autodiff (BPTT) gradient up to rounding.
+    pub fn rtrl_gradients(&self, inputs: Tensor<B, 3>, targets: Tensor<B, 2>) -> RtrlGradients<B> {
+        let [batch, steps, _] = inputs.dims();
+        let n = self.config.total_neurons();
+        let device = self.w.device();
+        let params = self.step_params();
+        let inputs = self.pad_bias(inputs);
+        let [alpha_rows, alpha_cols] = self.config.alpha_shape();
+        let connection_count = n * n + alpha_rows * alpha_cols;
+        let mut connections = Sensitivity::zeros(batch, n, connection_count, &device);
+        let mut eta = self
+            .config
+            .learn_eta
+            .then(|| Sensitivity::zeros(batch, n, 1, &device));
+        let alpha_mask = self.alpha_mask(&device);
+        let mut state = self.initial_state(batch);
+        for t in 0..steps {
+            let input = inputs
+                .clone()
+                .slice([0..batch, t..t + 1])
+                .squeeze_dim::<2>(1);
+            let next = self.advance(&params, state.clone(), input);
+            let terms = self.step_terms(&params, &state, &next);
+            let direct = self.connection_drive(&state, alpha_mask.clone());
+            connections = advance_sensitivity(connections, &terms, direct, None);
+            if let Some(sensitivity) = eta {
+                let trace = self.eta_trace_term(&state, &next);
+                let drive = Tensor::zeros([batch, n, 1], &device);
+                eta = Some(advance_sensitivity(sensitivity, &terms, drive, Some(trace)));
+            }
+            state = next;
+        }
+        let outputs = state.y.slice([0..batch, 0..self.config.neurons]);
+        let loss = last_step_loss(outputs.clone(), targets.clone());
+        // ∂L/∂y_k = 2(y_k − target_k)/batch; the bias neuron is not scored.
+        // The same scaling, in the same order, as the backward pass of `last_step_loss`.
+        let mut error = (outputs.clone() - targets)
+            .mul_scalar(1.0 / batch as f64)
+            .mul_scalar(2.0);
+        if self.config.bias_neuron {
+            error = Tensor::cat(vec![error, Tensor::zeros([batch, 1], &device)], 1);
+        }
+        let error = error.unsqueeze_dim::<3>(1);
+        let gradient_of = |activity: Tensor<B, 3>| -> Tensor<B, 1> {
+            let count = activity.dims()[2];
+            error.clone().matmul(activity).sum_dim(0).reshape([count])
+        };
+        let flat = gradient_of(connections.activity);
+        let w = flat.clone().slice([0..n * n]).reshape([n, n]);
+        let alpha = flat
+            .slice([n * n..connection_count])
+            .reshape([alpha_rows, alpha_cols]);
+        RtrlGradients {
+            w,
+            alpha,
+            eta: eta.map(|sensitivity| gradient_of(sensitivity.activity)),
+            loss,
+            outputs,
+        }
+    }
+
+    /// `∂α_eff/∂α`: zero on the diagonal when plastic self-connections are off.
+    fn alpha_mask(&self, device: &B::Device) -> Option<Tensor<B, 3>> {
+        if !(self.config.zero_alpha_diagonal && self.config.alpha_per_connection) {
+            return None;
+        }
+        let n = self.config.total_neurons();
+        let mask = Tensor::<B, 2>::ones([n, n], device) - Tensor::eye(n, device);
+        Some(mask.unsqueeze_dim(0))
+    }
+
+    fn step_terms(
+        &self,
+        params: &StepParams<B>,
+        before: &PlasticState<B>,
+        after: &PlasticState<B>,
+    ) -> StepTerms<B> {
+        let [batch, n] = before.y.dims();
+        let y_prev = before.y.clone();
+        let hebb = before.hebb_trace.clone();
+        let y = after.y.clone();
+        let effective_t = (params.w.clone() + params.alpha.clone() * hebb.clone()).swap_dims(1, 2);
+        // `expand` covers a single shared α.
+        let plastic_gain_t = (y_prev.clone().unsqueeze_dim::<3>(2) * params.alpha.clone())
+            .expand([batch, n, n])
+            .swap_dims(1, 2)
+            .reshape([batch * n, 1, n]);
+        let mut slope = y.clone().powi_scalar(2).neg() + 1.0;
+        if let Some((keep, _)) = &params.bias {
+            slope = slope * keep.clone();
+        }
+        let eta = params.eta.clone().unsqueeze_dim::<4>(0);
+        let post_rate = y.clone().reshape([batch, n, 1, 1]) * eta.clone();
+        let pre = y_prev.reshape([batch, 1, n, 1]) * eta.clone();
+        let (retention, pre_rate) = match self.config.rule {
+            HebbRule::Hebb => (eta.neg() + 1.0, pre),
+            HebbRule::Oja => {
+                let y_post = y.clone().reshape([batch, n, 1, 1]);
+                let retention = (y_post.clone().powi_scalar(2) * eta.clone()).neg() + 1.0;
+                let hebb_t = hebb.swap_dims(1, 2).unsqueeze_dim::<4>(3);
+                let pre_rate = pre - hebb_t * y_post * eta.mul_scalar(2.0);
+                (retention, pre_rate)
+            }
+        };
+        let unclamped = self.config.clamp_trace.then(|| {
+            // A clamped entry sits exactly at ±1; an unclamped one there has measure zero.
+            after
+                .hebb_trace
+                .clone()
+                .abs()
+                .lower_elem(1.0)
+                .float()
+                .swap_dims(1, 2)
+                .unsqueeze_dim::<4>(3)
+        });
+        StepTerms {
+            effective_t,
+            plastic_gain_t,
+            slope: slope.unsqueeze_dim(2),
+            retention,
+            post_rate,
+            pre_rate,
+            unclamped,
+        }
+    }
+
+    /// The explicit dependence of the drive on `W` and `α`: `∂d_j/∂W_ab = y_a δ_jb`,
+    /// `∂d_j/∂α_ab = y_a Hebb_ab δ_jb` (or `Σ_i y_i Hebb_ij` for one shared α);
+    /// `[batch, n_j, n² + |α|]`.
+    fn connection_drive(
+        &self,
+        before: &PlasticState<B>,
+        alpha_mask: Option<Tensor<B, 3>>,
+    ) -> Tensor<B, 3> {
+        let [batch, n] = before.y.dims();
+        let device = before.y.device();
+        let y_prev = before.y.clone();
+        // δ_jb laid out as [1, n_j, 1, n_b]: row j keeps only column b = j.
+        let delta = Tensor::<B, 2>::eye(n, &device).reshape([1, n, 1, n]);
+        let w_part =
+            (y_prev.clone().reshape([batch, 1, n, 1]) * delta.clone()).reshape([batch, n, n * n]);
+        let alpha_part = if self.config.alpha_per_connection {
+            let mut plastic = y_prev.unsqueeze_dim::<3>(2) * before.hebb_trace.clone();
+            if let Some(mask) = alpha_mask {
+                plastic = plastic * mask;
+            }
+            (plastic.reshape([batch, 1, n, n]) * delta).reshape([batch, n, n * n])
+        } else {
+            y_prev
+                .unsqueeze_dim::<3>(1)
+                .matmul(before.hebb_trace.clone())
+                .reshape([batch, n, 1])
+        };
+        Tensor::cat(vec![w_part, alpha_part], 2)
+    }
+
+    /// The explicit dependence of the new trace on η, `[batch, n_j, n_i, 1]`:
+    /// `y_i y'_j − Hebb_ij` (Hebb) or `y_i y'_j − Hebb_ij y'_j²` (Oja).
+    fn eta_trace_term(&self, before: &PlasticState<B>, after: &PlasticState<B>) -> Tensor<B, 4> {
+        let [batch, n] = before.y.dims();
+        let post = after.y.clone().unsqueeze_dim::<3>(2);
+        let coactivity = post.clone().matmul(before.y.clone().unsqueeze_dim::<3>(1));
+        let hebb_t = before.hebb_trace.clone().swap_dims(1, 2);
+        let decay = match self.config.rule {
+            HebbRule::Hebb => hebb_t,
+            HebbRule::Oja => hebb_t * post.powi_scalar(2),
+        };
+        (coactivity - decay).reshape([batch, n, n, 1])
+    }
+}
+
+/// One step of the sensitivity recursion for a group of parameters, given the explicit
+/// dependence of the drive (`[batch, n, p]`) and of the trace (`[batch, n_j, n_i, p]`).
+fn advance_sensitivity<B: Backend>(
+    sensitivity: Sensitivity<B>,
+    terms: &StepTerms<B>,
+    direct_drive: Tensor<B, 3>,
+    direct_trace: Option<Tensor<B, 4>>,
+) -> Sensitivity<B> {
+    let Sensitivity {
+        activity: activity_prev,
+        trace,
+    } = sensitivity;
+    let [batch, n, parameters] = activity_prev.dims();
+    let through_trace = terms
+        .plastic_gain_t
+        .clone()
+        .matmul(trace.clone().reshape([batch * n, n, parameters]))
+        .reshape([batch, n, parameters]);
+    let drive =
+        terms.effective_t.clone().matmul(activity_prev.clone()) + through_trace + direct_drive;
+    let activity = drive * terms.slope.clone();
+    let mut trace = trace * terms.retention.clone()
+        + terms.post_rate.clone() * activity_prev.reshape([batch, 1, n, parameters])
+        + terms.pre_rate.clone() * activity.clone().reshape([batch, n, 1, parameters]);
+    if let Some(direct) = direct_trace {
+        trace = trace + direct;
+    }
+    if let Some(unclamped) = &terms.unclamped {
+        trace = trace * unclamped.clone();
+    }
+    Sensitivity { activity, trace }
+}
