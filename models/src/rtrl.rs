@@ -21,7 +21,7 @@
 //! derivative.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::{ElementConversion, Tensor};
 
 use crate::plastic_rnn::{last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig, StepParams};
 use crate::PlasticState;
@@ -68,14 +68,23 @@ struct StepTerms<B: Backend> {
     plastic_gain_t: Tensor<B, 3>,
     /// `1 − y'²`, zero for the bias neuron, `[batch, n, 1]`.
     slope: Tensor<B, 3>,
-    /// `r_j`, `[batch or 1, n_j or 1, 1, 1]`.
-    retention: Tensor<B, 4>,
+    /// `r_j`.
+    retention: Retention<B>,
     /// `η y'_j`, `[batch, n_j, 1, 1]`.
     post_rate: Tensor<B, 4>,
     /// `a_ij` transposed, `[batch, n_j or 1, n_i, 1]`.
     pre_rate: Tensor<B, 4>,
     /// 1 where the trace was not clamped, `[batch, n_j, n_i, 1]`.
     unclamped: Option<Tensor<B, 4>>,
+}
+
+/// How much of the old trace sensitivity a step keeps.
+enum Retention<B: Backend> {
+    /// `1 − η`, the same for every entry: a scalar multiply, far cheaper on CPU backends
+    /// than a broadcast one.
+    Uniform(f64),
+    /// `1 − η y'_j²`, `[batch, n_j, 1, 1]`.
+    PerNeuron(Tensor<B, 4>),
 }
 
 /// Bytes the forward sensitivities of `batch` episodes occupy (f32: 4 bytes per float):
@@ -99,12 +108,20 @@ impl<B: Backend> PlasticRnn<B> {
         let inputs = self.pad_bias(inputs);
         let [alpha_rows, alpha_cols] = self.config.alpha_shape();
         let connection_count = n * n + alpha_rows * alpha_cols;
-        let mut connections = Sensitivity::zeros(batch, n, connection_count, &device);
+        let blocks = column_blocks(batch, n, connection_count);
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |count| count.get())
+            .min(blocks.len());
+        let mut connections: Vec<Sensitivity<B>> = blocks
+            .iter()
+            .map(|columns| Sensitivity::zeros(batch, n, columns.len(), &device))
+            .collect();
         let mut eta = self
             .config
             .learn_eta
             .then(|| Sensitivity::zeros(batch, n, 1, &device));
         let alpha_mask = self.alpha_mask(&device);
+        let eta_value = self.eta.val().into_scalar().elem::<f64>();
         let mut state = self.initial_state(batch);
         for t in 0..steps {
             let input = inputs
@@ -112,9 +129,9 @@ impl<B: Backend> PlasticRnn<B> {
                 .slice([0..batch, t..t + 1])
                 .squeeze_dim::<2>(1);
             let next = self.advance(&params, state.clone(), input);
-            let terms = self.step_terms(&params, &state, &next);
+            let terms = self.step_terms(&params, eta_value, &state, &next);
             let direct = self.connection_drive(&state, alpha_mask.clone());
-            connections = advance_sensitivity(connections, &terms, direct, None);
+            connections = advance_blocks(connections, &blocks, &terms, &direct, workers);
             if let Some(sensitivity) = eta {
                 let trace = self.eta_trace_term(&state, &next);
                 let drive = Tensor::zeros([batch, n, 1], &device);
@@ -137,7 +154,13 @@ impl<B: Backend> PlasticRnn<B> {
             let count = activity.dims()[2];
             error.clone().matmul(activity).sum_dim(0).reshape([count])
         };
-        let flat = gradient_of(connections.activity);
+        let flat = Tensor::cat(
+            connections
+                .into_iter()
+                .map(|block| gradient_of(block.activity))
+                .collect(),
+            0,
+        );
         let w = flat.clone().slice([0..n * n]).reshape([n, n]);
         let alpha = flat
             .slice([n * n..connection_count])
@@ -164,6 +187,7 @@ impl<B: Backend> PlasticRnn<B> {
     fn step_terms(
         &self,
         params: &StepParams<B>,
+        eta_value: f64,
         before: &PlasticState<B>,
         after: &PlasticState<B>,
     ) -> StepTerms<B> {
@@ -185,13 +209,13 @@ impl<B: Backend> PlasticRnn<B> {
         let post_rate = y.clone().reshape([batch, n, 1, 1]) * eta.clone();
         let pre = y_prev.reshape([batch, 1, n, 1]) * eta.clone();
         let (retention, pre_rate) = match self.config.rule {
-            HebbRule::Hebb => (eta.neg() + 1.0, pre),
+            HebbRule::Hebb => (Retention::Uniform(1.0 - eta_value), pre),
             HebbRule::Oja => {
                 let y_post = y.clone().reshape([batch, n, 1, 1]);
                 let retention = (y_post.clone().powi_scalar(2) * eta.clone()).neg() + 1.0;
                 let hebb_t = hebb.swap_dims(1, 2).unsqueeze_dim::<4>(3);
                 let pre_rate = pre - hebb_t * y_post * eta.mul_scalar(2.0);
-                (retention, pre_rate)
+                (Retention::PerNeuron(retention), pre_rate)
             }
         };
         let unclamped = self.config.clamp_trace.then(|| {
@@ -261,6 +285,58 @@ impl<B: Backend> PlasticRnn<B> {
     }
 }
 
+/// Floats of trace sensitivity per block of parameter columns: each block is small enough
+/// to stay in a core's cache through a whole step, which on CPUs matters more than the
+/// extra tensor operations.
+const BLOCK_FLOATS: usize = 1 << 19;
+
+/// Splits `columns` parameters into blocks: the sensitivity recursion of each parameter
+/// is independent of the others', given the forward trajectory.
+fn column_blocks(batch: usize, n: usize, columns: usize) -> Vec<std::ops::Range<usize>> {
+    let per_column = batch * n * n;
+    let width = (BLOCK_FLOATS / per_column.max(1)).clamp(1, columns.max(1));
+    (0..columns)
+        .step_by(width)
+        .map(|start| start..(start + width).min(columns))
+        .collect()
+}
+
+/// Advances every block of connection sensitivities by one step, spread over `workers`
+/// threads: CPU backends run each tensor operation on one core, and the blocks are
+/// independent.
+fn advance_blocks<B: Backend>(
+    sensitivities: Vec<Sensitivity<B>>,
+    blocks: &[std::ops::Range<usize>],
+    terms: &StepTerms<B>,
+    direct: &Tensor<B, 3>,
+    workers: usize,
+) -> Vec<Sensitivity<B>> {
+    let [batch, n, _] = direct.dims();
+    let advance = |(sensitivity, columns): (Sensitivity<B>, &std::ops::Range<usize>)| {
+        let drive = direct.clone().slice([0..batch, 0..n, columns.clone()]);
+        advance_sensitivity(sensitivity, terms, drive, None)
+    };
+    if workers <= 1 {
+        return sensitivities.into_iter().zip(blocks).map(advance).collect();
+    }
+    let per_worker = sensitivities.len().div_ceil(workers);
+    let mut work: Vec<Vec<_>> = Vec::new();
+    let mut pairs = sensitivities.into_iter().zip(blocks).peekable();
+    while pairs.peek().is_some() {
+        work.push(pairs.by_ref().take(per_worker).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .into_iter()
+            .map(|chunk| scope.spawn(move || chunk.into_iter().map(advance).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("an RTRL worker panicked"))
+            .collect()
+    })
+}
+
 /// One step of the sensitivity recursion for a group of parameters, given the explicit
 /// dependence of the drive (`[batch, n, p]`) and of the trace (`[batch, n_j, n_i, p]`).
 fn advance_sensitivity<B: Backend>(
@@ -282,7 +358,11 @@ fn advance_sensitivity<B: Backend>(
     let drive =
         terms.effective_t.clone().matmul(activity_prev.clone()) + through_trace + direct_drive;
     let activity = drive * terms.slope.clone();
-    let mut trace = trace * terms.retention.clone()
+    let kept = match &terms.retention {
+        Retention::Uniform(factor) => trace.mul_scalar(*factor),
+        Retention::PerNeuron(factor) => trace * factor.clone(),
+    };
+    let mut trace = kept
         + terms.post_rate.clone() * activity_prev.reshape([batch, 1, n, parameters])
         + terms.pre_rate.clone() * activity.clone().reshape([batch, n, 1, parameters]);
     if let Some(direct) = direct_trace {
@@ -293,3 +373,4 @@ fn advance_sensitivity<B: Backend>(
     }
     Sensitivity { activity, trace }
 }
+
