@@ -103,3 +103,19 @@ pub fn resolve(requested: Option<BackendChoice>) -> anyhow::Result<BackendChoice
         }),
     }
 }
+
+/// Runs `job` on ndarray in f64 with autodiff, for comparisons that need more precision
+/// than f32 gives.
+pub fn run_f64<J: BackendJob>(job: J) -> anyhow::Result<J::Output> {
+    #[cfg(feature = "ndarray")]
+    {
+        Ok(job.run::<burn::backend::Autodiff<burn::backend::NdArray<f64>>>(
+            burn::backend::ndarray::NdArrayDevice::Cpu,
+        ))
+    }
+    #[cfg(not(feature = "ndarray"))]
+    {
+        let _ = job;
+        anyhow::bail!("the f64 gradient check runs on ndarray: rebuild with `--features ndarray`")
+    }
+}

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::backend::{BackendChoice, BackendJob};
 use crate::cli::BenchArgs;
-use crate::config::{plastic_rnn_preset, PlasticRnnOverrides};
+use crate::config::{plastic_rnn_preset, GradientEngine, PlasticRnnOverrides};
 use crate::train::plastic_rnn::{episode_rng, run_episode};
 use crate::train::{adam, optimizer_step};
 
@@ -97,7 +97,7 @@ impl BackendJob for BenchJob<'_> {
         let mut times = Vec::new();
         for i in 0..self.args.warmup + self.args.episodes {
             let started = Instant::now();
-            let outcome = run_episode(&model, &config.task, batch, &mut rng)?;
+            let outcome = run_episode(&model, GradientEngine::Bptt, &config.task, batch, &mut rng)?;
             model = optimizer_step(model, &mut optim, config.train.learning_rate, outcome.loss);
             // Reading a parameter back waits for the device to finish the step.
             let _ = model.eta.val().into_data();
@@ -122,7 +122,8 @@ impl BackendJob for BenchJob<'_> {
     }
 }
 
-fn median(sorted: &[f64]) -> f64 {
+/// Median of sorted values.
+pub fn median(sorted: &[f64]) -> f64 {
     let n = sorted.len();
     if n % 2 == 1 {
         sorted[n / 2]

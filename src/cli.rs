@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use plastic_models::HebbRule;
 
 use crate::backend::BackendChoice;
-use crate::config::PlasticRnnOverrides;
+use crate::config::{GradientEngine, PlasticRnnOverrides};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +34,8 @@ pub enum Command {
     /// Time training episodes and print JSON lines (median seconds per episode, peak memory)
     #[command(subcommand)]
     Bench(BenchModel),
+    /// Plastic RNN: BPTT and RTRL gradients side by side (difference, time, memory)
+    Compare(CompareArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +84,23 @@ pub struct RunArgs {
     pub eval_episodes: usize,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GradArg {
+    /// Backpropagation through time (autodiff)
+    Bptt,
+    /// Real-time recurrent learning: forward sensitivities, O(N⁴) memory
+    Rtrl,
+}
+
+impl From<GradArg> for GradientEngine {
+    fn from(grad: GradArg) -> Self {
+        match grad {
+            GradArg::Bptt => GradientEngine::Bptt,
+            GradArg::Rtrl => GradientEngine::Rtrl,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct PlasticRnnArgs {
     /// Preset: bohp, dp-simple or dp-50bit
@@ -89,6 +108,12 @@ pub struct PlasticRnnArgs {
     pub preset: String,
     #[command(flatten)]
     pub run: RunArgs,
+    /// Gradient engine: bptt (default) or rtrl
+    #[arg(long, value_enum)]
+    pub grad: Option<GradArg>,
+    /// Largest RTRL sensitivity storage to allocate, e.g. 512M, 4G (bytes without a suffix)
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MAX_MEMORY, value_parser = parse_size)]
+    pub max_memory: u64,
     /// Total episodes of the run
     #[arg(long)]
     pub episodes: Option<usize>,
@@ -160,6 +185,7 @@ pub struct PlasticRnnArgs {
 impl PlasticRnnArgs {
     pub fn overrides(&self) -> PlasticRnnOverrides {
         PlasticRnnOverrides {
+            gradient: self.grad.map(Into::into),
             episodes: self.episodes,
             batch: self.batch,
             learning_rate: self.lr,
@@ -215,4 +241,73 @@ pub struct BenchArgs {
     /// Run one case in this process instead of one child process per case
     #[arg(long, hide = true)]
     pub in_process: bool,
+}
+
+/// Default of `--max-memory`.
+pub const DEFAULT_MAX_MEMORY: &str = "4G";
+
+/// Parses a byte count with an optional K, M, G or T suffix (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((at, _)) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("unknown size unit in '{text}' (use K, M, G or T)")),
+    };
+    let value: f64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size such as 512M or 4G"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("size must be positive, got '{text}'"));
+    }
+    Ok((value * (1u64 << shift) as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("4X").is_err());
+        assert!(parse_size("-1G").is_err());
+        assert!(parse_size("G").is_err());
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Network sizes N, total neurons (bias neuron included), comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "8,16,29,48,64")]
+    pub sizes: Vec<usize>,
+    /// Episode lengths T, comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "66")]
+    pub steps: Vec<usize>,
+    /// Timed gradient computations per case and engine (the median is reported)
+    #[arg(long, default_value_t = 3)]
+    pub episodes: usize,
+    /// Episodes per gradient
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Seed of the parameters and episodes
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Directory for compare.csv, compare.md and compare.png
+    #[arg(long, default_value = "checkpoints/compare")]
+    pub out: PathBuf,
+    /// Largest RTRL sensitivity storage to allocate, e.g. 512M, 4G
+    #[arg(long, value_name = "SIZE", default_value = DEFAULT_MAX_MEMORY, value_parser = parse_size)]
+    pub max_memory: u64,
 }

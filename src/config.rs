@@ -46,12 +46,35 @@ impl TrainConfig {
     }
 }
 
+/// How the plastic RNN's gradient is computed; both give the same gradient.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GradientEngine {
+    /// Backpropagation through time (Burn autodiff): memory grows with the episode length.
+    #[default]
+    Bptt,
+    /// Real-time recurrent learning, forward in time: O(N⁴) memory, any episode length.
+    Rtrl,
+}
+
+impl GradientEngine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bptt => "bptt",
+            Self::Rtrl => "rtrl",
+        }
+    }
+}
+
 /// Everything that defines a plastic-RNN run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlasticRnnRun {
     /// The preset this run started from.
     pub preset: String,
+    /// The gradient engine (runs saved before it existed used BPTT).
+    #[serde(default)]
+    pub gradient: GradientEngine,
     pub model: PlasticRnnConfig,
     pub task: PatternTaskConfig,
     pub train: TrainConfig,
@@ -60,6 +83,7 @@ pub struct PlasticRnnRun {
 /// The flags of `train plastic-rnn` that override the configuration; `None` keeps it.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PlasticRnnOverrides {
+    pub gradient: Option<GradientEngine>,
     pub episodes: Option<usize>,
     pub batch: Option<usize>,
     pub learning_rate: Option<f64>,
@@ -117,6 +141,7 @@ pub fn plastic_rnn_preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
     }
     Ok(PlasticRnnRun {
         preset: name.to_string(),
+        gradient: GradientEngine::Bptt,
         model,
         task,
         train,
@@ -155,6 +180,7 @@ fn apply_overrides(run: &mut PlasticRnnRun, f: &PlasticRnnOverrides) {
             *target = v;
         }
     }
+    set(&mut run.gradient, f.gradient);
     set(&mut run.train.episodes, f.episodes);
     set(&mut run.train.batch, f.batch);
     set(&mut run.train.learning_rate, f.learning_rate);

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod compare;
 pub mod config;
+pub mod memory;
 pub mod metrics;
 pub mod models;
 pub mod plot;

@@ -8,9 +8,9 @@ use clap::Parser;
 use plastic_zoo::backend::{self, BackendChoice};
 use plastic_zoo::checkpoint::RunDir;
 use plastic_zoo::cli::{BenchModel, Cli, Command, EvalArgs, PlasticRnnArgs, TrainModel};
-use plastic_zoo::config::{resolve_plastic_rnn, PlasticRnnRun};
+use plastic_zoo::config::{resolve_plastic_rnn, GradientEngine, PlasticRnnRun};
 use plastic_zoo::train::plastic_rnn::{self as plastic, MODEL_NAME};
-use plastic_zoo::{bench, checkpoint, models};
+use plastic_zoo::{bench, checkpoint, compare, models};
 
 fn main() -> ExitCode {
     keep_freed_memory();
@@ -61,6 +61,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(TrainModel::PlasticRnn(args)) => train_plastic_rnn(&args, backend),
         Command::Eval(args) => eval(&args, backend),
         Command::Bench(BenchModel::PlasticRnn(args)) => bench::bench_plastic_rnn(&args, backend),
+        Command::Compare(args) => compare::compare(&args, backend),
     }
 }
 
@@ -83,12 +84,18 @@ fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::R
                 config.train.checkpoint_every = every;
             }
             plastic_zoo::config::validate(&config).context("cannot resume")?;
+            if config.gradient == GradientEngine::Rtrl {
+                plastic::check_rtrl_memory(&config.model, config.train.batch, args.max_memory)?;
+            }
             run.write_json(checkpoint::CONFIG_FILE, &config)?;
             (config, run, true)
         }
         None => {
             let config =
                 resolve_plastic_rnn(&args.preset, args.run.config.as_deref(), &args.overrides())?;
+            if config.gradient == GradientEngine::Rtrl {
+                plastic::check_rtrl_memory(&config.model, config.train.batch, args.max_memory)?;
+            }
             let name = args
                 .run
                 .run_name
@@ -99,8 +106,9 @@ fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::R
         }
     };
     eprintln!(
-        "training {MODEL_NAME} ({}) on {backend} into {}",
+        "training {MODEL_NAME} ({}, {}) on {backend} into {}",
         config.preset,
+        config.gradient.name(),
         run.path.display()
     );
     let job = plastic::TrainJob {

@@ -155,3 +155,72 @@ fn diverging(v: f32) -> RGBColor {
         RGBColor(fade(-v), fade(-v), 255)
     }
 }
+
+/// One series of a log-log panel: label and (x, y) points, all positive.
+pub struct LogLogSeries {
+    pub label: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Panels side by side, each with log-log axes: `(title, y label, series)`.
+pub fn log_log(
+    panels: &[(&str, &str, Vec<LogLogSeries>)],
+    x_label: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    ensure_font();
+    let root = BitMapBackend::new(path, (560 * panels.len() as u32, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_error(path))?;
+    let areas = root.split_evenly((1, panels.len()));
+    for (area, (title, y_label, series)) in areas.iter().zip(panels) {
+        let all: Vec<(f64, f64)> = series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .filter(|(x, y)| *x > 0.0 && *y > 0.0)
+            .collect();
+        if all.is_empty() {
+            continue;
+        }
+        let bounds = |values: Vec<f64>| {
+            let low = values.iter().copied().fold(f64::MAX, f64::min);
+            let high = values.iter().copied().fold(f64::MIN, f64::max);
+            (low / 1.5)..(high * 1.5)
+        };
+        let x_range = bounds(all.iter().map(|p| p.0).collect());
+        let y_range = bounds(all.iter().map(|p| p.1).collect());
+        let mut chart = ChartBuilder::on(area)
+            .caption(*title, ("sans-serif", 20))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x_range.log_scale(), y_range.log_scale())
+            .map_err(draw_error(path))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(*y_label)
+            .y_label_formatter(&|v| format!("{v:.1e}"))
+            .draw()
+            .map_err(draw_error(path))?;
+        for (index, s) in series.iter().enumerate() {
+            let color = Palette99::pick(index).to_rgba();
+            chart
+                .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))
+                .map_err(draw_error(path))?
+                .label(s.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            chart
+                .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
+                .map_err(draw_error(path))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(draw_error(path))?;
+    }
+    root.present().map_err(draw_error(path))?;
+    Ok(())
+}

@@ -28,8 +28,11 @@ pub fn adam<B: AutodiffBackend, M: AutodiffModule<B>>() -> AdamOptimizer<M, B> {
 
 /// The loss of one episode and the figures worth logging beside it.
 pub struct EpisodeOutcome<B: AutodiffBackend> {
-    /// Scalar loss, `[1]`, still attached to the graph.
+    /// Scalar loss, `[1]`: attached to the graph unless `gradients` is given.
     pub loss: Tensor<B, 1>,
+    /// Gradients the model computed itself (e.g. forward in time); `None`: backpropagate
+    /// `loss`.
+    pub gradients: Option<GradientsParams>,
     /// Model-specific metrics (errors, learned constants).
     pub values: BTreeMap<String, f64>,
 }
@@ -85,14 +88,21 @@ where
         dir: run.path.display().to_string(),
     };
     while state.episode < train.episodes {
-        let EpisodeOutcome { loss, values } = episode(&model, &mut state.rng)?;
+        let EpisodeOutcome {
+            loss,
+            gradients,
+            values,
+        } = episode(&model, &mut state.rng)?;
         let loss_value = loss.clone().into_scalar().elem::<f64>();
         let number = state.episode + 1;
         if !loss_value.is_finite() {
             bar.abandon();
             return Err(diverged(number, "the loss", last_saved).into());
         }
-        model = optimizer_step(model, &mut optim, train.learning_rate, loss);
+        model = match gradients {
+            Some(gradients) => optim.step(train.learning_rate, model, gradients),
+            None => optimizer_step(model, &mut optim, train.learning_rate, loss),
+        };
         state.episode = number;
         let metrics = EpisodeMetrics {
             episode: number,

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use burn::module::AutodiffModule;
+use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
-use plastic_models::{last_step_loss, PlasticRnn};
+use plastic_models::{last_step_loss, rtrl_sensitivity_bytes, PlasticRnn, PlasticRnnConfig};
 use plastic_tasks::pattern::{sign_error, sum_abs_error};
 use plastic_tasks::{generate_batch, PatternBatch, PatternTaskConfig};
 use rand::SeedableRng;
@@ -15,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::backend::BackendJob;
 use crate::checkpoint::{RunDir, RunState, CONFIG_FILE, METRICS_FILE};
-use crate::config::PlasticRnnRun;
+use crate::config::{GradientEngine, PlasticRnnRun};
 use crate::metrics::MetricsLog;
 use crate::plot;
 use crate::train::{adam, ensure_work_left, train_loop, EpisodeOutcome};
@@ -52,18 +53,37 @@ pub fn batch_tensors<B: Backend>(
     )
 }
 
-/// Runs one training batch: loss (attached to the graph) and metrics.
+/// Runs one training batch: the loss and its gradient (BPTT: the loss attached to the
+/// graph; RTRL: the gradients, computed forward in time) and metrics.
 pub fn run_episode<B: AutodiffBackend>(
     model: &PlasticRnn<B>,
+    gradient: GradientEngine,
     task: &PatternTaskConfig,
     batch_size: usize,
     rng: &mut ChaCha8Rng,
 ) -> anyhow::Result<EpisodeOutcome<B>> {
     let batch = generate_batch(task, batch_size, rng)?;
-    let (inputs, targets) = batch_tensors::<B>(&batch, &model.w.device());
-    let outputs = model.forward(inputs);
-    let loss = last_step_loss(outputs.clone(), targets);
-    let outputs = host_values(outputs)?;
+    let device = model.w.device();
+    let (loss, outputs, gradients) = match gradient {
+        GradientEngine::Bptt => {
+            let (inputs, targets) = batch_tensors::<B>(&batch, &device);
+            let outputs = model.forward(inputs);
+            let loss = last_step_loss(outputs.clone(), targets);
+            (loss, host_values(outputs)?, None)
+        }
+        GradientEngine::Rtrl => {
+            let (inputs, targets) = batch_tensors::<B::InnerBackend>(&batch, &device);
+            let rtrl = model.valid().rtrl_gradients(inputs, targets);
+            let mut gradients = GradientsParams::new();
+            gradients.register(model.w.id, rtrl.w);
+            gradients.register(model.alpha.id, rtrl.alpha);
+            if let Some(eta) = rtrl.eta {
+                gradients.register(model.eta.id, eta);
+            }
+            let loss = Tensor::from_inner(rtrl.loss);
+            (loss, host_values(rtrl.outputs)?, Some(gradients))
+        }
+    };
     let mut values = BTreeMap::new();
     values.insert(
         "sum_abs_error".to_string(),
@@ -77,7 +97,11 @@ pub fn run_episode<B: AutodiffBackend>(
         "eta".to_string(),
         model.eta.val().into_scalar().elem::<f64>(),
     );
-    Ok(EpisodeOutcome { loss, values })
+    Ok(EpisodeOutcome {
+        loss,
+        gradients,
+        values,
+    })
 }
 
 fn host_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> anyhow::Result<Vec<f32>> {
@@ -86,6 +110,43 @@ fn host_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> anyhow::Resu
         .convert::<f32>()
         .to_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("cannot read a tensor back from the device: {e:?}"))
+}
+
+/// Refuses an RTRL run whose forward sensitivities (f32) would exceed `limit` bytes,
+/// before anything is allocated.
+pub fn check_rtrl_memory(
+    model: &PlasticRnnConfig,
+    batch: usize,
+    limit: u64,
+) -> anyhow::Result<()> {
+    let needed = rtrl_sensitivity_bytes(model, batch, std::mem::size_of::<f32>());
+    if needed > u128::from(limit) {
+        bail!(
+            "RTRL with {} neurons (bias included) and batch {batch} needs {} for its forward sensitivities, more than --max-memory {}: raise --max-memory, lower --neurons or --batch, or use --grad bptt",
+            model.total_neurons(),
+            human_bytes(needed),
+            human_bytes(u128::from(limit))
+        );
+    }
+    Ok(())
+}
+
+/// `1.5 GiB`, `12.0 MiB`, `512 B`.
+pub fn human_bytes(bytes: u128) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = "B";
+    for name in UNITS {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = name;
+    }
+    format!("{value:.1} {unit}")
 }
 
 /// Averages over fresh evaluation episodes.
@@ -177,9 +238,9 @@ impl BackendJob for TrainJob {
         };
         ensure_work_left(&state, &config.train)?;
         let start_episode = state.episode;
-        let (task, batch) = (config.task.clone(), config.train.batch);
+        let (task, batch, gradient) = (config.task.clone(), config.train.batch, config.gradient);
         let (model, state) = train_loop(&run, model, optim, state, &config.train, |model, rng| {
-            run_episode(model, &task, batch, rng)
+            run_episode(model, gradient, &task, batch, rng)
         })?;
         let seconds = started.elapsed().as_secs_f64();
         let model = model.valid();
@@ -191,8 +252,11 @@ impl BackendJob for TrainJob {
             .map(crate::train::summary)
             .unwrap_or_default();
         println!(
-            "{MODEL_NAME} ({}): episodes {}..{} in {seconds:.1} s; last episode: {last}",
-            config.preset, start_episode, state.episode
+            "{MODEL_NAME} ({}, {}): episodes {}..{} in {seconds:.1} s; last episode: {last}",
+            config.preset,
+            config.gradient.name(),
+            start_episode,
+            state.episode
         );
         println!("{weights}");
         println!("checkpoint: {}", run.path.display());
