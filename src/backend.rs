@@ -109,9 +109,11 @@ pub fn resolve(requested: Option<BackendChoice>) -> anyhow::Result<BackendChoice
 pub fn run_f64<J: BackendJob>(job: J) -> anyhow::Result<J::Output> {
     #[cfg(feature = "ndarray")]
     {
-        Ok(job.run::<burn::backend::Autodiff<burn::backend::NdArray<f64>>>(
-            burn::backend::ndarray::NdArrayDevice::Cpu,
-        ))
+        Ok(
+            job.run::<burn::backend::Autodiff<burn::backend::NdArray<f64>>>(
+                burn::backend::ndarray::NdArrayDevice::Cpu,
+            ),
+        )
     }
     #[cfg(not(feature = "ndarray"))]
     {

@@ -98,7 +98,13 @@ impl BackendJob for BenchJob<'_> {
         for i in 0..self.args.warmup + self.args.episodes {
             let started = Instant::now();
             let outcome = run_episode(&model, GradientEngine::Bptt, &config.task, batch, &mut rng)?;
-            model = optimizer_step(model, &mut optim, config.train.learning_rate, outcome.loss);
+            model = optimizer_step(
+                model,
+                &mut optim,
+                config.train.learning_rate,
+                outcome.loss,
+                outcome.gradients,
+            );
             // Reading a parameter back waits for the device to finish the step.
             let _ = model.eta.val().into_data();
             if i >= self.args.warmup {

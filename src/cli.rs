@@ -249,11 +249,18 @@ pub const DEFAULT_MAX_MEMORY: &str = "4G";
 /// Parses a byte count with an optional K, M, G or T suffix (powers of 1024).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
-    let (digits, unit) = match trimmed.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+    let (digits, unit) = match trimmed
+        .char_indices()
+        .find(|(_, c)| c.is_ascii_alphabetic())
+    {
         Some((at, _)) => trimmed.split_at(at),
         None => (trimmed, ""),
     };
-    let shift = match unit.to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+    let shift = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
         "" => 0,
         "K" => 10,
         "M" => 20,

@@ -272,7 +272,10 @@ pub fn compare(args: &CompareArgs, backend: BackendChoice) -> anyhow::Result<()>
     let summary = summary(&rows, &args.sizes, &args.steps);
     print!("{summary}");
     write_outputs(&rows, &summary, &args.out, backend)?;
-    println!("wrote compare.csv, compare.md and compare.png to {}", args.out.display());
+    println!(
+        "wrote compare.csv, compare.md and compare.png to {}",
+        args.out.display()
+    );
     Ok(())
 }
 
@@ -453,15 +456,10 @@ fn write_outputs(
     };
     log_log(
         &[
-            (
-                "time per episode",
-                "seconds",
-                panel(Quantity::Seconds),
-            ),
+            ("time per episode", "seconds", panel(Quantity::Seconds)),
             ("peak memory", "bytes", panel(Quantity::Bytes)),
         ],
         "N (neurons)",
         &out.join("compare.png"),
     )
 }
-

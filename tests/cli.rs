@@ -298,3 +298,109 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     // The kept checkpoint is finite and loads.
     zoo_ok(&["eval", dir.to_str().unwrap(), "--episodes", "2"]);
 }
+
+#[test]
+fn rtrl_training_refuses_a_network_beyond_the_memory_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    // 200 neurons + bias: (201 + 201²) · 2·201² floats of sensitivity, 12.2 GiB.
+    let args = [
+        "train",
+        "plastic-rnn",
+        "--grad",
+        "rtrl",
+        "--neurons",
+        "200",
+        "--max-memory",
+        "1G",
+        "--out",
+        out,
+        "--run-name",
+        "big",
+    ];
+    let line = zoo_fails(&args, "needs");
+    assert!(
+        line.contains("GiB") && line.contains("--max-memory 1.0 GiB"),
+        "the error should state the size needed and the limit: {line}"
+    );
+    assert!(
+        !run_dir(tmp.path(), "big").exists(),
+        "nothing should be created for a refused run"
+    );
+    zoo_fails(&["train", "plastic-rnn", "--max-memory", "lots"], "size");
+}
+
+#[test]
+fn rtrl_training_writes_the_same_checkpoint_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let mut args = small_run_args(out, "rtrl", "4");
+    args.extend(["--grad", "rtrl"]);
+    let trained = zoo_ok(&args);
+    assert!(stdout(&trained).contains("rtrl"));
+    let dir = run_dir(tmp.path(), "rtrl");
+    let config = fs::read_to_string(dir.join("config.json")).unwrap();
+    assert!(config.contains(r#""gradient": "rtrl""#), "{config}");
+    assert_eq!(
+        fs::read_to_string(dir.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+    let evaluated = zoo_ok(&["eval", dir.to_str().unwrap(), "--episodes", "8"]);
+    assert_eq!(eval_line(&evaluated), eval_line(&trained));
+}
+
+#[test]
+fn compare_writes_a_table_whose_gradients_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cmp");
+    let run = zoo_ok(&[
+        "compare",
+        "--sizes",
+        "4,7",
+        "--steps",
+        "5,30",
+        "--episodes",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let text = stdout(&run);
+    assert!(text.contains("RTRL needs less memory than BPTT"), "{text}");
+    let csv = fs::read_to_string(out.join("compare.csv")).unwrap();
+    let rows: Vec<Vec<f64>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    for row in &rows {
+        assert!(
+            row[2] <= 1e-9,
+            "gradients differ by {} at N={}",
+            row[2],
+            row[0]
+        );
+        assert!(row[3] > 0.0 && row[4] > 0.0 && row[5] > 0.0 && row[6] > 0.0);
+    }
+    // BPTT stores the episode: its peak grows with T; RTRL's does not.
+    let (short, long) = (&rows[0], &rows[1]);
+    assert!(
+        long[5] > 2.0 * short[5],
+        "BPTT peak {} vs {}",
+        short[5],
+        long[5]
+    );
+    assert!(
+        long[6] < 1.5 * short[6],
+        "RTRL peak {} vs {}",
+        short[6],
+        long[6]
+    );
+    for file in ["compare.md", "compare.png"] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    zoo_fails(&["compare", "--sizes", "1"], "at least 2");
+}

@@ -373,4 +373,3 @@ fn advance_sensitivity<B: Backend>(
     }
     Sensitivity { activity, trace }
 }
-

@@ -47,15 +47,18 @@ pub struct Diverged {
     pub dir: String,
 }
 
-/// One optimizer step on the episode's loss: backward, collect gradients, Adam.
+/// One Adam step: on `gradients` when the model computed them itself, else on the
+/// gradients of `loss` by backpropagation.
 pub fn optimizer_step<B: AutodiffBackend, M: AutodiffModule<B>>(
     model: M,
     optim: &mut AdamOptimizer<M, B>,
     learning_rate: f64,
     loss: Tensor<B, 1>,
+    gradients: Option<GradientsParams>,
 ) -> M {
-    let grads = GradientsParams::from_grads(loss.backward(), &model);
-    optim.step(learning_rate, model, grads)
+    let gradients =
+        gradients.unwrap_or_else(|| GradientsParams::from_grads(loss.backward(), &model));
+    optim.step(learning_rate, model, gradients)
 }
 
 /// Runs episodes until `train.episodes`, starting from `state`, checkpointing as it goes.
@@ -99,10 +102,7 @@ where
             bar.abandon();
             return Err(diverged(number, "the loss", last_saved).into());
         }
-        model = match gradients {
-            Some(gradients) => optim.step(train.learning_rate, model, gradients),
-            None => optimizer_step(model, &mut optim, train.learning_rate, loss),
-        };
+        model = optimizer_step(model, &mut optim, train.learning_rate, loss, gradients);
         state.episode = number;
         let metrics = EpisodeMetrics {
             episode: number,

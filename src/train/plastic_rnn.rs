@@ -114,11 +114,7 @@ fn host_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> anyhow::Resu
 
 /// Refuses an RTRL run whose forward sensitivities (f32) would exceed `limit` bytes,
 /// before anything is allocated.
-pub fn check_rtrl_memory(
-    model: &PlasticRnnConfig,
-    batch: usize,
-    limit: u64,
-) -> anyhow::Result<()> {
+pub fn check_rtrl_memory(model: &PlasticRnnConfig, batch: usize, limit: u64) -> anyhow::Result<()> {
     let needed = rtrl_sensitivity_bytes(model, batch, std::mem::size_of::<f32>());
     if needed > u128::from(limit) {
         bail!(
