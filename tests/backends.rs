@@ -49,6 +49,51 @@ fn trains_saves_and_reloads(backend: &str) {
     }
 }
 
+/// The RTRL gradient engine, written from plain tensor operations, trains on `backend`
+/// along the same per-episode losses as on ndarray.
+#[cfg(feature = "ndarray")]
+fn rtrl_trains_as_on_ndarray(backend: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let losses = |name: &str| -> Vec<f64> {
+        let path = run_dir(tmp.path(), name).join("metrics.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let m: serde_json::Value = serde_json::from_str(line).unwrap();
+                m["loss"].as_f64().unwrap()
+            })
+            .collect()
+    };
+    for (engine_backend, name) in [(backend, "other"), ("ndarray", "reference")] {
+        let mut args = vec!["--backend", engine_backend];
+        args.extend(small_run_args(out, name, "4"));
+        args.extend(["--grad", "rtrl"]);
+        zoo_ok(&args);
+    }
+    let (ours, reference) = (losses("other"), losses("reference"));
+    assert_eq!(ours.len(), 4);
+    for (g, c) in ours.iter().zip(&reference) {
+        assert!(
+            (g - c).abs() <= 1e-3 * (1.0 + c.abs()),
+            "{backend} RTRL loss {g} vs ndarray {c}"
+        );
+    }
+}
+
+#[cfg(all(feature = "wgpu", feature = "ndarray"))]
+#[test]
+fn wgpu_trains_with_rtrl_as_ndarray_does() {
+    rtrl_trains_as_on_ndarray("wgpu");
+}
+
+#[cfg(all(feature = "flex", feature = "ndarray"))]
+#[test]
+fn flex_trains_with_rtrl_as_ndarray_does() {
+    rtrl_trains_as_on_ndarray("flex");
+}
+
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_trains_saves_and_reloads() {
