@@ -185,13 +185,15 @@ impl<B: Backend> PlasticRnn<B> {
         let inputs = self.pad_bias(inputs);
         let mut state = self.initial_state(batch);
         for t in 0..steps {
-            let input_t = inputs
-                .clone()
-                .slice([0..batch, t..t + 1])
-                .squeeze_dim::<2>(1);
-            state = self.advance(&params, state, input_t);
+            state = self.advance(&params, state, input_at(&inputs, t));
         }
-        state.y.slice([0..batch, 0..self.config.neurons])
+        self.readout(state.y)
+    }
+
+    /// The activities of the input neurons (the bias neuron dropped), `[batch, neurons]`.
+    pub(crate) fn readout(&self, y: Tensor<B, 2>) -> Tensor<B, 2> {
+        let batch = y.dims()[0];
+        y.slice([0..batch, 0..self.config.neurons])
     }
 
     /// One time step, `input` `[batch, neurons]` (bias neuron excluded).
@@ -299,6 +301,15 @@ impl<B: Backend> PlasticRnn<B> {
         }
         PlasticState { y, hebb_trace }
     }
+}
+
+/// Step `t` of episodes `[batch, steps, n]`, `[batch, n]`.
+pub(crate) fn input_at<B: Backend>(inputs: &Tensor<B, 3>, t: usize) -> Tensor<B, 2> {
+    let batch = inputs.dims()[0];
+    inputs
+        .clone()
+        .slice([0..batch, t..t + 1])
+        .squeeze_dim::<2>(1)
 }
 
 /// Squared error of the last step, summed over neurons and averaged over the batch.

@@ -23,7 +23,9 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
 
-use crate::plastic_rnn::{last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig, StepParams};
+use crate::plastic_rnn::{
+    input_at, last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig, StepParams,
+};
 use crate::PlasticState;
 
 /// The gradient of the last-step loss with respect to every parameter, computed forward.
@@ -122,24 +124,28 @@ impl<B: Backend> PlasticRnn<B> {
             .then(|| Sensitivity::zeros(batch, n, 1, &device));
         let alpha_mask = self.alpha_mask(&device);
         let eta_value = self.eta.val().into_scalar().elem::<f64>();
+        // δ_jb laid out as [1, n_j, 1, n_b]: row j keeps only column b = j.
+        let delta = Tensor::<B, 2>::eye(n, &device).reshape([1, n, 1, n]);
+        // η enters the drive only through the trace.
+        let eta_drive = Tensor::<B, 3>::zeros([batch, n, 1], &device);
         let mut state = self.initial_state(batch);
         for t in 0..steps {
-            let input = inputs
-                .clone()
-                .slice([0..batch, t..t + 1])
-                .squeeze_dim::<2>(1);
-            let next = self.advance(&params, state.clone(), input);
+            let next = self.advance(&params, state.clone(), input_at(&inputs, t));
             let terms = self.step_terms(&params, eta_value, &state, &next);
-            let direct = self.connection_drive(&state, alpha_mask.clone());
+            let direct = self.connection_drive(&state, &delta, alpha_mask.clone());
             connections = advance_blocks(connections, &blocks, &terms, &direct, workers);
             if let Some(sensitivity) = eta {
                 let trace = self.eta_trace_term(&state, &next);
-                let drive = Tensor::zeros([batch, n, 1], &device);
-                eta = Some(advance_sensitivity(sensitivity, &terms, drive, Some(trace)));
+                eta = Some(advance_sensitivity(
+                    sensitivity,
+                    &terms,
+                    eta_drive.clone(),
+                    Some(trace),
+                ));
             }
             state = next;
         }
-        let outputs = state.y.slice([0..batch, 0..self.config.neurons]);
+        let outputs = self.readout(state.y);
         let loss = last_step_loss(outputs.clone(), targets.clone());
         // ∂L/∂y_k = 2(y_k − target_k)/batch; the bias neuron is not scored.
         // The same scaling, in the same order, as the backward pass of `last_step_loss`.
@@ -246,13 +252,12 @@ impl<B: Backend> PlasticRnn<B> {
     fn connection_drive(
         &self,
         before: &PlasticState<B>,
+        delta: &Tensor<B, 4>,
         alpha_mask: Option<Tensor<B, 3>>,
     ) -> Tensor<B, 3> {
         let [batch, n] = before.y.dims();
-        let device = before.y.device();
         let y_prev = before.y.clone();
-        // δ_jb laid out as [1, n_j, 1, n_b]: row j keeps only column b = j.
-        let delta = Tensor::<B, 2>::eye(n, &device).reshape([1, n, 1, n]);
+        let delta = delta.clone();
         let w_part =
             (y_prev.clone().reshape([batch, 1, n, 1]) * delta.clone()).reshape([batch, n, n * n]);
         let alpha_part = if self.config.alpha_per_connection {
