@@ -356,12 +356,15 @@ fn rtrl_training_writes_the_same_checkpoint_files() {
 fn compare_writes_a_table_whose_gradients_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cmp");
+    // Both lengths fill RTRL's window, so that its memory is at its full size in both.
+    let window = plastic_models::rtrl::WINDOW_STEPS;
+    let steps = format!("{},{}", window + 4, 4 * window);
     let run = zoo_ok(&[
         "compare",
         "--sizes",
         "4,7",
         "--steps",
-        "5,30",
+        &steps,
         "--episodes",
         "1",
         "--out",

@@ -6,6 +6,7 @@ use burn::backend::{Autodiff, NdArray};
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
+use plastic_models::rtrl::WINDOW_STEPS;
 use plastic_models::{last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig};
 use plastic_zoo::compare::relative_difference;
 use rand::{Rng, SeedableRng};
@@ -288,14 +289,46 @@ fn rtrl_equals_autodiff_over_a_long_episode() {
 }
 
 #[test]
+fn rtrl_equals_autodiff_across_windows_with_oja_and_shared_alpha() {
+    // Several folds of the window, the last one partial; per-neuron (Oja) retention.
+    let steps = 2 * WINDOW_STEPS + 3;
+    let config = PlasticRnnConfig::new(6)
+        .with_rule(HebbRule::Oja)
+        .with_bias_neuron(true)
+        .with_zero_alpha_diagonal(true);
+    check_rtrl(config.clone(), 2, steps, 7);
+    check_rtrl(config.with_alpha_per_connection(false), 2, steps, 8);
+}
+
+#[test]
 fn rtrl_equals_autodiff_with_a_clamped_trace() {
     // η = 1.5 lets the plain Hebbian trace overshoot ±1, so the clamp acts.
     let with_eta = |config: PlasticRnnConfig| {
-        let mut p = problem_of(config, 2, 12, 6);
+        let quiet_steps = WINDOW_STEPS + 2;
+        let mut p = problem_of(config, 2, quiet_steps + 10, 6);
         p.eta = 1.5;
+        // Weak inputs first, so that the trace stays inside ±1 for a while.
+        let neurons = p.config.neurons;
+        for (index, input) in p.inputs.iter_mut().enumerate() {
+            if (index / neurons) % p.steps < quiet_steps {
+                *input *= 0.05;
+            }
+        }
         p
     };
     let clamped = with_eta(small(HebbRule::Hebb).with_clamp_trace(true));
+    // RTRL's windows end at a step where the clamp acts and otherwise run full length:
+    // this episode has both.
+    let acts = clamp_acts(&clamped);
+    assert!(
+        acts.iter().any(|&act| act),
+        "the clamp should act: {acts:?}"
+    );
+    let longest_free_run = acts.split(|&act| act).map(<[bool]>::len).max().unwrap_or(0);
+    assert!(
+        longest_free_run >= WINDOW_STEPS,
+        "a clamp-free stretch should fill a window: {acts:?}"
+    );
     check_rtrl_on(&clamped);
     let free = with_eta(small(HebbRule::Hebb));
     let value = |p: &Problem| -> f64 {
@@ -304,4 +337,22 @@ fn rtrl_equals_autodiff_with_a_clamped_trace() {
             .elem()
     };
     assert_ne!(value(&clamped), value(&free), "the clamp should have acted");
+}
+
+/// For each step of the first episode, whether the clamp cut a trace entry.
+fn clamp_acts(p: &Problem) -> Vec<bool> {
+    let m = model::<Inner>(p, &p.w, &p.alpha, p.eta);
+    let (inputs, _) = episode_tensors::<Inner>(p);
+    let mut state = m.initial_state(p.batch);
+    (0..p.steps)
+        .map(|t| {
+            let input = inputs
+                .clone()
+                .slice([0..p.batch, t..t + 1])
+                .squeeze_dim::<2>(1);
+            state = m.step(state.clone(), input);
+            let largest: f64 = state.hebb_trace.clone().abs().max().into_scalar().elem();
+            largest >= 1.0
+        })
+        .collect()
 }

@@ -13,15 +13,28 @@
 //! ∂d_j/∂θ    = Σ_i M_ij ∂y_i/∂θ + Σ_i y_i α_ij ∂Hebb_ij/∂θ + (explicit: y_a δ_jb for W_ab,
 //!              y_a Hebb_ab δ_jb for α_ab)
 //! ∂y'_j/∂θ   = (1 − y'_j²) ∂d_j/∂θ                      (0 for the bias neuron)
-//! ∂Hebb'_ij/∂θ = r_j ∂Hebb_ij/∂θ + η y'_j ∂y_i/∂θ + a_ij ∂y'_j/∂θ (+ explicit η term)
+//! ∂Hebb'_ij/∂θ = r_j ∂Hebb_ij/∂θ + η y'_j ∂y_i/∂θ + c_ij ∂y'_j/∂θ (+ explicit η term)
 //! ```
 //!
-//! where the plain Hebb rule has `r_j = 1 − η`, `a_ij = η y_i`, and Oja's rule has
-//! `r_j = 1 − η y'_j²`, `a_ij = η y_i − 2η Hebb_ij y'_j`. A clamped trace entry passes no
+//! where the plain Hebb rule has `r_j = 1 − η`, `c_ij = η y_i`, and Oja's rule has
+//! `r_j = 1 − η y'_j²`, `c_ij = η y_i − 2η Hebb_ij y'_j`. A clamped trace entry passes no
 //! derivative.
+//!
+//! Only `G = α ⊙ ∂Hebb/∂θ` ever reaches the activities, so that is what is stored. Its
+//! recursion is linear with coefficients known from the forward pass, so the updates of a
+//! window of up to [`WINDOW_STEPS`] steps are kept as the activity sensitivities that cause
+//! them, and folded into `G` once per window as two batched matrix products. Inside the
+//! window, `Σ_i y_i G_ij` is the stored part (one matrix product for the whole window)
+//! plus the window's own updates, a product of a small coefficient matrix with the stacked
+//! activity sensitivities. Each step then costs a few matrix products instead of a dozen
+//! elementwise passes over the N⁴ tensor. A window ends early at a step where the clamp
+//! cuts a trace entry, since the clamp is not linear.
+
+use std::ops::Range;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
+use rayon::prelude::*;
 
 use crate::plastic_rnn::{
     input_at, last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig, StepParams,
@@ -43,59 +56,110 @@ pub struct RtrlGradients<B: Backend> {
     pub outputs: Tensor<B, 2>,
 }
 
+/// Steps whose trace updates are accumulated before they are folded into the stored trace
+/// sensitivities. Longer windows fold less often; each step's coupling product grows with
+/// the window.
+pub const WINDOW_STEPS: usize = 16;
+
 /// Forward sensitivities of one group of `p` parameters.
 #[derive(Debug, Clone)]
 struct Sensitivity<B: Backend> {
     /// `∂y_k/∂θ`, `[batch, n, p]`.
     activity: Tensor<B, 3>,
-    /// `∂Hebb_ij/∂θ` stored post-major, `[batch, n_j, n_i, p]`: the drive term
-    /// `Σ_i y_i α_ij ∂Hebb_ij/∂θ` is then one batched matrix-vector product per neuron j.
-    trace: Tensor<B, 4>,
+    /// `G_ij = α_ij ∂Hebb_ij/∂θ`, presynaptic-major, `[batch, n_i, n_j·p]`: the drive term
+    /// `Σ_i y_i G_ij` is a plain matrix product.
+    trace: Tensor<B, 3>,
 }
 
 impl<B: Backend> Sensitivity<B> {
     fn zeros(batch: usize, n: usize, parameters: usize, device: &B::Device) -> Self {
         Self {
             activity: Tensor::zeros([batch, n, parameters], device),
-            trace: Tensor::zeros([batch, n, n, parameters], device),
+            trace: Tensor::zeros([batch, n, n * parameters], device),
         }
     }
 }
 
-/// What one time step contributes to the sensitivity recursion, shared by every group.
-struct StepTerms<B: Backend> {
-    /// `M_ijᵀ`, `[batch, n_j, n_i]`: how activity sensitivities feed the drive.
-    effective_t: Tensor<B, 3>,
-    /// `y_i α_ij` transposed, `[batch·n_j, 1, n_i]`: how trace sensitivities feed the drive.
-    plastic_gain_t: Tensor<B, 3>,
-    /// `1 − y'²`, zero for the bias neuron, `[batch, n, 1]`.
-    slope: Tensor<B, 3>,
-    /// `r_j`.
-    retention: Retention<B>,
-    /// `η y'_j`, `[batch, n_j, 1, 1]`.
-    post_rate: Tensor<B, 4>,
-    /// `a_ij` transposed, `[batch, n_j or 1, n_i, 1]`.
-    pre_rate: Tensor<B, 4>,
-    /// 1 where the trace was not clamped, `[batch, n_j, n_i, 1]`.
+/// What the forward pass of one step hands to the sensitivity recursion.
+struct StepRecord<B: Backend> {
+    /// The presynaptic activities `y_i`, `[batch, n]`.
+    pre: Tensor<B, 2>,
+    /// `M_ij = W_ij + α_ij Hebb_ij`, `[batch, n_i, n_j]`.
+    effective: Tensor<B, 3>,
+    /// `1 − y'²`, zero for the bias neuron, `[batch, n_j]`.
+    slope: Tensor<B, 2>,
+    /// `r_j`, `[batch, n_j]`.
+    retention: Tensor<B, 2>,
+    /// `α_ij η y'_j`: how `∂y_i/∂θ` enters `G_ij`, `[batch, n_i, n_j]`.
+    pre_gain: Tensor<B, 3>,
+    /// `α_ij c_ij`: how `∂y'_j/∂θ` enters `G_ij`, `[batch, n_i, n_j]`.
+    post_gain: Tensor<B, 3>,
+    /// `α_ij ∂Hebb'_ij/∂η` (explicit part), when η is learned, `[batch, n_i, n_j]`.
+    eta_trace: Option<Tensor<B, 3>>,
+    /// The explicit drive of W and α, `[batch, n_j, n² + |α|]`.
+    connection_drive: Tensor<B, 3>,
+    /// 1 where the trace was not clamped, `[batch, n_i, n_j]`, when the clamp is on.
+    unclamped: Option<Tensor<B, 3>>,
+}
+
+/// The coefficients of one window, shared by every group of parameters.
+struct Window<B: Backend> {
+    steps: usize,
+    /// The presynaptic activities of every step, `[batch, K, n_i]`.
+    pre: Tensor<B, 3>,
+    /// Per step τ: how the stacked `∂y/∂θ` of steps 0..=τ drive the neurons, `M` and the
+    /// window's own trace updates together, `[batch, n_j, (τ+1)·n]`.
+    coupling: Vec<Tensor<B, 3>>,
+    /// Per step τ: the retention since the window start, applied to the stored part,
+    /// `[batch, n_j, 1]`.
+    stored_decay: Vec<Tensor<B, 3>>,
+    /// Per step: `1 − y'²`, `[batch, n_j, 1]`.
+    slope: Vec<Tensor<B, 3>>,
+    /// Per step: the explicit drive of W and α, `[batch, n_j, n² + |α|]`.
+    connection_drive: Vec<Tensor<B, 3>>,
+    /// Per step: the drive of η through the window's explicit trace terms, `[batch, n_j, 1]`.
+    eta_drive: Option<Vec<Tensor<B, 3>>>,
+    /// Folding: the coefficients of `∂y_i/∂θ` at each step, `[batch·n_i, n_j, K]`.
+    fold_pre: Tensor<B, 3>,
+    /// Folding: the coefficients of `∂y'_j/∂θ` at each step, `[batch·n_j, n_i, K]`.
+    fold_post: Tensor<B, 3>,
+    /// Folding: the window's explicit η terms, `[batch, n_i, n_j]`.
+    fold_eta: Option<Tensor<B, 3>>,
+    /// The retention of the stored part over the whole window.
+    decay: Retention<B>,
+    /// The clamp of the window's last step, `[batch, n_i, n_j, 1]`, when it cut an entry.
     unclamped: Option<Tensor<B, 4>>,
 }
 
-/// How much of the old trace sensitivity a step keeps.
+/// How much of the stored trace sensitivity a window keeps.
 enum Retention<B: Backend> {
-    /// `1 − η`, the same for every entry: a scalar multiply, far cheaper on CPU backends
+    /// `(1 − η)^K`, the same for every entry: a scalar multiply, far cheaper on CPU backends
     /// than a broadcast one.
     Uniform(f64),
-    /// `1 − η y'_j²`, `[batch, n_j, 1, 1]`.
+    /// `Π (1 − η y'_j²)`, `[batch, 1, n_j, 1]`.
     PerNeuron(Tensor<B, 4>),
 }
 
 /// Bytes the forward sensitivities of `batch` episodes occupy (f32: 4 bytes per float):
-/// `∂y/∂θ` and `∂Hebb/∂θ` for `W`, `α` and, when learned, `η`.
+/// `∂y/∂θ` and `G` for `W`, `α` and, when learned, `η`, plus a window's stacked `∂y/∂θ`
+/// and the working copies of the blocks in flight.
 pub fn rtrl_sensitivity_bytes(config: &PlasticRnnConfig, batch: usize, float_bytes: usize) -> u128 {
-    let n = config.total_neurons() as u128;
+    let n = config.total_neurons();
     let [a0, a1] = config.alpha_shape();
-    let parameters = n * n + (a0 * a1) as u128 + u128::from(config.learn_eta);
-    batch as u128 * (n + n * n) * parameters * float_bytes as u128
+    let connections = n * n + a0 * a1;
+    let parameters = (connections + usize::from(config.learn_eta)) as u128;
+    let (n, batch, window) = (n as u128, batch as u128, WINDOW_STEPS as u128);
+    let state = (n + n * n) * parameters;
+    let drive = window * n * parameters;
+    let columns_in_flight = column_blocks(batch as usize, n as usize, connections)
+        .iter()
+        .take(rayon::current_num_threads())
+        .map(|columns| columns.len() as u128)
+        .sum::<u128>();
+    // Per block in flight: the window's ∂y/∂θ (kept, concatenated, stacked twice) and
+    // the stored product, then the two folded terms.
+    let in_flight = (5 * window * n + 2 * n * n) * columns_in_flight;
+    batch * (state + drive + in_flight) * float_bytes as u128
 }
 
 impl<B: Backend> PlasticRnn<B> {
@@ -103,6 +167,16 @@ impl<B: Backend> PlasticRnn<B> {
     /// [`last_step_loss`] against `targets` `[batch, neurons]`, computed forward in time.
     /// Equal to the autodiff (BPTT) gradient up to rounding.
     pub fn rtrl_gradients(&self, inputs: Tensor<B, 3>, targets: Tensor<B, 2>) -> RtrlGradients<B> {
+        // On a rayon worker, the many small matrix products burn-ndarray runs in rayon
+        // scopes execute in place instead of each waking a pool thread.
+        rayon::scope(|_| self.rtrl_gradients_on_worker(inputs, targets))
+    }
+
+    fn rtrl_gradients_on_worker(
+        &self,
+        inputs: Tensor<B, 3>,
+        targets: Tensor<B, 2>,
+    ) -> RtrlGradients<B> {
         let [batch, steps, _] = inputs.dims();
         let n = self.config.total_neurons();
         let device = self.w.device();
@@ -111,9 +185,6 @@ impl<B: Backend> PlasticRnn<B> {
         let [alpha_rows, alpha_cols] = self.config.alpha_shape();
         let connection_count = n * n + alpha_rows * alpha_cols;
         let blocks = column_blocks(batch, n, connection_count);
-        let workers = std::thread::available_parallelism()
-            .map_or(1, |count| count.get())
-            .min(blocks.len());
         let mut connections: Vec<Sensitivity<B>> = blocks
             .iter()
             .map(|columns| Sensitivity::zeros(batch, n, columns.len(), &device))
@@ -126,24 +197,31 @@ impl<B: Backend> PlasticRnn<B> {
         let eta_value = self.eta.val().into_scalar().elem::<f64>();
         // δ_jb laid out as [1, n_j, 1, n_b]: row j keeps only column b = j.
         let delta = Tensor::<B, 2>::eye(n, &device).reshape([1, n, 1, n]);
-        // η enters the drive only through the trace.
-        let eta_drive = Tensor::<B, 3>::zeros([batch, n, 1], &device);
         let mut state = self.initial_state(batch);
-        for t in 0..steps {
-            let next = self.advance(&params, state.clone(), input_at(&inputs, t));
-            let terms = self.step_terms(&params, eta_value, &state, &next);
-            let direct = self.connection_drive(&state, &delta, alpha_mask.clone());
-            connections = advance_blocks(connections, &blocks, &terms, &direct, workers);
-            if let Some(sensitivity) = eta {
-                let trace = self.eta_trace_term(&state, &next);
-                eta = Some(advance_sensitivity(
-                    sensitivity,
-                    &terms,
-                    eta_drive.clone(),
-                    Some(trace),
-                ));
+        let mut t = 0;
+        while t < steps {
+            let mut records = Vec::with_capacity(WINDOW_STEPS);
+            let mut clamped = false;
+            while records.len() < WINDOW_STEPS && t < steps && !clamped {
+                let next = self.advance(&params, state.clone(), input_at(&inputs, t));
+                let record = self.step_record(&params, &state, &next, &delta, &alpha_mask);
+                clamped = record.unclamped.as_ref().is_some_and(|unclamped| {
+                    unclamped.clone().min().into_scalar().elem::<f64>() < 1.0
+                });
+                records.push(record);
+                state = next;
+                t += 1;
             }
-            state = next;
+            let window = self.window(records, eta_value, clamped);
+            (connections, eta) = rayon::join(
+                || advance_blocks(connections, &blocks, &window),
+                || {
+                    eta.map(|sensitivity| {
+                        let drive = window.eta_drive.as_ref().expect("η is learned");
+                        advance_window(sensitivity, &window, drive, window.fold_eta.clone())
+                    })
+                },
+            );
         }
         let outputs = self.readout(state.y);
         let loss = last_step_loss(outputs.clone(), targets.clone());
@@ -190,58 +268,173 @@ impl<B: Backend> PlasticRnn<B> {
         Some(mask.unsqueeze_dim(0))
     }
 
-    fn step_terms(
+    fn step_record(
         &self,
         params: &StepParams<B>,
-        eta_value: f64,
         before: &PlasticState<B>,
         after: &PlasticState<B>,
-    ) -> StepTerms<B> {
+        delta: &Tensor<B, 4>,
+        alpha_mask: &Option<Tensor<B, 3>>,
+    ) -> StepRecord<B> {
         let [batch, n] = before.y.dims();
-        let y_prev = before.y.clone();
+        let pre = before.y.clone();
         let hebb = before.hebb_trace.clone();
-        let y = after.y.clone();
-        let effective_t = (params.w.clone() + params.alpha.clone() * hebb.clone()).swap_dims(1, 2);
+        let post = after.y.clone();
         // `expand` covers a single shared α.
-        let plastic_gain_t = (y_prev.clone().unsqueeze_dim::<3>(2) * params.alpha.clone())
-            .expand([batch, n, n])
-            .swap_dims(1, 2)
-            .reshape([batch * n, 1, n]);
-        let mut slope = y.clone().powi_scalar(2).neg() + 1.0;
+        let alpha = params.alpha.clone().expand([batch, n, n]);
+        let eta = params.eta.clone();
+        let effective = params.w.clone() + alpha.clone() * hebb.clone();
+        let mut slope = post.clone().powi_scalar(2).neg() + 1.0;
         if let Some((keep, _)) = &params.bias {
             slope = slope * keep.clone();
         }
-        let eta = params.eta.clone().unsqueeze_dim::<4>(0);
-        let post_rate = y.clone().reshape([batch, n, 1, 1]) * eta.clone();
-        let pre = y_prev.reshape([batch, 1, n, 1]) * eta.clone();
-        let (retention, pre_rate) = match self.config.rule {
-            HebbRule::Hebb => (Retention::Uniform(1.0 - eta_value), pre),
-            HebbRule::Oja => {
-                let y_post = y.clone().reshape([batch, n, 1, 1]);
-                let retention = (y_post.clone().powi_scalar(2) * eta.clone()).neg() + 1.0;
-                let hebb_t = hebb.swap_dims(1, 2).unsqueeze_dim::<4>(3);
-                let pre_rate = pre - hebb_t * y_post * eta.mul_scalar(2.0);
-                (Retention::PerNeuron(retention), pre_rate)
-            }
+        let post_row = post.clone().unsqueeze_dim::<3>(1);
+        let pre_column = pre.clone().unsqueeze_dim::<3>(2);
+        let eta_post = post_row.clone() * eta.clone();
+        let eta_pre = pre_column.clone() * eta.clone();
+        let (retention, post_rate) = match self.config.rule {
+            HebbRule::Hebb => (
+                (eta.clone().neg() + 1.0).reshape([1, 1]).expand([batch, n]),
+                eta_pre,
+            ),
+            HebbRule::Oja => (
+                (post.clone().powi_scalar(2) * eta.clone().reshape([1, 1])).neg() + 1.0,
+                eta_pre - hebb.clone() * eta_post.clone().mul_scalar(2.0),
+            ),
         };
+        let eta_trace = self.config.learn_eta.then(|| {
+            let coactivity = pre_column.matmul(post_row.clone());
+            let decay = match self.config.rule {
+                HebbRule::Hebb => hebb.clone(),
+                HebbRule::Oja => hebb.clone() * post_row.powi_scalar(2),
+            };
+            alpha.clone() * (coactivity - decay)
+        });
         let unclamped = self.config.clamp_trace.then(|| {
             // A clamped entry sits exactly at ±1; an unclamped one there has measure zero.
-            after
-                .hebb_trace
-                .clone()
-                .abs()
-                .lower_elem(1.0)
-                .float()
-                .swap_dims(1, 2)
-                .unsqueeze_dim::<4>(3)
+            after.hebb_trace.clone().abs().lower_elem(1.0).float()
         });
-        StepTerms {
-            effective_t,
-            plastic_gain_t,
-            slope: slope.unsqueeze_dim(2),
+        StepRecord {
+            connection_drive: self.connection_drive(before, delta, alpha_mask.clone()),
+            pre,
+            effective,
+            slope,
             retention,
-            post_rate,
-            pre_rate,
+            pre_gain: alpha.clone() * eta_post,
+            post_gain: alpha * post_rate,
+            eta_trace,
+            unclamped,
+        }
+    }
+
+    /// The coefficients of a window of steps, from their records.
+    fn window(&self, records: Vec<StepRecord<B>>, eta_value: f64, clamped: bool) -> Window<B> {
+        let steps = records.len();
+        let [batch, n] = records[0].pre.dims();
+        let device = records[0].pre.device();
+        let stack4 = |pick: fn(&StepRecord<B>) -> Tensor<B, 3>| -> Tensor<B, 4> {
+            Tensor::stack(records.iter().map(pick).collect(), 1)
+        };
+        let pre_gain = stack4(|record| record.pre_gain.clone());
+        let post_gain = stack4(|record| record.post_gain.clone());
+        let eta_trace = self
+            .config
+            .learn_eta
+            .then(|| stack4(|record| record.eta_trace.clone().expect("η is learned")));
+        let pre = Tensor::stack::<3>(records.iter().map(|r| r.pre.clone()).collect(), 1);
+        let identity = Tensor::<B, 2>::eye(n, &device).reshape([1, 1, n, n]);
+        let block_zero = Tensor::<B, 4>::zeros([batch, 1, n, n], &device);
+        // decay[q] = Π_{s=q}^{τ-1} r_s: the retention from step q to step τ, [batch, τ+1, n_j].
+        let mut decay = Tensor::<B, 3>::ones([batch, 1, n], &device);
+        let mut coupling = Vec::with_capacity(steps);
+        let mut stored_decay = Vec::with_capacity(steps);
+        let mut eta_drive = eta_trace.as_ref().map(|_| Vec::with_capacity(steps));
+        for (tau, record) in records.iter().enumerate() {
+            let pre_row = record.pre.clone().reshape([batch, 1, 1, n]);
+            let mut pre_blocks = Vec::with_capacity(2);
+            let mut post_blocks = vec![block_zero.clone()];
+            if tau > 0 {
+                // The updates of steps s < τ reach step τ decayed by decay[s + 1].
+                let since = decay
+                    .clone()
+                    .slice([0..batch, 1..tau + 1])
+                    .unsqueeze_dim::<4>(2);
+                let gains = pre_gain.clone().slice([0..batch, 0..tau]);
+                pre_blocks
+                    .push(record.pre.clone().reshape([batch, 1, n, 1]) * gains * since.clone());
+                // ∂y'_j of step s is ∂y_j of step s + 1: a diagonal block.
+                let post_sum = pre_row
+                    .clone()
+                    .matmul(post_gain.clone().slice([0..batch, 0..tau]));
+                post_blocks.push(post_sum * since.clone() * identity.clone());
+                if let (Some(drive), Some(trace)) = (eta_drive.as_mut(), eta_trace.as_ref()) {
+                    let through = pre_row
+                        .clone()
+                        .matmul(trace.clone().slice([0..batch, 0..tau]));
+                    drive.push((through * since).sum_dim(1).reshape([batch, n, 1]));
+                }
+            } else if let Some(drive) = eta_drive.as_mut() {
+                drive.push(Tensor::zeros([batch, n, 1], &device));
+            }
+            pre_blocks.push(record.effective.clone().unsqueeze_dim(1));
+            let blocks = Tensor::cat(pre_blocks, 1) + Tensor::cat(post_blocks, 1);
+            coupling.push(
+                blocks
+                    .permute([0, 3, 1, 2])
+                    .reshape([batch, n, (tau + 1) * n]),
+            );
+            stored_decay.push(decay.clone().slice([0..batch, 0..1]).reshape([batch, n, 1]));
+            decay = Tensor::cat(
+                vec![
+                    decay * record.retention.clone().unsqueeze_dim(1),
+                    Tensor::ones([batch, 1, n], &device),
+                ],
+                1,
+            );
+        }
+        let since = decay
+            .clone()
+            .slice([0..batch, 1..steps + 1])
+            .unsqueeze_dim::<4>(2);
+        let fold_pre =
+            (pre_gain * since.clone())
+                .permute([0, 2, 3, 1])
+                .reshape([batch * n, n, steps]);
+        let fold_post =
+            (post_gain * since.clone())
+                .permute([0, 3, 2, 1])
+                .reshape([batch * n, n, steps]);
+        let fold_eta = eta_trace.map(|trace| (trace * since).sum_dim(1).reshape([batch, n, n]));
+        let decay = match self.config.rule {
+            HebbRule::Hebb => Retention::Uniform((1.0 - eta_value).powi(steps as i32)),
+            HebbRule::Oja => {
+                Retention::PerNeuron(decay.slice([0..batch, 0..1]).reshape([batch, 1, n, 1]))
+            }
+        };
+        let last = records.last().expect("a window has a step");
+        let unclamped = if clamped {
+            last.unclamped.clone().map(|mask| mask.unsqueeze_dim(3))
+        } else {
+            None
+        };
+        Window {
+            steps,
+            pre,
+            coupling,
+            stored_decay,
+            slope: records
+                .iter()
+                .map(|record| record.slope.clone().unsqueeze_dim(2))
+                .collect(),
+            connection_drive: records
+                .into_iter()
+                .map(|record| record.connection_drive)
+                .collect(),
+            eta_drive,
+            fold_pre,
+            fold_post,
+            fold_eta,
+            decay,
             unclamped,
         }
     }
@@ -274,107 +467,117 @@ impl<B: Backend> PlasticRnn<B> {
         };
         Tensor::cat(vec![w_part, alpha_part], 2)
     }
-
-    /// The explicit dependence of the new trace on η, `[batch, n_j, n_i, 1]`:
-    /// `y_i y'_j − Hebb_ij` (Hebb) or `y_i y'_j − Hebb_ij y'_j²` (Oja).
-    fn eta_trace_term(&self, before: &PlasticState<B>, after: &PlasticState<B>) -> Tensor<B, 4> {
-        let [batch, n] = before.y.dims();
-        let post = after.y.clone().unsqueeze_dim::<3>(2);
-        let coactivity = post.clone().matmul(before.y.clone().unsqueeze_dim::<3>(1));
-        let hebb_t = before.hebb_trace.clone().swap_dims(1, 2);
-        let decay = match self.config.rule {
-            HebbRule::Hebb => hebb_t,
-            HebbRule::Oja => hebb_t * post.powi_scalar(2),
-        };
-        (coactivity - decay).reshape([batch, n, n, 1])
-    }
 }
 
 /// Floats of trace sensitivity per block of parameter columns: each block is small enough
-/// to stay in a core's cache through a whole step, which on CPUs matters more than the
+/// to stay in a core's cache through a whole window, which on CPUs matters more than the
 /// extra tensor operations.
 const BLOCK_FLOATS: usize = 1 << 19;
 
 /// Splits `columns` parameters into blocks: the sensitivity recursion of each parameter
-/// is independent of the others', given the forward trajectory.
-fn column_blocks(batch: usize, n: usize, columns: usize) -> Vec<std::ops::Range<usize>> {
-    let per_column = batch * n * n;
-    let width = (BLOCK_FLOATS / per_column.max(1)).clamp(1, columns.max(1));
+/// is independent of the others', given the forward trajectory. The block count is a
+/// multiple of the worker count, so that the workers finish together.
+fn column_blocks(batch: usize, n: usize, columns: usize) -> Vec<Range<usize>> {
+    let floats = batch * n * n * columns;
+    let workers = rayon::current_num_threads().max(1);
+    let count = floats
+        .div_ceil(BLOCK_FLOATS)
+        .next_multiple_of(workers)
+        .clamp(1, columns.max(1));
+    let width = columns.div_ceil(count).max(1);
     (0..columns)
         .step_by(width)
         .map(|start| start..(start + width).min(columns))
         .collect()
 }
 
-/// Advances every block of connection sensitivities by one step, spread over `workers`
-/// threads: CPU backends run each tensor operation on one core, and the blocks are
-/// independent.
+/// Advances every block of connection sensitivities through a window, the blocks in
+/// parallel on rayon's pool: CPU backends run most tensor operations on one core, and the
+/// blocks are independent. Being rayon tasks, the blocks' own matrix products (which
+/// burn-ndarray runs in a rayon scope) stay on the same worker instead of being handed
+/// across threads.
 fn advance_blocks<B: Backend>(
     sensitivities: Vec<Sensitivity<B>>,
-    blocks: &[std::ops::Range<usize>],
-    terms: &StepTerms<B>,
-    direct: &Tensor<B, 3>,
-    workers: usize,
+    blocks: &[Range<usize>],
+    window: &Window<B>,
 ) -> Vec<Sensitivity<B>> {
-    let [batch, n, _] = direct.dims();
-    let advance = |(sensitivity, columns): (Sensitivity<B>, &std::ops::Range<usize>)| {
-        let drive = direct.clone().slice([0..batch, 0..n, columns.clone()]);
-        advance_sensitivity(sensitivity, terms, drive, None)
-    };
-    if workers <= 1 {
-        return sensitivities.into_iter().zip(blocks).map(advance).collect();
-    }
-    let per_worker = sensitivities.len().div_ceil(workers);
-    let mut work: Vec<Vec<_>> = Vec::new();
-    let mut pairs = sensitivities.into_iter().zip(blocks).peekable();
-    while pairs.peek().is_some() {
-        work.push(pairs.by_ref().take(per_worker).collect());
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = work
-            .into_iter()
-            .map(|chunk| scope.spawn(move || chunk.into_iter().map(advance).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("an RTRL worker panicked"))
-            .collect()
-    })
+    sensitivities
+        .into_par_iter()
+        .zip(blocks.par_iter())
+        .map(|(sensitivity, columns)| {
+            let drive: Vec<Tensor<B, 3>> = window
+                .connection_drive
+                .iter()
+                .map(|drive| {
+                    let [batch, n, _] = drive.dims();
+                    drive.clone().slice([0..batch, 0..n, columns.clone()])
+                })
+                .collect();
+            advance_window(sensitivity, window, &drive, None)
+        })
+        .collect()
 }
 
-/// One step of the sensitivity recursion for a group of parameters, given the explicit
-/// dependence of the drive (`[batch, n, p]`) and of the trace (`[batch, n_j, n_i, p]`).
-fn advance_sensitivity<B: Backend>(
+/// Carries one group of `p` parameters through a window, given the explicit drive of each
+/// step (`[batch, n_j, p]`) and, for η, the window's explicit trace terms folded
+/// (`[batch, n_i, n_j]`, p = 1).
+fn advance_window<B: Backend>(
     sensitivity: Sensitivity<B>,
-    terms: &StepTerms<B>,
-    direct_drive: Tensor<B, 3>,
-    direct_trace: Option<Tensor<B, 4>>,
+    window: &Window<B>,
+    direct_drive: &[Tensor<B, 3>],
+    direct_trace: Option<Tensor<B, 3>>,
 ) -> Sensitivity<B> {
-    let Sensitivity {
-        activity: activity_prev,
-        trace,
-    } = sensitivity;
-    let [batch, n, parameters] = activity_prev.dims();
-    let through_trace = terms
-        .plastic_gain_t
-        .clone()
-        .matmul(trace.clone().reshape([batch * n, n, parameters]))
-        .reshape([batch, n, parameters]);
-    let drive =
-        terms.effective_t.clone().matmul(activity_prev.clone()) + through_trace + direct_drive;
-    let activity = drive * terms.slope.clone();
-    let kept = match &terms.retention {
+    let Sensitivity { activity, trace } = sensitivity;
+    let [batch, n, parameters] = activity.dims();
+    // Σ_i y_i(τ) G_ij at the window start, for every step τ at once: [batch, K, n_j·p].
+    let stored = window.pre.clone().matmul(trace.clone());
+    let mut history = Vec::with_capacity(window.steps + 1);
+    history.push(activity);
+    for tau in 0..window.steps {
+        let stacked = Tensor::cat(history.clone(), 1);
+        let from_stored = stored
+            .clone()
+            .slice([0..batch, tau..tau + 1])
+            .reshape([batch, n, parameters])
+            * window.stored_decay[tau].clone();
+        let drive =
+            window.coupling[tau].clone().matmul(stacked) + from_stored + direct_drive[tau].clone();
+        history.push(drive * window.slope[tau].clone());
+    }
+    let kept = match &window.decay {
         Retention::Uniform(factor) => trace.mul_scalar(*factor),
-        Retention::PerNeuron(factor) => trace * factor.clone(),
+        Retention::PerNeuron(factor) => (trace.reshape([batch, n, n, parameters]) * factor.clone())
+            .reshape([batch, n, n * parameters]),
     };
-    let mut trace = kept
-        + terms.post_rate.clone() * activity_prev.reshape([batch, 1, n, parameters])
-        + terms.pre_rate.clone() * activity.clone().reshape([batch, n, 1, parameters]);
+    let steps = window.steps;
+    let activities = |range: Range<usize>| {
+        Tensor::stack::<4>(history[range].to_vec(), 2).reshape([batch * n, steps, parameters])
+    };
+    let from_pre = window
+        .fold_pre
+        .clone()
+        .matmul(activities(0..steps))
+        .reshape([batch, n, n * parameters]);
+    let from_post = window
+        .fold_post
+        .clone()
+        .matmul(activities(1..steps + 1))
+        .reshape([batch, n, n, parameters])
+        .swap_dims(1, 2)
+        .reshape([batch, n, n * parameters]);
+    let mut trace = kept + from_pre + from_post;
     if let Some(direct) = direct_trace {
         trace = trace + direct;
     }
-    if let Some(unclamped) = &terms.unclamped {
-        trace = trace * unclamped.clone();
+    if let Some(unclamped) = &window.unclamped {
+        trace = (trace.reshape([batch, n, n, parameters]) * unclamped.clone()).reshape([
+            batch,
+            n,
+            n * parameters,
+        ]);
     }
-    Sensitivity { activity, trace }
+    Sensitivity {
+        activity: history.pop().expect("a window has a step"),
+        trace,
+    }
 }
