@@ -4,7 +4,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+use std::process::Command;
+
+use anyhow::{bail, Context};
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Element, Tensor};
 
 /// A backend the user can ask for with `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,23 +72,23 @@ pub trait BackendJob {
 pub fn run_on<J: BackendJob>(choice: BackendChoice, job: J) -> anyhow::Result<J::Output> {
     match choice {
         #[cfg(feature = "ndarray")]
-        BackendChoice::Ndarray => Ok(job
-            .run::<burn::backend::Autodiff<burn::backend::NdArray<f32>>>(
-                burn::backend::ndarray::NdArrayDevice::Cpu,
-            )),
+        BackendChoice::Ndarray => run_checked::<
+            burn::backend::Autodiff<burn::backend::NdArray<f32>>,
+            J,
+        >(job, burn::backend::ndarray::NdArrayDevice::Cpu),
         #[cfg(feature = "wgpu")]
-        BackendChoice::Wgpu => Ok(job
-            .run::<burn::backend::Autodiff<burn::backend::Wgpu<f32, i32>>>(
-                burn::backend::wgpu::WgpuDevice::default(),
-            )),
+        BackendChoice::Wgpu => run_checked::<
+            burn::backend::Autodiff<burn::backend::Wgpu<f32, i32>>,
+            J,
+        >(job, burn::backend::wgpu::WgpuDevice::default()),
         #[cfg(feature = "flex")]
-        BackendChoice::Flex => Ok(job
-            .run::<burn::backend::Autodiff<burn::backend::Flex<f32, i32>>>(
-                burn::backend::flex::FlexDevice,
-            )),
+        BackendChoice::Flex => run_checked::<
+            burn::backend::Autodiff<burn::backend::Flex<f32, i32>>,
+            J,
+        >(job, burn::backend::flex::FlexDevice),
         #[allow(unreachable_patterns)]
         other => {
-            anyhow::bail!("backend '{other}' is not compiled in: rebuild with `--features {other}`")
+            bail!("backend '{other}' is not compiled in: rebuild with `--features {other}`")
         }
     }
 }
@@ -93,9 +97,9 @@ pub fn run_on<J: BackendJob>(choice: BackendChoice, job: J) -> anyhow::Result<J:
 pub fn resolve(requested: Option<BackendChoice>) -> anyhow::Result<BackendChoice> {
     match requested {
         Some(choice) if choice.is_compiled() => Ok(choice),
-        Some(choice) => anyhow::bail!(
-            "backend '{choice}' is not compiled in: rebuild with `--features {choice}`"
-        ),
+        Some(choice) => {
+            bail!("backend '{choice}' is not compiled in: rebuild with `--features {choice}`")
+        }
         None => BackendChoice::default_compiled().ok_or_else(|| {
             anyhow::anyhow!(
                 "no backend compiled in: enable one of the features ndarray, wgpu, flex"
@@ -109,15 +113,51 @@ pub fn resolve(requested: Option<BackendChoice>) -> anyhow::Result<BackendChoice
 pub fn run_f64<J: BackendJob>(job: J) -> anyhow::Result<J::Output> {
     #[cfg(feature = "ndarray")]
     {
-        Ok(
-            job.run::<burn::backend::Autodiff<burn::backend::NdArray<f64>>>(
-                burn::backend::ndarray::NdArrayDevice::Cpu,
-            ),
+        run_checked::<burn::backend::Autodiff<burn::backend::NdArray<f64>>, J>(
+            job,
+            burn::backend::ndarray::NdArrayDevice::Cpu,
         )
     }
     #[cfg(not(feature = "ndarray"))]
     {
         let _ = job;
-        anyhow::bail!("the f64 gradient check runs on ndarray: rebuild with `--features ndarray`")
+        bail!("the f64 gradient check runs on ndarray: rebuild with `--features ndarray`")
     }
+}
+
+/// Runs `job` after checking that the backend creates tensors in its own float type.
+///
+/// Burn keeps one default float type per device, set by the first backend that touches
+/// the device: after an f64 computation on ndarray's CPU device, `NdArray<f32>` would
+/// silently compute in f64 within the same process.
+fn run_checked<B: AutodiffBackend, J: BackendJob>(
+    job: J,
+    device: B::Device,
+) -> anyhow::Result<J::Output> {
+    let created = Tensor::<B, 1>::zeros([1], &device).dtype();
+    let own = <B::FloatElem as Element>::dtype();
+    if created != own {
+        bail!(
+            "this process already used the device in {created:?}; a {own:?} computation on it \
+             would run in {created:?} (run it in its own process)"
+        );
+    }
+    Ok(job.run::<B>(device))
+}
+
+/// Runs this executable with `args` and returns its standard output: for work that needs
+/// a process of its own (a device in another float type, a peak memory of its own).
+pub fn run_self(args: &[String], what: &str) -> anyhow::Result<String> {
+    let exe = std::env::current_exe().context("cannot find the plastic-zoo executable")?;
+    let output = Command::new(&exe)
+        .args(args)
+        .output()
+        .with_context(|| format!("cannot start a process for {what}"))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

@@ -1,10 +1,9 @@
 //! `bench`: median wall time of a training episode (forward + backward + Adam) and peak
 //! resident memory. Each case runs in a child process so that its peak is its own.
 
-use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use burn::tensor::backend::AutodiffBackend;
 use serde::Serialize;
 
@@ -40,34 +39,29 @@ pub fn bench_plastic_rnn(args: &BenchArgs, backend: BackendChoice) -> anyhow::Re
         let job = BenchJob { args, backend };
         return crate::backend::run_on(backend, job)?;
     }
-    let exe = std::env::current_exe().context("cannot find the plastic-zoo executable")?;
     for &size in &args.sizes {
         for &batch in &args.batch {
-            let output = Command::new(&exe)
-                .args([
-                    "--backend",
-                    backend.name(),
-                    "bench",
-                    "plastic-rnn",
-                    "--in-process",
-                ])
-                .args(["--sizes", &size.to_string(), "--batch", &batch.to_string()])
-                .args(["--preset", &args.preset])
-                .args([
-                    "--episodes",
-                    &args.episodes.to_string(),
-                    "--warmup",
-                    &args.warmup.to_string(),
-                ])
-                .output()
-                .context("cannot start a benchmark process")?;
-            if !output.status.success() {
-                bail!(
-                    "benchmark of {size} neurons, batch {batch} failed: {}",
-                    String::from_utf8_lossy(&output.stderr).trim()
-                );
-            }
-            print!("{}", String::from_utf8_lossy(&output.stdout));
+            let child_args: Vec<String> = [
+                "--backend",
+                backend.name(),
+                "bench",
+                "plastic-rnn",
+                "--in-process",
+                "--sizes",
+                &size.to_string(),
+                "--batch",
+                &batch.to_string(),
+                "--preset",
+                &args.preset,
+                "--episodes",
+                &args.episodes.to_string(),
+                "--warmup",
+                &args.warmup.to_string(),
+            ]
+            .map(String::from)
+            .to_vec();
+            let what = format!("benchmark of {size} neurons, batch {batch}");
+            print!("{}", crate::backend::run_self(&child_args, &what)?);
         }
     }
     Ok(())

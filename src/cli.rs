@@ -317,4 +317,17 @@ pub struct CompareArgs {
     /// Largest RTRL sensitivity storage to allocate, e.g. 512M, 4G
     #[arg(long, value_name = "SIZE", default_value = DEFAULT_MAX_MEMORY, value_parser = parse_size)]
     pub max_memory: u64,
+    /// Compute one part of the first case in this process and print it as JSON
+    #[arg(long, hide = true, value_enum)]
+    pub in_process: Option<ComparePart>,
+}
+
+/// The parts of a `compare` case, each run in a process of its own: the f64 check and the
+/// timing must not share ndarray's device, whose float type is set by its first use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ComparePart {
+    /// Both gradients in f64 on ndarray, and their largest relative difference.
+    Difference,
+    /// Time and peak memory of each engine on the chosen backend.
+    Timing,
 }

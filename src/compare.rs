@@ -13,10 +13,11 @@ use burn::tensor::{Tensor, TensorData};
 use plastic_models::{last_step_loss, PlasticRnn, PlasticRnnConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::backend::{BackendChoice, BackendJob};
-use crate::cli::CompareArgs;
+use crate::cli::{CompareArgs, ComparePart};
 use crate::config::plastic_rnn_preset;
 use crate::memory::peak_during;
 use crate::plot::{log_log, LogLogSeries};
@@ -170,8 +171,20 @@ struct TimingJob<'a> {
     repeats: usize,
 }
 
-/// `(bptt seconds, rtrl seconds, bptt peak, rtrl peak)`.
-type Timing = (f64, f64, usize, usize);
+/// Median seconds and peak heap bytes of each engine on one case.
+#[derive(Debug, Serialize, Deserialize)]
+struct Timing {
+    bptt_seconds: f64,
+    rtrl_seconds: f64,
+    bptt_peak_bytes: usize,
+    rtrl_peak_bytes: usize,
+}
+
+/// The largest relative difference of the two gradients of one case, in f64.
+#[derive(Debug, Serialize, Deserialize)]
+struct Difference {
+    max_relative_difference: f64,
+}
 
 impl BackendJob for TimingJob<'_> {
     type Output = Timing;
@@ -188,9 +201,14 @@ impl BackendJob for TimingJob<'_> {
             let (inputs, targets) = case.tensors::<B::InnerBackend>(&device);
             rtrl_gradients(&inner, inputs, targets)
         };
-        let (bptt_seconds, bptt_peak) = measure(bptt, self.repeats);
-        let (rtrl_seconds, rtrl_peak) = measure(rtrl, self.repeats);
-        (bptt_seconds, rtrl_seconds, bptt_peak, rtrl_peak)
+        let (bptt_seconds, bptt_peak_bytes) = measure(bptt, self.repeats);
+        let (rtrl_seconds, rtrl_peak_bytes) = measure(rtrl, self.repeats);
+        Timing {
+            bptt_seconds,
+            rtrl_seconds,
+            bptt_peak_bytes,
+            rtrl_peak_bytes,
+        }
     }
 }
 
@@ -227,6 +245,9 @@ pub fn compare(args: &CompareArgs, backend: BackendChoice) -> anyhow::Result<()>
     for &size in &args.sizes {
         check_rtrl_memory(&network(size)?, args.batch, args.max_memory)?;
     }
+    if let Some(part) = args.in_process {
+        return compare_part(args, backend, part);
+    }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     eprintln!(
@@ -239,31 +260,17 @@ pub fn compare(args: &CompareArgs, backend: BackendChoice) -> anyhow::Result<()>
     let mut rows = Vec::new();
     for &size in &args.sizes {
         for &steps in &args.steps {
-            let config = network(size)?;
-            let seed = args.seed ^ ((size as u64) << 32) ^ steps as u64;
-            let (inputs, targets) = episodes(&config, args.batch, steps, seed);
-            let case = Case {
-                config,
-                seed: args.seed,
-                inputs,
-                targets,
-            };
-            let (bptt, rtrl) = crate::backend::run_f64(GradientJob(&case))?;
-            let timing = crate::backend::run_on(
-                backend,
-                TimingJob {
-                    case: &case,
-                    repeats: args.episodes,
-                },
-            )?;
+            let difference: Difference =
+                part_in_child(args, backend, ComparePart::Difference, size, steps)?;
+            let timing: Timing = part_in_child(args, backend, ComparePart::Timing, size, steps)?;
             let row = CompareRow {
                 neurons: size,
                 steps,
-                max_relative_difference: relative_difference(&rtrl, &bptt),
-                bptt_seconds: timing.0,
-                rtrl_seconds: timing.1,
-                bptt_peak_bytes: timing.2,
-                rtrl_peak_bytes: timing.3,
+                max_relative_difference: difference.max_relative_difference,
+                bptt_seconds: timing.bptt_seconds,
+                rtrl_seconds: timing.rtrl_seconds,
+                bptt_peak_bytes: timing.bptt_peak_bytes,
+                rtrl_peak_bytes: timing.rtrl_peak_bytes,
             };
             println!("{}", markdown_row(&row));
             rows.push(row);
@@ -277,6 +284,83 @@ pub fn compare(args: &CompareArgs, backend: BackendChoice) -> anyhow::Result<()>
         args.out.display()
     );
     Ok(())
+}
+
+/// The parameters and episodes of the case (`size`, `steps`): the same in every process.
+fn case(args: &CompareArgs, size: usize, steps: usize) -> anyhow::Result<Case> {
+    let config = network(size)?;
+    let seed = args.seed ^ ((size as u64) << 32) ^ steps as u64;
+    let (inputs, targets) = episodes(&config, args.batch, steps, seed);
+    Ok(Case {
+        config,
+        seed: args.seed,
+        inputs,
+        targets,
+    })
+}
+
+/// Computes `part` of the first case here and prints it as one JSON line.
+fn compare_part(
+    args: &CompareArgs,
+    backend: BackendChoice,
+    part: ComparePart,
+) -> anyhow::Result<()> {
+    let case = case(args, args.sizes[0], args.steps[0])?;
+    let line = match part {
+        ComparePart::Difference => {
+            let (bptt, rtrl) = crate::backend::run_f64(GradientJob(&case))?;
+            serde_json::to_string(&Difference {
+                max_relative_difference: relative_difference(&rtrl, &bptt),
+            })?
+        }
+        ComparePart::Timing => {
+            let job = TimingJob {
+                case: &case,
+                repeats: args.episodes,
+            };
+            serde_json::to_string(&crate::backend::run_on(backend, job)?)?
+        }
+    };
+    println!("{line}");
+    Ok(())
+}
+
+/// Runs `part` of the case (`size`, `steps`) in a child process and reads its JSON line.
+fn part_in_child<T: DeserializeOwned>(
+    args: &CompareArgs,
+    backend: BackendChoice,
+    part: ComparePart,
+    size: usize,
+    steps: usize,
+) -> anyhow::Result<T> {
+    let part_name = match part {
+        ComparePart::Difference => "difference",
+        ComparePart::Timing => "timing",
+    };
+    let child_args: Vec<String> = [
+        "--backend",
+        backend.name(),
+        "compare",
+        "--in-process",
+        part_name,
+        "--sizes",
+        &size.to_string(),
+        "--steps",
+        &steps.to_string(),
+        "--episodes",
+        &args.episodes.to_string(),
+        "--batch",
+        &args.batch.to_string(),
+        "--seed",
+        &args.seed.to_string(),
+        "--max-memory",
+        &args.max_memory.to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let what = format!("the {part_name} of N = {size}, T = {steps}");
+    let output = crate::backend::run_self(&child_args, &what)?;
+    serde_json::from_str(output.trim()).with_context(|| format!("{what}: unreadable output"))
 }
 
 fn markdown_row(row: &CompareRow) -> String {
