@@ -197,9 +197,10 @@ impl<B: Backend> PlasticRnn<B> {
         let eta_value = self.eta.val().into_scalar().elem::<f64>();
         // δ_jb laid out as [1, n_j, 1, n_b]: row j keeps only column b = j.
         let delta = Tensor::<B, 2>::eye(n, &device).reshape([1, n, 1, n]);
-        let mut state = self.initial_state(batch);
-        let mut t = 0;
-        while t < steps {
+        // The forward pass and the coefficients of a window do not depend on the
+        // sensitivities: the next window is prepared while the blocks advance through the
+        // current one.
+        let forward_window = |mut state: PlasticState<B>, mut t: usize| {
             let mut records = Vec::with_capacity(WINDOW_STEPS);
             let mut clamped = false;
             while records.len() < WINDOW_STEPS && t < steps && !clamped {
@@ -212,16 +213,28 @@ impl<B: Backend> PlasticRnn<B> {
                 state = next;
                 t += 1;
             }
-            let window = self.window(records, eta_value, clamped);
-            (connections, eta) = rayon::join(
-                || advance_blocks(connections, &blocks, &window),
+            let window = (!records.is_empty()).then(|| self.window(records, eta_value, clamped));
+            (window, state, t)
+        };
+        let (mut window, mut state, mut t) = forward_window(self.initial_state(batch), 0);
+        while let Some(current) = window {
+            let (ahead, advanced) = rayon::join(
+                || forward_window(state, t),
                 || {
-                    eta.map(|sensitivity| {
-                        let drive = window.eta_drive.as_ref().expect("η is learned");
-                        advance_window(sensitivity, &window, drive, window.fold_eta.clone())
-                    })
+                    rayon::join(
+                        || advance_blocks(connections, &blocks, &current),
+                        || {
+                            eta.map(|sensitivity| {
+                                let drive = current.eta_drive.as_ref().expect("η is learned");
+                                let trace = current.fold_eta.clone();
+                                advance_window(sensitivity, &current, drive, trace)
+                            })
+                        },
+                    )
                 },
             );
+            (window, state, t) = ahead;
+            (connections, eta) = advanced;
         }
         let outputs = self.readout(state.y);
         let loss = last_step_loss(outputs.clone(), targets.clone());
