@@ -303,7 +303,7 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
 fn rtrl_training_refuses_a_network_beyond_the_memory_limit() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
-    // 200 neurons + bias: (201 + 201²) · 2·201² floats of sensitivity, 12.2 GiB.
+    // 200 neurons + bias: (201 + 201²) · 2·201² floats of sensitivity and the window's, 13.2 GiB.
     let args = [
         "train",
         "plastic-rnn",
