@@ -1,17 +1,10 @@
-//! The process allocator: mimalloc, wrapped to count live bytes and their peak, so that a
-//! computation's peak memory can be measured in-process (used by `compare`).
-//!
-//! Why mimalloc: the tensor operations of the ndarray backend allocate and free
-//! megabyte-sized results at a high rate (the RTRL gradient does so at every step). glibc's
-//! allocator hands such blocks back to the kernel and faults them in again, zeroed, on
-//! the next allocation; mimalloc reuses them.
+//! Heap accounting: the process allocator wrapped to count live bytes and their peak, so
+//! that a computation's peak memory can be measured in-process (used by `compare`).
 
-use std::alloc::{GlobalAlloc, Layout};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use mimalloc::MiMalloc as Inner;
-
-/// mimalloc, counting.
+/// The system allocator, counting.
 pub struct CountingAllocator;
 
 static LIVE: AtomicUsize = AtomicUsize::new(0);
@@ -22,10 +15,10 @@ fn grew(bytes: usize) {
     PEAK.fetch_max(live, Ordering::Relaxed);
 }
 
-// SAFETY: every call is forwarded to mimalloc unchanged; the counters only observe sizes.
+// SAFETY: every call is forwarded to `System` unchanged; the counters only observe sizes.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { Inner.alloc(layout) };
+        let pointer = unsafe { System.alloc(layout) };
         if !pointer.is_null() {
             grew(layout.size());
         }
@@ -33,7 +26,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let pointer = unsafe { Inner.alloc_zeroed(layout) };
+        let pointer = unsafe { System.alloc_zeroed(layout) };
         if !pointer.is_null() {
             grew(layout.size());
         }
@@ -41,12 +34,12 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 
     unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
-        unsafe { Inner.dealloc(pointer, layout) };
+        unsafe { System.dealloc(pointer, layout) };
         LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, pointer: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let moved = unsafe { Inner.realloc(pointer, layout, new_size) };
+        let moved = unsafe { System.realloc(pointer, layout, new_size) };
         if !moved.is_null() {
             LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
             grew(new_size);

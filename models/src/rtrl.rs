@@ -107,17 +107,17 @@ struct Window<B: Backend> {
     steps: usize,
     /// The presynaptic activities of every step, `[batch, K, n_i]`.
     pre: Tensor<B, 3>,
-    /// Per step τ: how the stacked `∂y/∂θ` of steps 0..=τ drive the neurons, `M` and the
-    /// window's own trace updates together, `[batch, n_j, (τ+1)·n]`.
+    /// Per step τ: how the stacked `∂y/∂θ` of steps 0..=τ give `∂y'/∂θ`, through `M` and
+    /// the window's own trace updates, `[batch, n_j, (τ+1)·n]`. Every term of a step's
+    /// `∂y'/∂θ` is scaled by that step's slope `1 − y'²`, so the slope is folded into each.
     coupling: Vec<Tensor<B, 3>>,
-    /// Per step τ: the retention since the window start, applied to the stored part,
-    /// `[batch, n_j, 1]`.
-    stored_decay: Vec<Tensor<B, 3>>,
-    /// Per step: `1 − y'²`, `[batch, n_j, 1]`.
-    slope: Vec<Tensor<B, 3>>,
-    /// Per step: the explicit drive of W and α, `[batch, n_j, n² + |α|]`.
+    /// Per step τ: the retention since the window start times the slope, applied to the
+    /// stored part, `[batch, K, n_j, 1]`.
+    stored_scale: Tensor<B, 4>,
+    /// Per step: the explicit drive of W and α times the slope, `[batch, n_j, n² + |α|]`.
     connection_drive: Vec<Tensor<B, 3>>,
-    /// Per step: the drive of η through the window's explicit trace terms, `[batch, n_j, 1]`.
+    /// Per step: the drive of η through the window's explicit trace terms times the slope,
+    /// `[batch, n_j, 1]`.
     eta_drive: Option<Vec<Tensor<B, 3>>>,
     /// Folding: the coefficients of `∂y_i/∂θ` at each step, `[batch·n_i, n_j, K]`.
     fold_pre: Tensor<B, 3>,
@@ -328,7 +328,8 @@ impl<B: Backend> PlasticRnn<B> {
             after.hebb_trace.clone().abs().lower_elem(1.0).float()
         });
         StepRecord {
-            connection_drive: self.connection_drive(before, delta, alpha_mask.clone()),
+            connection_drive: self.connection_drive(before, delta, alpha_mask.clone())
+                * slope.clone().unsqueeze_dim(2),
             pre,
             effective,
             slope,
@@ -360,9 +361,10 @@ impl<B: Backend> PlasticRnn<B> {
         // decay[q] = Π_{s=q}^{τ-1} r_s: the retention from step q to step τ, [batch, τ+1, n_j].
         let mut decay = Tensor::<B, 3>::ones([batch, 1, n], &device);
         let mut coupling = Vec::with_capacity(steps);
-        let mut stored_decay = Vec::with_capacity(steps);
+        let mut stored_scale = Vec::with_capacity(steps);
         let mut eta_drive = eta_trace.as_ref().map(|_| Vec::with_capacity(steps));
         for (tau, record) in records.iter().enumerate() {
+            let slope = record.slope.clone().unsqueeze_dim::<3>(2);
             let pre_row = record.pre.clone().reshape([batch, 1, 1, n]);
             let mut pre_blocks = Vec::with_capacity(2);
             let mut post_blocks = vec![block_zero.clone()];
@@ -384,7 +386,7 @@ impl<B: Backend> PlasticRnn<B> {
                     let through = pre_row
                         .clone()
                         .matmul(trace.clone().slice([0..batch, 0..tau]));
-                    drive.push((through * since).sum_dim(1).reshape([batch, n, 1]));
+                    drive.push((through * since).sum_dim(1).reshape([batch, n, 1]) * slope.clone());
                 }
             } else if let Some(drive) = eta_drive.as_mut() {
                 drive.push(Tensor::zeros([batch, n, 1], &device));
@@ -394,9 +396,10 @@ impl<B: Backend> PlasticRnn<B> {
             coupling.push(
                 blocks
                     .permute([0, 3, 1, 2])
-                    .reshape([batch, n, (tau + 1) * n]),
+                    .reshape([batch, n, (tau + 1) * n])
+                    * slope.clone(),
             );
-            stored_decay.push(decay.clone().slice([0..batch, 0..1]).reshape([batch, n, 1]));
+            stored_scale.push(decay.clone().slice([0..batch, 0..1]).reshape([batch, n, 1]) * slope);
             decay = Tensor::cat(
                 vec![
                     decay * record.retention.clone().unsqueeze_dim(1),
@@ -434,11 +437,7 @@ impl<B: Backend> PlasticRnn<B> {
             steps,
             pre,
             coupling,
-            stored_decay,
-            slope: records
-                .iter()
-                .map(|record| record.slope.clone().unsqueeze_dim(2))
-                .collect(),
+            stored_scale: Tensor::stack(stored_scale, 1),
             connection_drive: records
                 .into_iter()
                 .map(|record| record.connection_drive)
@@ -543,7 +542,13 @@ fn advance_window<B: Backend>(
     let Sensitivity { activity, trace } = sensitivity;
     let [batch, n, parameters] = activity.dims();
     // Σ_i y_i(τ) G_ij at the window start, for every step τ at once: [batch, K, n_j·p].
-    let stored = window.pre.clone().matmul(trace.clone());
+    let stored =
+        window
+            .pre
+            .clone()
+            .matmul(trace.clone())
+            .reshape([batch, window.steps, n, parameters])
+            * window.stored_scale.clone();
     let mut history = Vec::with_capacity(window.steps + 1);
     history.push(activity);
     for tau in 0..window.steps {
@@ -551,11 +556,10 @@ fn advance_window<B: Backend>(
         let from_stored = stored
             .clone()
             .slice([0..batch, tau..tau + 1])
-            .reshape([batch, n, parameters])
-            * window.stored_decay[tau].clone();
-        let drive =
-            window.coupling[tau].clone().matmul(stacked) + from_stored + direct_drive[tau].clone();
-        history.push(drive * window.slope[tau].clone());
+            .reshape([batch, n, parameters]);
+        history.push(
+            window.coupling[tau].clone().matmul(stacked) + from_stored + direct_drive[tau].clone(),
+        );
     }
     let kept = match &window.decay {
         Retention::Uniform(factor) => trace.mul_scalar(*factor),
