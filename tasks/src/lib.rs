@@ -1,8 +1,10 @@
 //! Episode and data generators for plastic-zoo, and how their outputs are scored.
 //! Tasks know nothing of models: they produce plain `f32` buffers and score plain buffers.
 
+pub mod boolean;
 pub mod pattern;
 
+pub use boolean::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
 pub use pattern::{generate_batch, PatternBatch, PatternTaskConfig};
 
 /// A task configuration that cannot produce data.
