@@ -2,9 +2,11 @@
 //! Tasks know nothing of models: they produce plain `f32` buffers and score plain buffers.
 
 pub mod boolean;
+pub mod gaussian;
 pub mod pattern;
 
 pub use boolean::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
+pub use gaussian::CorrelatedGaussian;
 pub use pattern::{generate_batch, PatternBatch, PatternTaskConfig};
 
 /// A task configuration that cannot produce data.
