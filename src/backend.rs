@@ -2,9 +2,8 @@
 //! `B: AutodiffBackend` and is handed a backend through [`BackendJob`].
 
 use std::fmt;
-use std::str::FromStr;
-
 use std::process::Command;
+use std::str::FromStr;
 
 use anyhow::{bail, Context};
 use burn::tensor::backend::AutodiffBackend;

@@ -104,7 +104,6 @@ struct StepRecord<B: Backend> {
 
 /// The coefficients of one window, shared by every group of parameters.
 struct Window<B: Backend> {
-    steps: usize,
     /// The presynaptic activities of every step, `[batch, K, n_i]`.
     pre: Tensor<B, 3>,
     /// Per step τ: how the stacked `∂y/∂θ` of steps 0..=τ give `∂y'/∂θ`, through `M` and
@@ -434,7 +433,6 @@ impl<B: Backend> PlasticRnn<B> {
             None
         };
         Window {
-            steps,
             pre,
             coupling,
             stored_scale: Tensor::stack(stored_scale, 1),
@@ -541,17 +539,17 @@ fn advance_window<B: Backend>(
 ) -> Sensitivity<B> {
     let Sensitivity { activity, trace } = sensitivity;
     let [batch, n, parameters] = activity.dims();
+    let steps = window.coupling.len();
     // Σ_i y_i(τ) G_ij at the window start, for every step τ at once: [batch, K, n_j·p].
-    let stored =
-        window
-            .pre
-            .clone()
-            .matmul(trace.clone())
-            .reshape([batch, window.steps, n, parameters])
-            * window.stored_scale.clone();
-    let mut history = Vec::with_capacity(window.steps + 1);
+    let stored = window
+        .pre
+        .clone()
+        .matmul(trace.clone())
+        .reshape([batch, steps, n, parameters])
+        * window.stored_scale.clone();
+    let mut history = Vec::with_capacity(steps + 1);
     history.push(activity);
-    for tau in 0..window.steps {
+    for tau in 0..steps {
         let stacked = Tensor::cat(history.clone(), 1);
         let from_stored = stored
             .clone()
@@ -566,7 +564,6 @@ fn advance_window<B: Backend>(
         Retention::PerNeuron(factor) => (trace.reshape([batch, n, n, parameters]) * factor.clone())
             .reshape([batch, n, n * parameters]),
     };
-    let steps = window.steps;
     let activities = |range: Range<usize>| {
         Tensor::stack::<4>(history[range].to_vec(), 2).reshape([batch * n, steps, parameters])
     };
