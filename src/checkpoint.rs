@@ -48,7 +48,13 @@ pub struct RunState {
 
 impl RunDir {
     /// Creates a fresh run directory; refuses to reuse one that already holds a checkpoint.
-    pub fn create(out: &Path, model: &str, run_name: &str) -> anyhow::Result<Self> {
+    /// `resumable`: whether the model's runs can be continued with `--resume`.
+    pub fn create(
+        out: &Path,
+        model: &str,
+        run_name: &str,
+        resumable: bool,
+    ) -> anyhow::Result<Self> {
         if run_name.is_empty()
             || run_name.contains(['/', '\\'])
             || run_name == "."
@@ -58,11 +64,11 @@ impl RunDir {
         }
         let path = out.join(model).join(run_name);
         if path.join(STATE_FILE).exists() || path.join(CONFIG_FILE).exists() {
-            bail!(
-                "run directory {} already holds a run: continue it with --resume {} or choose another --run-name",
-                path.display(),
-                path.display()
-            );
+            let shown = path.display();
+            if resumable {
+                bail!("run directory {shown} already holds a run: continue it with --resume {shown} or choose another --run-name");
+            }
+            bail!("run directory {shown} already holds a run: choose another --run-name (or --seed), or remove it");
         }
         fs::create_dir_all(&path)
             .with_context(|| format!("cannot create run directory {}", path.display()))?;
@@ -126,13 +132,23 @@ impl RunDir {
         M: burn::module::AutodiffModule<B>,
         O: Optimizer<M, B>,
     {
-        let recorder = ByteRecorder::default();
-        let model_bytes = Recorder::<B>::record(&recorder, model.clone().into_record(), ())
-            .context("cannot serialise the model")?;
-        let optim_bytes = Recorder::<B>::record(&recorder, optim.to_record(), ())
+        let optim_bytes = Recorder::<B>::record(&ByteRecorder::default(), optim.to_record(), ())
             .context("cannot serialise the optimizer")?;
-        write_atomically(&self.file(MODEL_FILE), &model_bytes)?;
         write_atomically(&self.file(OPTIMIZER_FILE), &optim_bytes)?;
+        self.save_model(model, state)
+    }
+
+    /// Saves a model that no optimizer trains (local learning rules) and the state, the
+    /// state last.
+    pub fn save_model<B: Backend, M: Module<B>>(
+        &self,
+        model: &M,
+        state: &RunState,
+    ) -> anyhow::Result<()> {
+        let model_bytes =
+            Recorder::<B>::record(&ByteRecorder::default(), model.clone().into_record(), ())
+                .context("cannot serialise the model")?;
+        write_atomically(&self.file(MODEL_FILE), &model_bytes)?;
         self.write_json(STATE_FILE, state)
     }
 

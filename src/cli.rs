@@ -42,6 +42,8 @@ pub enum Command {
 pub enum TrainModel {
     /// Recurrent net with Hebbian plastic connections, trained by BPTT
     PlasticRnn(PlasticRnnArgs),
+    /// Feed-forward net trained by a local Hebbian rule, many seeded replications at once
+    HebbianFf(HebbianFfArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +212,78 @@ impl PlasticRnnArgs {
             zero_alpha_diagonal: self.zero_alpha_diagonal,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct HebbianFfArgs {
+    /// Task: a two-input boolean function (and, or, xor, xnor, nand, … all 16 by name) or
+    /// pca (one linear neuron on correlated Gaussian data) [default: xor]
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Learning rule: supervised, bounded, unsupervised, reward or oja [default: supervised;
+    /// oja for pca]
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Hidden layer sizes, comma-separated, e.g. 100 or 10,10 [default: 100]
+    #[arg(long, value_name = "SIZES", value_parser = parse_layer_sizes)]
+    pub hidden: Option<LayerSizes>,
+    /// Independent networks trained side by side, each from its own initial weights
+    #[arg(long, default_value_t = 100)]
+    pub replications: usize,
+    /// Updates, each on one random example per replication [default: 400]
+    #[arg(long)]
+    pub updates: Option<usize>,
+    /// Learning rate of the rule
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
+    pub lr: f64,
+    /// Weights are clamped to [-w_max, w_max] after every update
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub w_max: f64,
+    /// Seed of the initial weights and the examples
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Supervised rule: let the first layer learn too (the seed network's first layer keeps
+    /// its random weights)
+    #[arg(long)]
+    pub first_layer_learns: bool,
+    /// Covariance of the pca task's data, rows separated by ';', e.g. "3,1;1,2"
+    #[arg(long, value_name = "ROWS")]
+    pub covariance: Option<String>,
+    /// Score every replication every K updates (metrics.jsonl and the plot) [default:
+    /// updates/100]
+    #[arg(long, value_name = "K")]
+    pub score_every: Option<usize>,
+    /// Run the seed's table (and, xor × hidden [10], [100], [10,10]) for every rule, or
+    /// for --rule, and print it beside the seed's figures
+    #[arg(long)]
+    pub sweep: bool,
+    /// Root of the run directories
+    #[arg(long, default_value = "checkpoints")]
+    pub out: PathBuf,
+    /// Name of the run directory (default: <task>-<rule>-h<sizes>-seed<seed>)
+    #[arg(long)]
+    pub run_name: Option<String>,
+}
+
+/// Hidden layer sizes, input side first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerSizes(pub Vec<usize>);
+
+/// Parses `--hidden`: positive layer sizes separated by commas.
+pub fn parse_layer_sizes(text: &str) -> Result<LayerSizes, String> {
+    if text.trim().is_empty() {
+        return Err("the hidden layer list is empty: give sizes such as 100 or 10,10".into());
+    }
+    text.split(',')
+        .map(|size| match size.trim().parse::<usize>() {
+            Ok(0) => Err("every hidden layer needs at least 1 neuron".to_string()),
+            Ok(size) => Ok(size),
+            Err(_) => Err(format!(
+                "'{size}' is not a layer size: give sizes such as 100 or 10,10"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(LayerSizes)
 }
 
 #[derive(Debug, Args)]

@@ -7,13 +7,17 @@ use clap::Parser;
 
 use plastic_zoo::backend::{self, BackendChoice};
 use plastic_zoo::checkpoint::RunDir;
-use plastic_zoo::cli::{BenchModel, Cli, Command, EvalArgs, PlasticRnnArgs, TrainModel};
+use plastic_zoo::cli::{
+    BenchModel, Cli, Command, EvalArgs, HebbianFfArgs, PlasticRnnArgs, TrainModel,
+};
 use plastic_zoo::config::{resolve_plastic_rnn, GradientEngine, PlasticRnnRun};
+use plastic_zoo::train::hebbian_ff;
 use plastic_zoo::train::plastic_rnn::{self as plastic, MODEL_NAME};
 use plastic_zoo::{bench, checkpoint, compare, models};
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    die_quietly_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -59,6 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Train(TrainModel::PlasticRnn(args)) => train_plastic_rnn(&args, backend),
+        Command::Train(TrainModel::HebbianFf(args)) => train_hebbian_ff(&args, backend),
         Command::Eval(args) => eval(&args, backend),
         Command::Bench(BenchModel::PlasticRnn(args)) => bench::bench_plastic_rnn(&args, backend),
         Command::Compare(args) => compare::compare(&args, backend),
@@ -101,7 +106,7 @@ fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::R
                 .run_name
                 .clone()
                 .unwrap_or_else(|| format!("{}-seed{}", config.preset, config.train.seed));
-            let run = RunDir::create(&args.run.out, MODEL_NAME, &name)?;
+            let run = RunDir::create(&args.run.out, MODEL_NAME, &name, true)?;
             (config, run, false)
         }
     };
@@ -119,6 +124,55 @@ fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::R
     };
     let report = backend::run_on(backend, job)??;
     println!("{report}");
+    Ok(())
+}
+
+fn train_hebbian_ff(args: &HebbianFfArgs, backend: BackendChoice) -> anyhow::Result<()> {
+    if args.sweep {
+        if args.task.is_some() || args.hidden.is_some() || args.updates.is_some() {
+            bail!("--sweep runs the seed's table of tasks, hidden layers and updates: drop --task, --hidden and --updates");
+        }
+        let out = args.out.join(hebbian_ff::MODEL_NAME).join(
+            args.run_name
+                .clone()
+                .unwrap_or_else(|| format!("sweep-seed{}", args.seed)),
+        );
+        let job = hebbian_ff::SweepJob {
+            rules: hebbian_ff::sweep_rules(args)?,
+            replications: args.replications,
+            seed: args.seed,
+            out: out.clone(),
+        };
+        if job.replications == 0 {
+            bail!("--replications must be at least 1");
+        }
+        eprintln!(
+            "sweeping {} rule(s) × {} cells on {backend} into {}",
+            job.rules.len(),
+            hebbian_ff::SEED_TABLE.len(),
+            out.display()
+        );
+        let rows = backend::run_on(backend, job)??;
+        print!("{}", hebbian_ff::sweep_table(&rows));
+        return Ok(());
+    }
+    let config = hebbian_ff::resolve(args)?;
+    let name = args.run_name.clone().unwrap_or_else(|| {
+        let hidden: Vec<String> = config.network.hidden.iter().map(usize::to_string).collect();
+        let hidden = if hidden.is_empty() {
+            String::new()
+        } else {
+            format!("-h{}", hidden.join("x"))
+        };
+        format!(
+            "{}-{}{hidden}-seed{}",
+            config.task_name(),
+            plastic_models::LocalRule::name(&config.rule),
+            config.seed
+        )
+    });
+    let run = RunDir::create(&args.out, hebbian_ff::MODEL_NAME, &name, false)?;
+    backend::run_on(backend, hebbian_ff::TrainJob { config, run })??;
     Ok(())
 }
 
@@ -148,6 +202,13 @@ fn eval(args: &EvalArgs, backend: BackendChoice) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+        hebbian_ff::MODEL_NAME => {
+            println!(
+                "{}",
+                backend::run_on(backend, hebbian_ff::EvalJob { run })??
+            );
+            Ok(())
+        }
         other => bail!(
             "{} holds a checkpoint of unknown model '{other}'",
             args.dir.display()
@@ -170,3 +231,16 @@ fn keep_freed_memory() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
+
+/// `plastic-zoo … | head` closes stdout early; like other command-line tools, end quietly
+/// then instead of panicking on the next print (Rust ignores SIGPIPE by default).
+#[cfg(unix)]
+fn die_quietly_on_closed_pipe() {
+    // SAFETY: restores the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn die_quietly_on_closed_pipe() {}

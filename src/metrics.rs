@@ -97,3 +97,44 @@ pub fn mean_of(metrics: &[EpisodeMetrics], name: &str) -> f64 {
     let values: Vec<f64> = metrics.iter().filter_map(|m| m.get(name)).collect();
     values.iter().sum::<f64>() / values.len().max(1) as f64
 }
+
+/// Wilson's 95 % score interval of a success rate, `successes` out of `trials`.
+pub fn wilson_interval(successes: usize, trials: usize) -> (f64, f64) {
+    if trials == 0 {
+        return (0.0, 1.0);
+    }
+    const Z: f64 = 1.959_963_984_540_054;
+    let n = trials as f64;
+    let rate = successes as f64 / n;
+    let centre = (rate + Z * Z / (2.0 * n)) / (1.0 + Z * Z / n);
+    let half = Z / (1.0 + Z * Z / n) * (rate * (1.0 - rate) / n + Z * Z / (4.0 * n * n)).sqrt();
+    // At 0 or n successes the bound is exactly 0 or 1; rounding must not move it.
+    let low = if successes == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let high = if successes == trials {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    (low, high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wilson_interval;
+
+    #[test]
+    fn wilson_intervals_match_published_values() {
+        // 73/100 and 0/100: the textbook values are [0.636, 0.807] and [0, 0.037].
+        let (lo, hi) = wilson_interval(73, 100);
+        assert!(
+            (lo - 0.636).abs() < 1e-3 && (hi - 0.807).abs() < 1e-3,
+            "{lo} {hi}"
+        );
+        let (lo, hi) = wilson_interval(0, 100);
+        assert!(lo == 0.0 && (hi - 0.037).abs() < 1e-3, "{lo} {hi}");
+    }
+}

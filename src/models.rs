@@ -3,10 +3,16 @@
 use plastic_tasks::PATTERN_PRESETS;
 
 /// Models that `train` knows, with a one-line description.
-pub const MODELS: [(&str, &str); 1] = [(
-    "plastic-rnn",
-    "recurrent net with Hebbian plastic connections (learned α, η), trained by BPTT",
-)];
+pub const MODELS: [(&str, &str); 2] = [
+    (
+        "plastic-rnn",
+        "recurrent net with Hebbian plastic connections (learned α, η), trained by BPTT",
+    ),
+    (
+        "hebbian-ff",
+        "feed-forward net trained by local rules: supervised, bounded, unsupervised, reward-modulated Hebbian, Oja",
+    ),
+];
 
 /// What `list` prints: one line per model, then one per preset.
 pub fn list_lines() -> Vec<String> {

@@ -41,10 +41,12 @@ fn smooth(values: &[f64]) -> Vec<f64> {
     out
 }
 
-/// One panel per metric against the episode, raw in grey and smoothed in colour.
+/// One panel per metric against the episode (or update: `x_label`), raw in grey and
+/// smoothed in colour.
 pub fn learning_curve(
     metrics: &[EpisodeMetrics],
     names: &[&str],
+    x_label: &str,
     path: &Path,
 ) -> anyhow::Result<()> {
     ensure_font();
@@ -72,7 +74,7 @@ pub fn learning_curve(
             .map_err(draw_error(path))?;
         chart
             .configure_mesh()
-            .x_desc("episode")
+            .x_desc(x_label)
             .draw()
             .map_err(draw_error(path))?;
         chart

@@ -82,6 +82,73 @@ fn rtrl_trains_as_on_ndarray(backend: &str) {
     }
 }
 
+/// Local Hebbian rules, from the same seed, score the same replications along the way as on
+/// ndarray.
+#[cfg(feature = "ndarray")]
+fn hebbian_ff_learns_as_on_ndarray(backend: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let curve = |engine_backend: &str, name: &str| -> Vec<(f64, f64)> {
+        zoo_ok(&[
+            "--backend",
+            engine_backend,
+            "train",
+            "hebbian-ff",
+            "--task",
+            "xor",
+            "--hidden",
+            "10",
+            "--replications",
+            "50",
+            "--updates",
+            "200",
+            "--seed",
+            "1",
+            "--out",
+            out,
+            "--run-name",
+            name,
+        ]);
+        let path = tmp
+            .path()
+            .join("hebbian-ff")
+            .join(name)
+            .join("metrics.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let m: serde_json::Value = serde_json::from_str(line).unwrap();
+                (
+                    m["loss"].as_f64().unwrap(),
+                    m["success_rate"].as_f64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (ours, reference) = (curve(backend, "other"), curve("ndarray", "reference"));
+    assert_eq!(ours.len(), reference.len());
+    for ((loss, rate), (ref_loss, ref_rate)) in ours.iter().zip(&reference) {
+        assert!(
+            (loss - ref_loss).abs() <= 1e-3 * (1.0 + ref_loss.abs()),
+            "{backend} loss {loss} vs ndarray {ref_loss}"
+        );
+        assert_eq!(rate, ref_rate, "{backend} success rate");
+    }
+}
+
+#[cfg(all(feature = "wgpu", feature = "ndarray"))]
+#[test]
+fn wgpu_learns_hebbian_ff_as_ndarray_does() {
+    hebbian_ff_learns_as_on_ndarray("wgpu");
+}
+
+#[cfg(all(feature = "flex", feature = "ndarray"))]
+#[test]
+fn flex_learns_hebbian_ff_as_ndarray_does() {
+    hebbian_ff_learns_as_on_ndarray("flex");
+}
+
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
 fn wgpu_trains_with_rtrl_as_ndarray_does() {

@@ -53,7 +53,7 @@ fn saved_and_loaded_model_gives_bit_identical_outputs() {
         model = optimizer_step(model, &mut optim, 0.01, outcome.loss, None);
     }
     let dir = tempfile::tempdir().unwrap();
-    let run = RunDir::create(dir.path(), "plastic-rnn", "r").unwrap();
+    let run = RunDir::create(dir.path(), "plastic-rnn", "r", true).unwrap();
     let state = RunState {
         model: "plastic-rnn".into(),
         crate_version: "test".into(),

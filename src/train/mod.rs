@@ -1,6 +1,7 @@
 //! The episode loop every model trains through: draw an episode, forward, backward, Adam
 //! step, log, checkpoint. Models supply only "run one episode and give me its loss".
 
+pub mod hebbian_ff;
 pub mod plastic_rnn;
 
 use std::collections::BTreeMap;
@@ -135,7 +136,8 @@ pub fn summary(metrics: &EpisodeMetrics) -> String {
     text
 }
 
-fn progress_bar(total: u64, position: u64) -> ProgressBar {
+/// The progress bar of every long job: elapsed, bar, count, time left, a message.
+pub fn progress_bar(total: u64, position: u64) -> ProgressBar {
     let bar = ProgressBar::new(total).with_position(position);
     let style =
         ProgressStyle::with_template("{elapsed_precise} [{wide_bar}] {pos}/{len} eta {eta} {msg}")

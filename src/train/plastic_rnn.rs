@@ -316,6 +316,7 @@ fn write_plots<B: Backend>(run: &RunDir, model: &PlasticRnn<B>) -> anyhow::Resul
     plot::learning_curve(
         &metrics,
         &["loss", "sum_abs_error", "sign_error"],
+        "episode",
         &run.file("learning_curve.png"),
     )?;
     let n = model.config.total_neurons();
