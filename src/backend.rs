@@ -67,6 +67,14 @@ pub trait BackendJob {
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output;
 }
 
+/// Burn's wgpu backend without its kernel-fusion layer. Burn 0.21's fusion computes wrong
+/// values on wgpu when a batched matrix product with a transposed operand feeds an
+/// elementwise operation inside a loop (`w = w + x·vᵀ` twice gives another `w` than on
+/// ndarray, on Mesa's llvmpipe); the unfused backend gives ndarray's numbers.
+#[cfg(feature = "wgpu")]
+type WgpuUnfused =
+    burn::backend::wgpu::CubeBackend<burn::backend::wgpu::WgpuRuntime, f32, i32, u32>;
+
 /// Runs `job` on `choice`, or explains which cargo feature would make it available.
 pub fn run_on<J: BackendJob>(choice: BackendChoice, job: J) -> anyhow::Result<J::Output> {
     match choice {
@@ -76,10 +84,10 @@ pub fn run_on<J: BackendJob>(choice: BackendChoice, job: J) -> anyhow::Result<J:
             J,
         >(job, burn::backend::ndarray::NdArrayDevice::Cpu),
         #[cfg(feature = "wgpu")]
-        BackendChoice::Wgpu => run_checked::<
-            burn::backend::Autodiff<burn::backend::Wgpu<f32, i32>>,
-            J,
-        >(job, burn::backend::wgpu::WgpuDevice::default()),
+        BackendChoice::Wgpu => run_checked::<burn::backend::Autodiff<WgpuUnfused>, J>(
+            job,
+            burn::backend::wgpu::WgpuDevice::default(),
+        ),
         #[cfg(feature = "flex")]
         BackendChoice::Flex => run_checked::<
             burn::backend::Autodiff<burn::backend::Flex<f32, i32>>,

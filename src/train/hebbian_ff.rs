@@ -552,6 +552,9 @@ pub struct SeedCell {
     pub rate: f64,
 }
 
+/// Replications behind each of the seed's figures.
+pub const SEED_REPLICATIONS: usize = 100;
+
 /// Seed 001's recorded success rates (100 replications, lr 0.01, supervised Hebbian).
 pub const SEED_TABLE: [SeedCell; 6] = [
     SeedCell {
@@ -601,11 +604,11 @@ pub struct SweepRow {
 }
 
 impl SweepRow {
-    /// The seed's figure and its 95 % interval at our number of replications, for the
-    /// rule the seed measured.
+    /// The 95 % interval of the seed's figure over its 100 replications, for the rule the
+    /// seed measured.
     fn seed_interval(&self) -> Option<(f64, f64)> {
         self.rule.starts_with("supervised").then(|| {
-            let n = self.score.replications;
+            let n = SEED_REPLICATIONS;
             wilson_interval((self.cell.rate * n as f64).round() as usize, n)
         })
     }
