@@ -379,6 +379,8 @@ impl TaskData {
 /// The trained replications, their final score and the scores along the way.
 pub struct Trained<B: Backend> {
     pub network: FeedForward<B>,
+    /// The replications before any update: what their random weights solve by chance.
+    pub initial: Score,
     pub score: Score,
     pub curve: Vec<EpisodeMetrics>,
     /// The example generator where training left it.
@@ -396,7 +398,8 @@ pub fn train_replications<B: Backend>(
     let data = run.data()?;
     let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
     let mut network = run.network.init::<B>(run.replications, &mut rng, device)?;
-    let mut curve = vec![data.score(&network)?.metrics(0)];
+    let initial = data.score(&network)?;
+    let mut curve = vec![initial.metrics(0)];
     for update in 1..=run.updates {
         let (input, target) = data.draw::<B>(run.replications, &mut rng, device);
         network = run.rule.update(&network, input, target)?;
@@ -415,6 +418,7 @@ pub fn train_replications<B: Backend>(
     let score = data.score(&network)?;
     Ok(Trained {
         network,
+        initial,
         score,
         curve,
         rng,
@@ -599,6 +603,7 @@ pub const SEED_TABLE: [SeedCell; 6] = [
 pub struct SweepRow {
     pub rule: String,
     pub cell: &'static SeedCell,
+    pub initial: Score,
     pub score: Score,
     pub seconds: f64,
 }
@@ -653,6 +658,7 @@ impl BackendJob for SweepJob {
                 rows.push(SweepRow {
                     rule: rule_label(rule),
                     cell,
+                    initial: trained.initial,
                     score: trained.score,
                     seconds: started.elapsed().as_secs_f64(),
                 });
@@ -668,7 +674,7 @@ impl BackendJob for SweepJob {
 /// The sweep as a Markdown table (printed and saved) and a CSV file.
 pub fn sweep_table(rows: &[SweepRow]) -> String {
     let mut text = String::from(
-        "| rule | task | hidden | updates | seed 001 (95 % interval) | ours (95 % interval) | inside |\n|---|---|---|---|---|---|---|\n",
+        "| rule | task | hidden | updates | before learning | seed 001 (95 % interval) | ours (95 % interval) | inside |\n|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         let (lo, hi) = row.score.interval();
@@ -689,11 +695,12 @@ pub fn sweep_table(rows: &[SweepRow]) -> String {
         };
         let _ = writeln!(
             text,
-            "| {} | {} | {:?} | {} | {seed} | {:.2} ({lo:.3}–{hi:.3}) | {inside} |",
+            "| {} | {} | {:?} | {} | {:.2} | {seed} | {:.2} ({lo:.3}–{hi:.3}) | {inside} |",
             row.rule,
             row.cell.task,
             row.cell.hidden,
             row.cell.updates,
+            row.initial.rate(),
             row.score.rate(),
         );
     }
@@ -705,7 +712,7 @@ fn write_sweep(rows: &[SweepRow], out: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create directory {}", out.display()))?;
     crate::checkpoint::write_atomically(&out.join("sweep.md"), sweep_table(rows).as_bytes())?;
     let mut csv = String::from(
-        "rule,task,hidden,updates,replications,successes,rate,low,high,seed_rate,seconds\n",
+        "rule,task,hidden,updates,replications,initial_rate,successes,rate,low,high,seed_rate,seconds\n",
     );
     for row in rows {
         let (lo, hi) = row.score.interval();
@@ -716,12 +723,13 @@ fn write_sweep(rows: &[SweepRow], out: &Path) -> anyhow::Result<()> {
         };
         let _ = writeln!(
             csv,
-            "{},{},{},{},{},{},{},{lo},{hi},{seed_rate},{:.3}",
+            "{},{},{},{},{},{},{},{},{lo},{hi},{seed_rate},{:.3}",
             row.rule,
             row.cell.task,
             hidden.join("x"),
             row.cell.updates,
             row.score.replications,
+            row.initial.rate(),
             row.score.successes,
             row.score.rate(),
             row.seconds
