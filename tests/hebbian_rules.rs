@@ -5,7 +5,7 @@
 use burn::backend::NdArray;
 use burn::tensor::{Tensor, TensorData};
 use plastic_models::hebbian_ff::{
-    BoundedHebbian, ModulatedHebbian, Modulation, OjaRule, SupervisedHebbian,
+    BoundedHebbian, OjaRule, RewardModulatedHebbian, SupervisedHebbian, UnsupervisedHebbian,
 };
 use plastic_models::{FeedForward, FeedForwardConfig, LocalRule, OutputActivation, RuleStep};
 use rand::SeedableRng;
@@ -109,10 +109,7 @@ fn bounded_hebbian_slows_as_weights_near_the_bound() {
 
 #[test]
 fn unsupervised_hebbian_uses_the_linear_activities() {
-    let rule = ModulatedHebbian {
-        step: STEP,
-        modulation: Modulation::Unsupervised,
-    };
+    let rule = UnsupervisedHebbian { step: STEP };
     let net = rule.update(&network(), input(), None).unwrap();
     // ΔW0 = 0.1·(0.75, −0.2)⊗(1, −1); ΔW1 = 0.1·0.42·(0.75, −0.2).
     assert_weights(
@@ -124,10 +121,7 @@ fn unsupervised_hebbian_uses_the_linear_activities() {
 
 #[test]
 fn the_seeds_reward_sign_depends_on_prediction_and_correctness() {
-    let rule = ModulatedHebbian {
-        step: STEP,
-        modulation: Modulation::Reward,
-    };
+    let rule = RewardModulatedHebbian { step: STEP };
     // The output tanh(0.3) is positive. Target −1: wrong, reward −(2·1 − 1)·(1 − 2) = +1,
     // the unsupervised update. Target +1: right, reward −1, the update reversed.
     let wrong = rule.update(&network(), input(), target(-1.0)).unwrap();
@@ -188,7 +182,7 @@ fn replications_update_independently() {
     let batch = config.init::<B>(3, &mut rng, &Default::default()).unwrap();
     let inputs = tensor(&[0.3, -1.0, 0.7, 1.0, 0.2, -0.4, -0.6, 0.9, 0.1], [3, 1, 3]);
     let targets = tensor(&[1.0, -1.0, -1.0, 1.0, 1.0, 1.0], [3, 1, 2]);
-    let rules: [&dyn Fn(&FeedForward<B>, Tensor<B, 3>, Tensor<B, 3>) -> FeedForward<B>; 4] = [
+    let rules: [&dyn Fn(&FeedForward<B>, Tensor<B, 3>, Tensor<B, 3>) -> FeedForward<B>; 5] = [
         &|n, x, t| {
             SupervisedHebbian {
                 step: STEP,
@@ -199,14 +193,16 @@ fn replications_update_independently() {
         },
         &|n, x, _| BoundedHebbian { step: STEP }.update(n, x, None).unwrap(),
         &|n, x, t| {
-            ModulatedHebbian {
-                step: STEP,
-                modulation: Modulation::Reward,
-            }
-            .update(n, x, Some(t))
-            .unwrap()
+            RewardModulatedHebbian { step: STEP }
+                .update(n, x, Some(t))
+                .unwrap()
         },
         &|n, x, _| OjaRule { step: STEP }.update(n, x, None).unwrap(),
+        &|n, x, _| {
+            UnsupervisedHebbian { step: STEP }
+                .update(n, x, None)
+                .unwrap()
+        },
     ];
     for (which, rule) in rules.iter().enumerate() {
         let together = rule(&batch, inputs.clone(), targets.clone());

@@ -349,28 +349,59 @@ impl LocalRule for SupervisedHebbian {
     }
 }
 
-/// The global signal that gates a [`ModulatedHebbian`] update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Modulation {
-    /// None: plain unsupervised Hebbian learning.
-    Unsupervised,
-    /// The seed's reward: `−(2b − 1)·(1 − 2·mse(b, b*))`, with `b` the binarised prediction
-    /// (1 if the output is positive, else 0) and `b*` the binarised target; +1 or −1 for a
-    /// single output. Its sign is conditioned on the prediction.
-    Reward,
-}
-
 /// Hebbian learning on the linear activities `y = W·x` (no nonlinearity), layer by layer
-/// from the input, `ΔW = lr·m·yᵀx` with `m` one global value per replication.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ModulatedHebbian {
-    pub step: RuleStep,
-    pub modulation: Modulation,
+/// from the input: `ΔW = lr·m·yᵀx`, with `m` one global value per replication and example
+/// (`None`: 1), `[R, M, 1]`.
+fn linear_hebbian<B: Backend>(
+    step: RuleStep,
+    network: &FeedForward<B>,
+    input: Tensor<B, 3>,
+    modulation: Option<Tensor<B, 3>>,
+) -> FeedForward<B> {
+    let activities = network.linear_activations(input);
+    network.updated(&activities, step.w_max, |_, post, pre, _| {
+        // The modulation scales each example's postsynaptic activity, and so its product.
+        let post = match &modulation {
+            Some(m) => post.mul(m.clone()),
+            None => post,
+        };
+        Some(hebbian_product(post, pre).mul_scalar(step.learning_rate))
+    })
 }
 
-impl ModulatedHebbian {
-    /// The seed's reward per replication and example, `[R, M, 1]`.
+/// Unsupervised Hebbian: `ΔW = lr·yᵀx` on the linear activities `y = W·x`, layer by layer
+/// from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UnsupervisedHebbian {
+    pub step: RuleStep,
+}
+
+impl LocalRule for UnsupervisedHebbian {
+    fn name(&self) -> &'static str {
+        "unsupervised"
+    }
+
+    fn update<B: Backend>(
+        &self,
+        network: &FeedForward<B>,
+        input: Tensor<B, 3>,
+        _target: Option<Tensor<B, 3>>,
+    ) -> Result<FeedForward<B>, HebbianError> {
+        Ok(linear_hebbian(self.step, network, input, None))
+    }
+}
+
+/// Reward-modulated ("semi-supervised") Hebbian, as in the seed: `ΔW = lr·m·yᵀx` on the
+/// linear activities, with the global signal `m = −(2b − 1)·(1 − 2·mse(b, b*))`, `b` the
+/// binarised prediction (1 if the network's output is positive, else 0) and `b*` the
+/// binarised target. For one output, `m` is ±1: its sign is conditioned on the prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RewardModulatedHebbian {
+    pub step: RuleStep,
+}
+
+impl RewardModulatedHebbian {
+    /// The global signal per replication and example, `[R, M, 1]`.
     fn reward<B: Backend>(
         network: &FeedForward<B>,
         input: Tensor<B, 3>,
@@ -385,12 +416,9 @@ impl ModulatedHebbian {
     }
 }
 
-impl LocalRule for ModulatedHebbian {
+impl LocalRule for RewardModulatedHebbian {
     fn name(&self) -> &'static str {
-        match self.modulation {
-            Modulation::Unsupervised => "unsupervised",
-            Modulation::Reward => "reward",
-        }
+        "reward"
     }
 
     fn update<B: Backend>(
@@ -399,25 +427,9 @@ impl LocalRule for ModulatedHebbian {
         input: Tensor<B, 3>,
         target: Option<Tensor<B, 3>>,
     ) -> Result<FeedForward<B>, HebbianError> {
-        // The modulation scales each example's postsynaptic activity, which scales its
-        // Hebbian product.
-        let modulation = match self.modulation {
-            Modulation::Unsupervised => None,
-            Modulation::Reward => {
-                let target = target.ok_or(HebbianError::NeedsTarget(self.name()))?;
-                Some(Self::reward(network, input.clone(), target))
-            }
-        };
-        let activities = network.linear_activations(input);
-        Ok(
-            network.updated(&activities, self.step.w_max, |_, post, pre, _| {
-                let post = match &modulation {
-                    Some(m) => post.mul(m.clone()),
-                    None => post,
-                };
-                Some(hebbian_product(post, pre).mul_scalar(self.step.learning_rate))
-            }),
-        )
+        let target = target.ok_or(HebbianError::NeedsTarget(self.name()))?;
+        let reward = Self::reward(network, input.clone(), target);
+        Ok(linear_hebbian(self.step, network, input, Some(reward)))
     }
 }
 
@@ -458,7 +470,8 @@ impl LocalRule for OjaRule {
 pub enum AnyRule {
     Bounded(BoundedHebbian),
     Supervised(SupervisedHebbian),
-    Modulated(ModulatedHebbian),
+    Unsupervised(UnsupervisedHebbian),
+    Reward(RewardModulatedHebbian),
     Oja(OjaRule),
 }
 
@@ -475,14 +488,8 @@ impl AnyRule {
                 first_layer_learns: false,
             }),
             "bounded" => Self::Bounded(BoundedHebbian { step }),
-            "unsupervised" => Self::Modulated(ModulatedHebbian {
-                step,
-                modulation: Modulation::Unsupervised,
-            }),
-            "reward" => Self::Modulated(ModulatedHebbian {
-                step,
-                modulation: Modulation::Reward,
-            }),
+            "unsupervised" => Self::Unsupervised(UnsupervisedHebbian { step }),
+            "reward" => Self::Reward(RewardModulatedHebbian { step }),
             "oja" => Self::Oja(OjaRule { step }),
             other => {
                 return Err(HebbianError::InvalidRule(format!(
@@ -497,21 +504,15 @@ impl AnyRule {
         match self {
             Self::Bounded(rule) => rule.step,
             Self::Supervised(rule) => rule.step,
-            Self::Modulated(rule) => rule.step,
+            Self::Unsupervised(rule) => rule.step,
+            Self::Reward(rule) => rule.step,
             Self::Oja(rule) => rule.step,
         }
     }
 
     /// Whether the rule reads a target.
     pub fn needs_target(&self) -> bool {
-        matches!(
-            self,
-            Self::Supervised(_)
-                | Self::Modulated(ModulatedHebbian {
-                    modulation: Modulation::Reward,
-                    ..
-                })
-        )
+        matches!(self, Self::Supervised(_) | Self::Reward(_))
     }
 }
 
@@ -520,7 +521,8 @@ impl LocalRule for AnyRule {
         match self {
             Self::Bounded(rule) => rule.name(),
             Self::Supervised(rule) => rule.name(),
-            Self::Modulated(rule) => rule.name(),
+            Self::Unsupervised(rule) => rule.name(),
+            Self::Reward(rule) => rule.name(),
             Self::Oja(rule) => rule.name(),
         }
     }
@@ -534,7 +536,8 @@ impl LocalRule for AnyRule {
         match self {
             Self::Bounded(rule) => rule.update(network, input, target),
             Self::Supervised(rule) => rule.update(network, input, target),
-            Self::Modulated(rule) => rule.update(network, input, target),
+            Self::Unsupervised(rule) => rule.update(network, input, target),
+            Self::Reward(rule) => rule.update(network, input, target),
             Self::Oja(rule) => rule.update(network, input, target),
         }
     }
