@@ -213,9 +213,17 @@ fn damaged_or_foreign_checkpoints_are_refused_and_never_overwritten() {
     let foreign = copy("foreign");
     let state = fs::read_to_string(foreign.join("state.json"))
         .unwrap()
-        .replace("\"plastic-rnn\"", "\"hebbian-ff\"");
+        .replace("\"plastic-rnn\"", "\"hopfield\"");
+    fs::write(foreign.join("state.json"), state.clone()).unwrap();
+    zoo_fails(
+        &["eval", foreign.to_str().unwrap()],
+        "unknown model 'hopfield'",
+    );
+    // Labelled as a model that exists, with the files of another: refused, not misread.
+    let mislabelled = state.replace("\"hopfield\"", "\"hebbian-ff\"");
+    fs::write(foreign.join("state.json"), mislabelled).unwrap();
+    zoo_fails(&["eval", foreign.to_str().unwrap()], "of another kind");
     fs::write(foreign.join("state.json"), state).unwrap();
-    zoo_fails(&["eval", foreign.to_str().unwrap()], "hebbian-ff");
     zoo_fails(
         &[
             "train",
