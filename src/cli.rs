@@ -44,6 +44,71 @@ pub enum TrainModel {
     PlasticRnn(PlasticRnnArgs),
     /// Feed-forward net trained by a local Hebbian rule, many seeded replications at once
     HebbianFf(HebbianFfArgs),
+    /// A learning rule that is itself a network (LSTM or MLP), meta-trained end to end
+    LearnedRule(LearnedRuleArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RuleNetArg {
+    /// One LSTM cell per synapse (shared weights, private state)
+    Lstm,
+    /// A memoryless two-layer perceptron
+    Mlp,
+}
+
+#[derive(Debug, Args)]
+pub struct LearnedRuleArgs {
+    /// Architecture of the rule
+    #[arg(long, value_enum, default_value = "lstm")]
+    pub rule_net: RuleNetArg,
+    /// Hidden units of the rule network
+    #[arg(long, default_value_t = 10)]
+    pub rule_hidden: usize,
+    /// Feed each synapse the global error target − output (true/false)
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub error_signal: bool,
+    /// Δw = step-scale × the rule network's output
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub step_scale: f64,
+    /// Hidden layer sizes of the nets the rule trains
+    #[arg(long, value_name = "SIZES", value_parser = parse_layer_sizes, default_value = "20")]
+    pub hidden: LayerSizes,
+    /// Updates of the inner loop (one random example per net each)
+    #[arg(long, default_value_t = 40)]
+    pub inner_steps: usize,
+    /// Backpropagate through only the last K inner updates
+    #[arg(long, value_name = "K")]
+    pub truncation: Option<usize>,
+    /// Meta-steps (Adam steps on the rule)
+    #[arg(long, default_value_t = 1000)]
+    pub meta_steps: usize,
+    /// Nets (tasks drawn from the training family) per meta-step
+    #[arg(long, default_value_t = 32)]
+    pub meta_batch: usize,
+    /// Adam learning rate of the meta-training
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    pub lr: f64,
+    /// Largest global norm of a meta-gradient
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub grad_clip: f64,
+    /// Weights of the trained nets are clamped to [-w_max, w_max]
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub w_max: f64,
+    /// Boolean functions held out of meta-training, comma-separated
+    #[arg(long, value_delimiter = ',', default_value = "xor,xnor")]
+    pub held_out: Vec<String>,
+    /// Seed of the rule's initial weights and of the meta-training tasks
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write a checkpoint every K meta-steps (and at the end)
+    #[arg(long, value_name = "K", default_value_t = 100)]
+    pub checkpoint_every: usize,
+    /// Root of the run directories
+    #[arg(long, default_value = "checkpoints")]
+    pub out: PathBuf,
+    /// Name of the run directory (default: <rule-net>-seed<seed>)
+    #[arg(long)]
+    pub run_name: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,11 +8,12 @@ use clap::Parser;
 use plastic_zoo::backend::{self, BackendChoice};
 use plastic_zoo::checkpoint::RunDir;
 use plastic_zoo::cli::{
-    BenchModel, Cli, Command, EvalArgs, HebbianFfArgs, PlasticRnnArgs, TrainModel,
+    BenchModel, Cli, Command, EvalArgs, HebbianFfArgs, LearnedRuleArgs, PlasticRnnArgs, RuleNetArg,
+    TrainModel,
 };
 use plastic_zoo::config::{resolve_plastic_rnn, GradientEngine, PlasticRnnRun};
-use plastic_zoo::train::hebbian_ff;
 use plastic_zoo::train::plastic_rnn::{self as plastic, MODEL_NAME};
+use plastic_zoo::train::{hebbian_ff, learned_rule};
 use plastic_zoo::{bench, checkpoint, compare, models};
 
 fn main() -> ExitCode {
@@ -64,6 +65,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Train(TrainModel::PlasticRnn(args)) => train_plastic_rnn(&args, backend),
         Command::Train(TrainModel::HebbianFf(args)) => train_hebbian_ff(&args, backend),
+        Command::Train(TrainModel::LearnedRule(args)) => train_learned_rule(&args, backend),
         Command::Eval(args) => eval(&args, backend),
         Command::Bench(BenchModel::PlasticRnn(args)) => bench::bench_plastic_rnn(&args, backend),
         Command::Compare(args) => compare::compare(&args, backend),
@@ -124,6 +126,57 @@ fn train_plastic_rnn(args: &PlasticRnnArgs, backend: BackendChoice) -> anyhow::R
     };
     let report = backend::run_on(backend, job)??;
     println!("{report}");
+    Ok(())
+}
+
+fn train_learned_rule(args: &LearnedRuleArgs, backend: BackendChoice) -> anyhow::Result<()> {
+    let kind = match args.rule_net {
+        RuleNetArg::Lstm => plastic_models::RuleNetKind::Lstm,
+        RuleNetArg::Mlp => plastic_models::RuleNetKind::Mlp,
+    };
+    let held_out: Vec<String> = args
+        .held_out
+        .iter()
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect();
+    let config = learned_rule::LearnedRuleRun {
+        rule: plastic_models::LearnedRuleConfig::new(kind)
+            .with_hidden(args.rule_hidden)
+            .with_error_signal(args.error_signal)
+            .with_step_scale(args.step_scale),
+        network: learned_rule::default_network(args.hidden.0.clone()),
+        train_tasks: learned_rule::default_train_tasks(&held_out),
+        held_out,
+        inner_steps: args.inner_steps,
+        truncation: args.truncation,
+        w_max: args.w_max,
+        grad_clip: args.grad_clip,
+        train: plastic_zoo::config::TrainConfig {
+            episodes: args.meta_steps,
+            batch: args.meta_batch,
+            learning_rate: args.lr,
+            seed: args.seed,
+            checkpoint_every: args.checkpoint_every,
+        },
+    };
+    config.validate()?;
+    let kind_name = match kind {
+        plastic_models::RuleNetKind::Lstm => "lstm",
+        plastic_models::RuleNetKind::Mlp => "mlp",
+    };
+    let name = args
+        .run_name
+        .clone()
+        .unwrap_or_else(|| format!("{kind_name}-seed{}", args.seed));
+    let run = RunDir::create(&args.out, learned_rule::MODEL_NAME, &name, false)?;
+    eprintln!(
+        "meta-training a {kind_name} rule on {backend} into {}",
+        run.path.display()
+    );
+    println!(
+        "{}",
+        backend::run_on(backend, learned_rule::TrainJob { config, run })??
+    );
     Ok(())
 }
 

@@ -153,9 +153,9 @@ impl<B: Backend> FeedForward<B> {
     /// The network after each layer's weights change by `change(layer, post, pre, weights)`
     /// (`None`: unchanged), with `post` and `pre` the layer's entries of `activities` (input
     /// first), every weight then clamped to `[−w_max, w_max]`.
-    pub fn updated<F>(&self, activities: &[Tensor<B, 3>], w_max: f64, change: F) -> Self
+    pub fn updated<F>(&self, activities: &[Tensor<B, 3>], w_max: f64, mut change: F) -> Self
     where
-        F: Fn(usize, Tensor<B, 3>, Tensor<B, 3>, &Tensor<B, 3>) -> Option<Tensor<B, 3>>,
+        F: FnMut(usize, Tensor<B, 3>, Tensor<B, 3>, &Tensor<B, 3>) -> Option<Tensor<B, 3>>,
     {
         let weights = self
             .weights

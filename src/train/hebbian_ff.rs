@@ -14,8 +14,9 @@ use plastic_models::hebbian_ff::RULE_NAMES;
 use plastic_models::{
     AnyRule, FeedForward, FeedForwardConfig, LocalRule, OutputActivation, RuleStep, SavedNetwork,
 };
+use plastic_tasks::boolean::draw_rows;
 use plastic_tasks::{BooleanFunction, CorrelatedGaussian, BOOLEAN_INPUTS};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -287,9 +288,7 @@ impl TaskData {
     ) -> (Tensor<B, 3>, Option<Tensor<B, 3>>) {
         match self {
             TaskData::Boolean(function) => {
-                let rows: Vec<usize> = (0..replications).map(|_| rng.random_range(0..4)).collect();
-                let inputs: Vec<f32> = rows.iter().flat_map(|&r| BOOLEAN_INPUTS[r]).collect();
-                let targets: Vec<f32> = rows.iter().map(|&r| function.target(r)).collect();
+                let (inputs, targets) = draw_rows(&vec![*function; replications], rng);
                 (
                     Tensor::from_data(TensorData::new(inputs, [replications, 1, 2]), device),
                     Some(Tensor::from_data(
@@ -320,23 +319,8 @@ impl TaskData {
                 let inputs =
                     Tensor::from_data(TensorData::new(rows, [replications, 4, 2]), &device);
                 let outputs = host_values(network.forward(inputs))?;
-                let targets = function.targets();
-                let mut successes = 0;
-                let mut squared = 0.0;
-                for outputs in outputs.chunks(4) {
-                    // The seed's test: an output counts as +1 only when strictly positive.
-                    let right = outputs
-                        .iter()
-                        .zip(targets)
-                        .all(|(&y, t)| (y > 0.0) == (t > 0.0));
-                    successes += usize::from(right);
-                    squared += outputs
-                        .iter()
-                        .zip(targets)
-                        .map(|(&y, t)| f64::from(y - t).powi(2))
-                        .sum::<f64>()
-                        / 4.0;
-                }
+                let successes = outputs.chunks(4).filter(|o| function.solved_by(o)).count();
+                let squared: f64 = outputs.chunks(4).map(|o| function.squared_error(o)).sum();
                 Ok(Score {
                     successes,
                     replications,

@@ -2,6 +2,7 @@
 //! step, log, checkpoint. Models supply only "run one episode and give me its loss".
 
 pub mod hebbian_ff;
+pub mod learned_rule;
 pub mod plastic_rnn;
 
 use std::collections::BTreeMap;

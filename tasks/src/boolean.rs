@@ -69,6 +69,39 @@ impl BooleanFunction {
     pub fn targets(self) -> [f32; 4] {
         [0, 1, 2, 3].map(|row| self.target(row))
     }
+
+    /// Whether `outputs` (one per row, in row order) all have the targets' signs; an
+    /// output counts as +1 only when it is strictly positive.
+    pub fn solved_by(self, outputs: &[f32]) -> bool {
+        outputs.len() == 4
+            && outputs
+                .iter()
+                .zip(self.targets())
+                .all(|(&y, t)| (y > 0.0) == (t > 0.0))
+    }
+
+    /// Mean squared error of `outputs` (one per row) against the targets.
+    pub fn squared_error(self, outputs: &[f32]) -> f64 {
+        outputs
+            .iter()
+            .zip(self.targets())
+            .map(|(&y, t)| f64::from(y - t).powi(2))
+            .sum::<f64>()
+            / 4.0
+    }
+}
+
+/// One random row for each entry of `functions`: the inputs (two per entry) and the
+/// targets (one per entry), in order.
+pub fn draw_rows(functions: &[BooleanFunction], rng: &mut impl rand::Rng) -> (Vec<f32>, Vec<f32>) {
+    let rows: Vec<usize> = functions.iter().map(|_| rng.random_range(0..4)).collect();
+    let inputs = rows.iter().flat_map(|&r| BOOLEAN_INPUTS[r]).collect();
+    let targets = rows
+        .iter()
+        .zip(functions)
+        .map(|(&r, f)| f.target(r))
+        .collect();
+    (inputs, targets)
 }
 
 #[cfg(test)]

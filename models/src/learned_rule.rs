@@ -1,0 +1,171 @@
+//! A synaptic learning rule that is itself a small network, shared by every synapse of a
+//! [`FeedForward`] net: an LSTM (each synapse carries its own hidden and cell state) or a
+//! memoryless MLP. It reads each synapse's presynaptic activity, postsynaptic activity,
+//! current weight and optionally a global error, and writes the synapse's weight change.
+//! All synapses of all replications go through the rule network as one batch.
+
+use burn::config::Config;
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig, LstmState};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+
+use crate::hebbian_ff::FeedForward;
+
+/// The architecture of a learned rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleNetKind {
+    /// An LSTM cell per synapse (shared weights, private state): the rule can remember.
+    Lstm,
+    /// A two-layer perceptron: Δw is a fixed function of the current inputs.
+    Mlp,
+}
+
+/// Shape of a [`LearnedRule`].
+#[derive(Config, Debug, PartialEq)]
+pub struct LearnedRuleConfig {
+    pub kind: RuleNetKind,
+    /// Hidden units of the LSTM or of the MLP's hidden layer.
+    #[config(default = 10)]
+    pub hidden: usize,
+    /// Whether every synapse also reads the global error `target − output` (mean over the
+    /// outputs) of the example.
+    #[config(default = true)]
+    pub error_signal: bool,
+    /// Δw = `step_scale` · the rule network's output.
+    #[config(default = 0.1)]
+    pub step_scale: f64,
+}
+
+impl LearnedRuleConfig {
+    /// Inputs per synapse: pre, post, weight, and the error when enabled.
+    pub fn features(&self) -> usize {
+        3 + usize::from(self.error_signal)
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> LearnedRule<B> {
+        let features = self.features();
+        let (lstm, mlp) = match self.kind {
+            RuleNetKind::Lstm => (
+                Some(LstmConfig::new(features, self.hidden, true).init(device)),
+                None,
+            ),
+            RuleNetKind::Mlp => (
+                None,
+                Some(LinearConfig::new(features, self.hidden).init(device)),
+            ),
+        };
+        let rule = LearnedRule {
+            lstm,
+            mlp,
+            readout: LinearConfig::new(self.hidden, 1).init(device),
+            config: self.clone(),
+        };
+        // Burn initialises parameters lazily, and every clone of a lazy parameter draws its
+        // own values: a checkpoint saved from a clone would hold other weights than the
+        // rule that trains. Drawing them now makes every clone share them.
+        rule.visit(&mut Materialise);
+        rule
+    }
+}
+
+struct Materialise;
+
+impl<B: Backend> ModuleVisitor<B> for Materialise {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let _ = param.val();
+    }
+}
+
+/// The rule network. Exactly one of `lstm` and `mlp` is present.
+#[derive(Module, Debug)]
+pub struct LearnedRule<B: Backend> {
+    pub lstm: Option<Lstm<B>>,
+    /// The MLP's hidden layer (ReLU).
+    pub mlp: Option<Linear<B>>,
+    /// Hidden units → the weight change (before `step_scale`).
+    pub readout: Linear<B>,
+    #[module(skip)]
+    pub config: LearnedRuleConfig,
+}
+
+/// What a learned rule carries from one update to the next: for the LSTM, the cell and
+/// hidden state `[synapses, hidden]` of every synapse, per layer (`None` before the first
+/// update: zeros).
+#[derive(Debug, Clone)]
+pub struct RuleMemory<B: Backend> {
+    pub layers: Vec<Option<(Tensor<B, 2>, Tensor<B, 2>)>>,
+}
+
+impl<B: Backend> RuleMemory<B> {
+    /// The memory of a rule that has not acted yet on a net of `layers` layers.
+    pub fn fresh(layers: usize) -> Self {
+        Self {
+            layers: vec![None; layers],
+        }
+    }
+}
+
+impl<B: Backend> LearnedRule<B> {
+    /// Weight changes for synapse features `[S, features]`: `[S]`, and the new state.
+    pub fn changes(
+        &self,
+        features: Tensor<B, 2>,
+        state: Option<(Tensor<B, 2>, Tensor<B, 2>)>,
+    ) -> (Tensor<B, 1>, Option<(Tensor<B, 2>, Tensor<B, 2>)>) {
+        let (hidden, state) = match (&self.lstm, &self.mlp) {
+            (Some(lstm), _) => {
+                let state = state.map(|(cell, hidden)| LstmState::new(cell, hidden));
+                let (_, state) = lstm.forward(features.unsqueeze_dim(1), state);
+                (state.hidden.clone(), Some((state.cell, state.hidden)))
+            }
+            (None, Some(mlp)) => (burn::tensor::activation::relu(mlp.forward(features)), None),
+            (None, None) => unreachable!("a learned rule is built with an LSTM or an MLP"),
+        };
+        let change = self.readout.forward(hidden).squeeze_dim::<1>(1);
+        (change.mul_scalar(self.config.step_scale), state)
+    }
+
+    /// One update of every layer of `network` on one example per replication (`input`
+    /// `[R, 1, in]`, `target` `[R, 1, out]`). Every synapse reads the activities of the
+    /// network before the update. Returns the new network and the rule's new memory.
+    pub fn update(
+        &self,
+        network: &FeedForward<B>,
+        input: Tensor<B, 3>,
+        target: Tensor<B, 3>,
+        memory: RuleMemory<B>,
+        w_max: f64,
+    ) -> (FeedForward<B>, RuleMemory<B>) {
+        let activities = network.activations(input);
+        let output = activities
+            .last()
+            .expect("activities hold the output")
+            .clone();
+        let error = (target - output).mean_dim(2);
+        let mut states = memory.layers.into_iter();
+        let mut next = Vec::with_capacity(network.weights.len());
+        let updated = network.updated(&activities, w_max, |_, post, pre, weights| {
+            let [replications, outs, ins] = weights.dims();
+            let shape = [replications, outs, ins];
+            // Every synapse's inputs, side by side: `[R, out, in, features]`.
+            let mut columns = vec![
+                pre.expand(shape),
+                post.swap_dims(1, 2).expand(shape),
+                weights.clone(),
+            ];
+            if self.config.error_signal {
+                columns.push(error.clone().expand(shape));
+            }
+            let synapses = replications * outs * ins;
+            let features =
+                Tensor::stack::<4>(columns, 3).reshape([synapses, self.config.features()]);
+            let (change, state) = self.changes(features, states.next().flatten());
+            next.push(state);
+            Some(change.reshape(shape))
+        });
+        (updated, RuleMemory { layers: next })
+    }
+}

@@ -1,0 +1,304 @@
+//! Meta-training a learned synaptic rule: every meta-step builds fresh random feed-forward
+//! nets, one per sampled boolean task, lets the rule train them for K online updates, and
+//! backpropagates the nets' final error through the whole inner loop into the rule.
+
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+use burn::module::AutodiffModule;
+use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::AdamConfig;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use plastic_models::{
+    FeedForward, FeedForwardConfig, LearnedRule, LearnedRuleConfig, OutputActivation, RuleMemory,
+};
+use plastic_tasks::boolean::draw_rows;
+use plastic_tasks::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::BackendJob;
+use crate::checkpoint::{RunDir, RunState, CONFIG_FILE};
+use crate::config::TrainConfig;
+use crate::metrics::wilson_interval;
+use crate::train::{ensure_work_left, train_loop, AdamOptimizer, EpisodeOutcome};
+
+/// Name of the model on the command line and in checkpoints.
+pub const MODEL_NAME: &str = "learned-rule";
+
+/// Tasks kept out of meta-training by default: the two that no single linear threshold solves.
+pub const HELD_OUT: [&str; 2] = ["xor", "xnor"];
+
+/// Everything a `train learned-rule` run needs; saved as its `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LearnedRuleRun {
+    pub rule: LearnedRuleConfig,
+    /// The nets the rule trains (two inputs, one tanh output).
+    pub network: FeedForwardConfig,
+    /// Boolean functions meta-trained on.
+    pub train_tasks: Vec<String>,
+    /// Boolean functions kept for evaluation.
+    pub held_out: Vec<String>,
+    /// Updates of the inner loop, each on one random example per net.
+    pub inner_steps: usize,
+    /// Backpropagate through only the last this many inner updates (`None`: all).
+    pub truncation: Option<usize>,
+    /// Weights are clamped to `[−w_max, w_max]` after every inner update.
+    pub w_max: f64,
+    /// Largest global norm of a meta-gradient.
+    pub grad_clip: f64,
+    /// Meta-steps (`episodes`), nets per meta-step (`batch`), Adam rate, seed.
+    pub train: TrainConfig,
+}
+
+impl LearnedRuleRun {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.train.validate()?;
+        self.network.validate()?;
+        if self.network.hidden.is_empty() {
+            bail!("the nets need at least one hidden layer");
+        }
+        if self.inner_steps == 0 {
+            bail!("--inner-steps must be at least 1");
+        }
+        if self.truncation == Some(0) {
+            bail!("--truncation must be at least 1 update");
+        }
+        if self.rule.hidden == 0 {
+            bail!("--rule-hidden must be at least 1");
+        }
+        if !(self.rule.step_scale.is_finite() && self.rule.step_scale > 0.0) {
+            bail!("--step-scale must be a positive number");
+        }
+        if !(self.w_max > 0.0 && self.grad_clip > 0.0) {
+            bail!("--w-max and --grad-clip must be positive");
+        }
+        self.train_functions()?;
+        self.held_out_functions()?;
+        Ok(())
+    }
+
+    pub fn train_functions(&self) -> anyhow::Result<Vec<BooleanFunction>> {
+        functions(&self.train_tasks)
+    }
+
+    pub fn held_out_functions(&self) -> anyhow::Result<Vec<BooleanFunction>> {
+        functions(&self.held_out)
+    }
+}
+
+fn functions(names: &[String]) -> anyhow::Result<Vec<BooleanFunction>> {
+    if names.is_empty() {
+        bail!("a task list is empty");
+    }
+    Ok(names
+        .iter()
+        .map(|name| BooleanFunction::named(name))
+        .collect::<Result<_, _>>()?)
+}
+
+/// The 14 boolean functions other than the held-out ones.
+pub fn default_train_tasks(held_out: &[String]) -> Vec<String> {
+    BOOLEAN_FUNCTIONS
+        .iter()
+        .filter(|name| !held_out.iter().any(|h| h == *name))
+        .map(|name| name.to_string())
+        .collect()
+}
+
+/// Adam with the meta-gradient's global norm clipped.
+pub fn clipped_adam<B: AutodiffBackend, M: AutodiffModule<B>>(norm: f64) -> AdamOptimizer<M, B> {
+    AdamConfig::new()
+        .with_grad_clipping(Some(GradientClippingConfig::Norm(norm as f32)))
+        .init()
+}
+
+/// Fresh nets, one per entry of `functions`, trained by `rule` for `inner_steps` updates.
+/// Returns the nets and the rule's memory. With `truncation`, the weights and the memory
+/// are cut from the graph before the last `truncation` updates.
+pub fn inner_loop<B: Backend>(
+    rule: &LearnedRule<B>,
+    run: &LearnedRuleRun,
+    functions: &[BooleanFunction],
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+) -> anyhow::Result<FeedForward<B>> {
+    let nets = functions.len();
+    let mut network = run.network.init::<B>(nets, rng, device)?;
+    let mut memory = RuleMemory::fresh(network.weights.len());
+    let cut_before = run
+        .truncation
+        .map(|kept| run.inner_steps.saturating_sub(kept));
+    for step in 0..run.inner_steps {
+        if cut_before == Some(step) && step > 0 {
+            network.weights = network.weights.into_iter().map(|w| w.detach()).collect();
+            memory.layers = memory
+                .layers
+                .into_iter()
+                .map(|state| state.map(|(cell, hidden)| (cell.detach(), hidden.detach())))
+                .collect();
+        }
+        let (inputs, targets) = draw_rows(functions, rng);
+        let input = Tensor::from_data(TensorData::new(inputs, [nets, 1, 2]), device);
+        let target = Tensor::from_data(TensorData::new(targets, [nets, 1, 1]), device);
+        (network, memory) = rule.update(&network, input, target, memory, run.w_max);
+    }
+    Ok(network)
+}
+
+/// Every net's outputs on the four input rows, `[nets, 4, 1]`, and the targets.
+fn all_rows<B: Backend>(
+    network: &FeedForward<B>,
+    functions: &[BooleanFunction],
+) -> (Tensor<B, 3>, Tensor<B, 3>) {
+    let nets = functions.len();
+    let device = network.weights[0].device();
+    let inputs: Vec<f32> = (0..nets).flat_map(|_| BOOLEAN_INPUTS.concat()).collect();
+    let targets: Vec<f32> = functions.iter().flat_map(|f| f.targets()).collect();
+    (
+        network.forward(Tensor::from_data(
+            TensorData::new(inputs, [nets, 4, 2]),
+            &device,
+        )),
+        Tensor::from_data(TensorData::new(targets, [nets, 4, 1]), &device),
+    )
+}
+
+/// Mean squared error over every net and row, `[1]`: the meta-loss.
+pub fn meta_loss<B: Backend>(
+    network: &FeedForward<B>,
+    functions: &[BooleanFunction],
+) -> Tensor<B, 1> {
+    let (outputs, targets) = all_rows(network, functions);
+    (outputs - targets).powi_scalar(2).mean()
+}
+
+/// How many of the nets solve their task.
+pub fn successes<B: Backend>(
+    network: &FeedForward<B>,
+    functions: &[BooleanFunction],
+) -> anyhow::Result<usize> {
+    let (outputs, _) = all_rows(network, functions);
+    let outputs = outputs
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("cannot read the outputs back: {e:?}"))?;
+    Ok(outputs
+        .chunks(4)
+        .zip(functions)
+        .filter(|(o, f)| f.solved_by(o))
+        .count())
+}
+
+/// One meta-step: a batch of tasks drawn from the training family, the inner loop, the
+/// meta-loss after it.
+fn meta_step<B: AutodiffBackend>(
+    rule: &LearnedRule<B>,
+    run: &LearnedRuleRun,
+    train: &[BooleanFunction],
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<EpisodeOutcome<B>> {
+    let device = rule.readout.weight.device();
+    let functions: Vec<BooleanFunction> = (0..run.train.batch)
+        .map(|_| train[rng.random_range(0..train.len())])
+        .collect();
+    let network = inner_loop(rule, run, &functions, rng, &device)?;
+    let solved = successes(&network, &functions)?;
+    let mut values = BTreeMap::new();
+    values.insert(
+        "success_rate".into(),
+        solved as f64 / functions.len() as f64,
+    );
+    Ok(EpisodeOutcome {
+        loss: meta_loss(&network, &functions),
+        gradients: None,
+        values,
+    })
+}
+
+/// `train learned-rule`.
+pub struct TrainJob {
+    pub config: LearnedRuleRun,
+    pub run: RunDir,
+}
+
+impl BackendJob for TrainJob {
+    type Output = anyhow::Result<String>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<String> {
+        let Self { config, run } = self;
+        config.validate()?;
+        run.write_json(CONFIG_FILE, &config)?;
+        let mut init_rng = ChaCha8Rng::seed_from_u64(config.train.seed);
+        // Burn draws parameter initialisations from its own seeded generator.
+        B::seed(&device, init_rng.random());
+        let rule = config.rule.init::<B>(&device);
+        let mut episodes = ChaCha8Rng::seed_from_u64(config.train.seed);
+        episodes.set_stream(1);
+        let state = RunState {
+            model: MODEL_NAME.to_string(),
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            episode: 0,
+            rng: episodes,
+            last_metrics: None,
+        };
+        ensure_work_left(&state, &config.train)?;
+        let train = config.train_functions()?;
+        let (rule, _) = train_loop(
+            &run,
+            rule,
+            clipped_adam(config.grad_clip),
+            state,
+            &config.train,
+            |rule, rng| meta_step(rule, &config, &train, rng),
+        )?;
+        let report = evaluate(&rule.valid(), &config, &config.held_out_functions()?, 100)?;
+        Ok(format!("{report}\ncheckpoint: {}", run.path.display()))
+    }
+}
+
+/// Evaluation nets come from this seed, never from the meta-training stream.
+pub const EVAL_SEED: u64 = 0xE7A1_5EED;
+
+/// The rule applied to `replications` fresh nets per task, scored after the inner loop.
+pub fn evaluate<B: Backend>(
+    rule: &LearnedRule<B>,
+    run: &LearnedRuleRun,
+    tasks: &[BooleanFunction],
+    replications: usize,
+) -> anyhow::Result<String> {
+    let device = rule.readout.weight.device();
+    let mut lines = Vec::new();
+    for task in tasks {
+        let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
+        let functions = vec![*task; replications];
+        let network = inner_loop(rule, run, &functions, &mut rng, &device)?;
+        let solved = successes(&network, &functions)?;
+        let loss = meta_loss(&network, &functions).into_scalar().elem::<f64>();
+        let (lo, hi) = wilson_interval(solved, replications);
+        lines.push(format!(
+            "{} rule on {}: success {solved}/{replications} = {:.2} (95 % interval {lo:.3}–{hi:.3}), mse {loss:.4}, after {} updates",
+            match run.rule.kind {
+                plastic_models::RuleNetKind::Lstm => "lstm",
+                plastic_models::RuleNetKind::Mlp => "mlp",
+            },
+            task.name(),
+            solved as f64 / replications as f64,
+            run.inner_steps
+        ));
+    }
+    Ok(lines.join("\n"))
+}
+
+/// The nets a learned rule trains by default: as the seed's, 2 → [20] → 1.
+pub fn default_network(hidden: Vec<usize>) -> FeedForwardConfig {
+    FeedForwardConfig {
+        inputs: 2,
+        hidden,
+        outputs: 1,
+        output_activation: OutputActivation::Tanh,
+    }
+}

@@ -1,0 +1,55 @@
+//! A saved learned rule reloads with identical weight changes. Alone in its test binary:
+//! ndarray's float type is fixed per process by the first backend that runs, and this test
+//! checks bit-identity in f32, the precision runs are saved from.
+#![cfg(feature = "ndarray")]
+
+use burn::backend::NdArray;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use plastic_models::{LearnedRule, LearnedRuleConfig, RuleNetKind};
+use plastic_zoo::checkpoint::{RunDir, RunState};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+type F32 = NdArray<f32>;
+
+fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn a_saved_rule_reloads_with_identical_weight_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let device = Default::default();
+    let run = RunDir::create(tmp.path(), "learned-rule", "r", false).unwrap();
+    let state = RunState {
+        model: "learned-rule".into(),
+        crate_version: "test".into(),
+        episode: 0,
+        rng: ChaCha8Rng::seed_from_u64(0),
+        last_metrics: None,
+    };
+    let config = LearnedRuleConfig::new(RuleNetKind::Lstm);
+    F32::seed(&device, 5);
+    let saved = config.init::<F32>(&device);
+    run.save_model::<F32, _>(&saved, &state).unwrap();
+    std::fs::write(run.file("config.json"), "{}").unwrap();
+
+    F32::seed(&device, 6);
+    let other = config.init::<F32>(&device);
+    let values = vec![
+        0.3f32, -0.8, 0.5, 1.2, -1.0, 0.0, -0.2, 0.7, 0.9, 0.4, 0.1, -0.3,
+    ];
+    let features = Tensor::<F32, 2>::from_data(TensorData::new(values, [3, 4]), &device);
+    let changes = |rule: &LearnedRule<F32>| host(rule.changes(features.clone(), None).0);
+    assert_ne!(
+        changes(&saved),
+        changes(&other),
+        "two seeds gave the same rule"
+    );
+    let loaded = RunDir::open(&run.path)
+        .unwrap()
+        .load_model(other, &device)
+        .unwrap();
+    assert_eq!(changes(&saved), changes(&loaded));
+}
