@@ -355,7 +355,7 @@ pub fn parse_layer_sizes(text: &str) -> Result<LayerSizes, String> {
 pub struct EvalArgs {
     /// Run directory holding a checkpoint
     pub dir: PathBuf,
-    /// Evaluation episodes
+    /// Evaluation episodes (plastic-rnn), or fresh nets per held-out task (learned-rule)
     #[arg(long, default_value_t = 100)]
     pub episodes: usize,
 }

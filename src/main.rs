@@ -255,6 +255,14 @@ fn eval(args: &EvalArgs, backend: BackendChoice) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+        learned_rule::MODEL_NAME => {
+            let job = learned_rule::EvalJob {
+                run,
+                replications: args.episodes,
+            };
+            println!("{}", backend::run_on(backend, job)??);
+            Ok(())
+        }
         hebbian_ff::MODEL_NAME => {
             println!(
                 "{}",

@@ -3,7 +3,7 @@
 use plastic_tasks::PATTERN_PRESETS;
 
 /// Models that `train` knows, with a one-line description.
-pub const MODELS: [(&str, &str); 2] = [
+pub const MODELS: [(&str, &str); 3] = [
     (
         "plastic-rnn",
         "recurrent net with Hebbian plastic connections (learned α, η), trained by BPTT",
@@ -11,6 +11,10 @@ pub const MODELS: [(&str, &str); 2] = [
     (
         "hebbian-ff",
         "feed-forward net trained by local rules: supervised, bounded, unsupervised, reward-modulated Hebbian, Oja",
+    ),
+    (
+        "learned-rule",
+        "a synaptic rule that is itself an LSTM or MLP, meta-trained through the inner learning loop",
     ),
 ];
 

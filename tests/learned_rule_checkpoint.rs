@@ -53,3 +53,48 @@ fn a_saved_rule_reloads_with_identical_weight_changes() {
         .unwrap();
     assert_eq!(changes(&saved), changes(&loaded));
 }
+
+mod common;
+
+#[test]
+fn train_learned_rule_writes_a_checkpoint_that_eval_reproduces() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let trained = common::zoo_ok(&[
+        "train",
+        "learned-rule",
+        "--rule-net",
+        "mlp",
+        "--meta-steps",
+        "3",
+        "--meta-batch",
+        "4",
+        "--inner-steps",
+        "3",
+        "--checkpoint-every",
+        "2",
+        "--out",
+        out,
+    ]);
+    let report: Vec<String> = common::stdout(&trained)
+        .lines()
+        .filter(|l| l.contains(" rule on "))
+        .map(String::from)
+        .collect();
+    assert_eq!(report.len(), 2, "one line per held-out task");
+    let dir = tmp.path().join("learned-rule/mlp-seed0");
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 3);
+    let eval = common::zoo_ok(&["eval", dir.to_str().unwrap()]);
+    let again: Vec<String> = common::stdout(&eval).lines().map(String::from).collect();
+    assert_eq!(report, again);
+
+    common::zoo_fails(
+        &["train", "learned-rule", "--inner-steps", "0", "--out", out],
+        "inner-steps must be at least 1",
+    );
+    common::zoo_fails(
+        &["train", "learned-rule", "--held-out", "xand", "--out", out],
+        "unknown boolean task 'xand'",
+    );
+}

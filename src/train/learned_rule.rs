@@ -260,6 +260,37 @@ impl BackendJob for TrainJob {
     }
 }
 
+/// `eval DIR` for a learned-rule checkpoint: the saved rule on fresh nets of each
+/// held-out task.
+pub struct EvalJob {
+    pub run: RunDir,
+    pub replications: usize,
+}
+
+impl BackendJob for EvalJob {
+    type Output = anyhow::Result<String>;
+
+    fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<String> {
+        let config: LearnedRuleRun = self.run.read_json(CONFIG_FILE)?;
+        config.validate().map_err(|e| {
+            anyhow::anyhow!(
+                "{} holds an invalid configuration: {e:#}",
+                self.run.path.display()
+            )
+        })?;
+        self.run.read_state(MODEL_NAME)?;
+        let rule = self
+            .run
+            .load_model::<B::InnerBackend, _>(config.rule.init(&device), &device)?;
+        evaluate(
+            &rule,
+            &config,
+            &config.held_out_functions()?,
+            self.replications,
+        )
+    }
+}
+
 /// Evaluation nets come from this seed, never from the meta-training stream.
 pub const EVAL_SEED: u64 = 0xE7A1_5EED;
 
