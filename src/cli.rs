@@ -355,9 +355,16 @@ pub fn parse_layer_sizes(text: &str) -> Result<LayerSizes, String> {
 pub struct EvalArgs {
     /// Run directory holding a checkpoint
     pub dir: PathBuf,
-    /// Evaluation episodes (plastic-rnn), or fresh nets per held-out task (learned-rule)
+    /// Evaluation episodes (plastic-rnn)
     #[arg(long, default_value_t = 100)]
     pub episodes: usize,
+    /// learned-rule: boolean functions to score, comma-separated (default: the held-out ones)
+    #[arg(long, value_delimiter = ',')]
+    pub task: Option<Vec<String>>,
+    /// learned-rule: fresh nets trained per task, by the learned rule and by each
+    /// hand-written rule
+    #[arg(long, default_value_t = 100)]
+    pub replications: usize,
 }
 
 #[derive(Debug, Args)]

@@ -258,7 +258,8 @@ fn eval(args: &EvalArgs, backend: BackendChoice) -> anyhow::Result<()> {
         learned_rule::MODEL_NAME => {
             let job = learned_rule::EvalJob {
                 run,
-                replications: args.episodes,
+                tasks: args.task.clone(),
+                replications: args.replications,
             };
             println!("{}", backend::run_on(backend, job)??);
             Ok(())

@@ -128,6 +128,55 @@ pub fn heatmaps(matrices: &[(&str, &[f32], usize)], path: &Path) -> anyhow::Resu
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Functions on the square [−1, 1]², sampled on `side × side` points (row = y from −1 up,
+/// column = x from −1 right), side by side on one symmetric colour scale, blue negative,
+/// red positive.
+pub fn fields(
+    panels: &[(String, Vec<f32>)],
+    side: usize,
+    x_label: &str,
+    y_label: &str,
+    path: &Path,
+) -> anyhow::Result<()> {
+    ensure_font();
+    let panel = 420u32;
+    let root =
+        BitMapBackend::new(path, (panel * panels.len() as u32, panel + 40)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_error(path))?;
+    let limit = panels
+        .iter()
+        .flat_map(|(_, values)| values.iter())
+        .fold(0f32, |m, v| m.max(v.abs()))
+        .max(1e-12);
+    let step = 2.0 / side as f64;
+    for (area, (title, values)) in root.split_evenly((1, panels.len())).iter().zip(panels) {
+        let mut chart = ChartBuilder::on(area)
+            .caption(format!("{title}  (±{limit:.3})"), ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(45)
+            .build_cartesian_2d(-1.0..1.0, -1.0..1.0)
+            .map_err(draw_error(path))?;
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .draw()
+            .map_err(draw_error(path))?;
+        chart
+            .draw_series((0..side * side).map(|k| {
+                let (row, col) = (k / side, k % side);
+                let (x, y) = (-1.0 + col as f64 * step, -1.0 + row as f64 * step);
+                let colour = diverging(values[k] / limit);
+                Rectangle::new([(x, y), (x + step, y + step)], colour.filled())
+            }))
+            .map_err(draw_error(path))?;
+    }
+    root.present()
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Averages `side × side` values down to at most [`MAX_CELLS`] per side.
 fn pool(values: &[f32], side: usize) -> (Vec<f32>, usize) {
     let block = side.div_ceil(MAX_CELLS).max(1);

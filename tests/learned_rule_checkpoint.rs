@@ -78,16 +78,24 @@ fn train_learned_rule_writes_a_checkpoint_that_eval_reproduces() {
     ]);
     let report: Vec<String> = common::stdout(&trained)
         .lines()
-        .filter(|l| l.contains(" rule on "))
+        .filter(|l| !l.starts_with("checkpoint:"))
         .map(String::from)
         .collect();
-    assert_eq!(report.len(), 2, "one line per held-out task");
+    // Per held-out task: the learned rule, the tuned supervised rule, the five rules at 0.01.
+    assert_eq!(report.len(), 2 * 7, "{report:#?}");
+    assert!(
+        report[0].starts_with("mlp rule on xor: success "),
+        "{}",
+        report[0]
+    );
+    assert!(report[1].contains("supervised (lr "), "{}", report[1]);
     let dir = tmp.path().join("learned-rule/mlp-seed0");
     let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 3);
     let eval = common::zoo_ok(&["eval", dir.to_str().unwrap()]);
     let again: Vec<String> = common::stdout(&eval).lines().map(String::from).collect();
     assert_eq!(report, again);
+    assert!(dir.join("rule.png").is_file());
 
     common::zoo_fails(
         &["train", "learned-rule", "--inner-steps", "0", "--out", out],

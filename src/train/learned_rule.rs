@@ -9,9 +9,11 @@ use burn::module::AutodiffModule;
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::AdamConfig;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{ElementConversion, Tensor, TensorData};
+use burn::tensor::{Tensor, TensorData};
+use plastic_models::hebbian_ff::RULE_NAMES;
 use plastic_models::{
-    FeedForward, FeedForwardConfig, LearnedRule, LearnedRuleConfig, OutputActivation, RuleMemory,
+    AnyRule, FeedForward, FeedForwardConfig, LearnedRule, LearnedRuleConfig, OutputActivation,
+    RuleMemory, RuleStep,
 };
 use plastic_tasks::boolean::draw_rows;
 use plastic_tasks::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
@@ -23,10 +25,14 @@ use crate::backend::BackendJob;
 use crate::checkpoint::{RunDir, RunState, CONFIG_FILE};
 use crate::config::TrainConfig;
 use crate::metrics::wilson_interval;
+use crate::train::hebbian_ff::{train_replications, FfTask, HebbianFfRun};
 use crate::train::{ensure_work_left, train_loop, AdamOptimizer, EpisodeOutcome};
 
 /// Name of the model on the command line and in checkpoints.
 pub const MODEL_NAME: &str = "learned-rule";
+
+/// The plot of the learned Δw in a run directory.
+pub const RULE_PLOT: &str = "rule.png";
 
 /// Tasks kept out of meta-training by default: the two that no single linear threshold solves.
 pub const HELD_OUT: [&str; 2] = ["xor", "xnor"];
@@ -255,8 +261,14 @@ impl BackendJob for TrainJob {
             &config.train,
             |rule, rng| meta_step(rule, &config, &train, rng),
         )?;
-        let report = evaluate(&rule.valid(), &config, &config.held_out_functions()?, 100)?;
-        Ok(format!("{report}\ncheckpoint: {}", run.path.display()))
+        let rule = rule.valid();
+        write_rule_plot(&rule, &run.file(RULE_PLOT))?;
+        let report = evaluate(&rule, &config, &config.held_out_functions()?, 100)?;
+        Ok(format!(
+            "{report}\ncheckpoint: {}; the rule's Δw: {}",
+            run.path.display(),
+            run.file(RULE_PLOT).display()
+        ))
     }
 }
 
@@ -264,6 +276,8 @@ impl BackendJob for TrainJob {
 /// held-out task.
 pub struct EvalJob {
     pub run: RunDir,
+    /// Tasks to score (`None`: the held-out ones).
+    pub tasks: Option<Vec<String>>,
     pub replications: usize,
 }
 
@@ -294,34 +308,140 @@ impl BackendJob for EvalJob {
 /// Evaluation nets come from this seed, never from the meta-training stream.
 pub const EVAL_SEED: u64 = 0xE7A1_5EED;
 
-/// The rule applied to `replications` fresh nets per task, scored after the inner loop.
+/// Learning rates the hand-written supervised rule is tried at; the best is reported.
+pub const HAND_RATES: [f64; 5] = [0.01, 0.03, 0.1, 0.3, 1.0];
+
+/// The rule applied to `replications` fresh nets per task, scored after the inner loop, and
+/// beside it every hand-written rule with the same nets and number of updates (at rate 0.01,
+/// and the supervised rule at its best rate of [`HAND_RATES`]).
 pub fn evaluate<B: Backend>(
     rule: &LearnedRule<B>,
     run: &LearnedRuleRun,
     tasks: &[BooleanFunction],
     replications: usize,
 ) -> anyhow::Result<String> {
+    if replications == 0 {
+        bail!("evaluation needs at least 1 replication");
+    }
     let device = rule.readout.weight.device();
+    let kind = match run.rule.kind {
+        plastic_models::RuleNetKind::Lstm => "lstm",
+        plastic_models::RuleNetKind::Mlp => "mlp",
+    };
+    let line = |name: &str, task: BooleanFunction, solved: usize| {
+        let (lo, hi) = wilson_interval(solved, replications);
+        format!(
+            "{name} on {}: success {solved}/{replications} = {:.2} (95 % interval {lo:.3}–{hi:.3}), after {} updates",
+            task.name(),
+            solved as f64 / replications as f64,
+            run.inner_steps
+        )
+    };
     let mut lines = Vec::new();
     for task in tasks {
         let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
         let functions = vec![*task; replications];
         let network = inner_loop(rule, run, &functions, &mut rng, &device)?;
-        let solved = successes(&network, &functions)?;
-        let loss = meta_loss(&network, &functions).into_scalar().elem::<f64>();
-        let (lo, hi) = wilson_interval(solved, replications);
-        lines.push(format!(
-            "{} rule on {}: success {solved}/{replications} = {:.2} (95 % interval {lo:.3}–{hi:.3}), mse {loss:.4}, after {} updates",
-            match run.rule.kind {
-                plastic_models::RuleNetKind::Lstm => "lstm",
-                plastic_models::RuleNetKind::Mlp => "mlp",
-            },
-            task.name(),
-            solved as f64 / replications as f64,
-            run.inner_steps
+        lines.push(line(
+            &format!("{kind} rule"),
+            *task,
+            successes(&network, &functions)?,
         ));
+        let hand = |name: &str, learning_rate: f64| -> anyhow::Result<usize> {
+            let config = HebbianFfRun {
+                task: FfTask::Boolean {
+                    function: task.name().to_string(),
+                },
+                network: run.network.clone(),
+                rule: AnyRule::named(
+                    name,
+                    RuleStep {
+                        learning_rate,
+                        w_max: run.w_max,
+                    },
+                )?,
+                replications,
+                updates: run.inner_steps,
+                seed: EVAL_SEED,
+                score_every: run.inner_steps,
+            };
+            Ok(train_replications::<B>(&config, &device, None)?
+                .score
+                .successes)
+        };
+        let mut best = (0, HAND_RATES[0]);
+        for rate in HAND_RATES {
+            let solved = hand("supervised", rate)?;
+            if solved > best.0 {
+                best = (solved, rate);
+            }
+        }
+        lines.push(line(
+            &format!("  supervised (lr {}, best of {:?})", best.1, HAND_RATES),
+            *task,
+            best.0,
+        ));
+        for name in RULE_NAMES {
+            lines.push(line(
+                &format!("  {name} (lr 0.01)"),
+                *task,
+                hand(name, 0.01)?,
+            ));
+        }
     }
     Ok(lines.join("\n"))
+}
+
+/// Side of the grid the rule's Δw is drawn on.
+const FIELD_SIDE: usize = 41;
+
+/// Draws the rule's first weight change (zero memory, weight 0) against presynaptic and
+/// postsynaptic activity in [−1, 1], one panel per global error −1, 0, +1 (or one panel
+/// when the rule reads no error).
+pub fn write_rule_plot<B: Backend>(
+    rule: &LearnedRule<B>,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let device = rule.readout.weight.device();
+    let errors: &[f32] = if rule.config.error_signal {
+        &[-1.0, 0.0, 1.0]
+    } else {
+        &[0.0]
+    };
+    let grid = |k: usize| -1.0 + 2.0 * (k as f32 + 0.5) / FIELD_SIDE as f32;
+    let mut panels = Vec::new();
+    for &error in errors {
+        let mut features = Vec::new();
+        for row in 0..FIELD_SIDE {
+            for col in 0..FIELD_SIDE {
+                features.extend([grid(col), grid(row), 0.0]);
+                if rule.config.error_signal {
+                    features.push(error);
+                }
+            }
+        }
+        let shape = [FIELD_SIDE * FIELD_SIDE, rule.config.features()];
+        let features = Tensor::from_data(TensorData::new(features, shape), &device);
+        let (change, _) = rule.changes(features, None);
+        let values = change
+            .into_data()
+            .convert::<f32>()
+            .into_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("cannot read the rule's output back: {e:?}"))?;
+        let title = if rule.config.error_signal {
+            format!("Δw at error {error:+}")
+        } else {
+            "Δw".to_string()
+        };
+        panels.push((title, values));
+    }
+    crate::plot::fields(
+        &panels,
+        FIELD_SIDE,
+        "presynaptic activity",
+        "postsynaptic activity",
+        path,
+    )
 }
 
 /// The nets a learned rule trains by default: as the seed's, 2 → [20] → 1.
