@@ -79,6 +79,9 @@ pub struct LearnedRuleArgs {
     /// Backpropagate through only the last K inner updates
     #[arg(long, value_name = "K")]
     pub truncation: Option<usize>,
+    /// Meta-loss averaged over every inner update instead of taken after the last one
+    #[arg(long)]
+    pub loss_during: bool,
     /// Meta-steps (Adam steps on the rule)
     #[arg(long, default_value_t = 1000)]
     pub meta_steps: usize,

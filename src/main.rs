@@ -149,6 +149,7 @@ fn train_learned_rule(args: &LearnedRuleArgs, backend: BackendChoice) -> anyhow:
         held_out,
         inner_steps: args.inner_steps,
         truncation: args.truncation,
+        loss_during: args.loss_during,
         w_max: args.w_max,
         grad_clip: args.grad_clip,
         train: plastic_zoo::config::TrainConfig {

@@ -152,6 +152,7 @@ fn small_run(kind: RuleNetKind) -> LearnedRuleRun {
         held_out: vec!["xor".into()],
         inner_steps: 8,
         truncation: None,
+        loss_during: false,
         w_max: 1.0,
         grad_clip: 1.0,
         train: TrainConfig {

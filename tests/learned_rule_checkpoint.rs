@@ -97,6 +97,31 @@ fn train_learned_rule_writes_a_checkpoint_that_eval_reproduces() {
     assert_eq!(report, again);
     assert!(dir.join("rule.png").is_file());
 
+    // The meta-loss averaged over the inner loop: a finite loss every meta-step.
+    common::zoo_ok(&[
+        "train",
+        "learned-rule",
+        "--rule-net",
+        "lstm",
+        "--meta-steps",
+        "2",
+        "--meta-batch",
+        "2",
+        "--inner-steps",
+        "3",
+        "--loss-during",
+        "--out",
+        out,
+    ]);
+    let dir = tmp.path().join("learned-rule/lstm-seed0");
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    assert!(config.contains("\"loss_during\": true"), "{config}");
+    let metrics = std::fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
+    for line in metrics.lines() {
+        let m: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(m["loss"].as_f64().unwrap().is_finite(), "{line}");
+    }
+
     common::zoo_fails(
         &["train", "learned-rule", "--inner-steps", "0", "--out", out],
         "inner-steps must be at least 1",

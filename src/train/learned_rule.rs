@@ -51,6 +51,10 @@ pub struct LearnedRuleRun {
     pub inner_steps: usize,
     /// Backpropagate through only the last this many inner updates (`None`: all).
     pub truncation: Option<usize>,
+    /// Meta-loss: the nets' error averaged over every inner update (true) or after the
+    /// last one only (false).
+    #[serde(default)]
+    pub loss_during: bool,
     /// Weights are clamped to `[−w_max, w_max]` after every inner update.
     pub w_max: f64,
     /// Largest global norm of a meta-gradient.
@@ -131,6 +135,18 @@ pub fn inner_loop<B: Backend>(
     rng: &mut ChaCha8Rng,
     device: &B::Device,
 ) -> anyhow::Result<FeedForward<B>> {
+    inner_loop_watched(rule, run, functions, rng, device, |_| {})
+}
+
+/// [`inner_loop`], calling `after_update` with the nets after every update.
+pub fn inner_loop_watched<B: Backend, F: FnMut(&FeedForward<B>)>(
+    rule: &LearnedRule<B>,
+    run: &LearnedRuleRun,
+    functions: &[BooleanFunction],
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+    mut after_update: F,
+) -> anyhow::Result<FeedForward<B>> {
     let nets = functions.len();
     let mut network = run.network.init::<B>(nets, rng, device)?;
     let mut memory = RuleMemory::fresh(network.weights.len());
@@ -150,6 +166,7 @@ pub fn inner_loop<B: Backend>(
         let input = Tensor::from_data(TensorData::new(inputs, [nets, 1, 2]), device);
         let target = Tensor::from_data(TensorData::new(targets, [nets, 1, 1]), device);
         (network, memory) = rule.update(&network, input, target, memory, run.w_max);
+        after_update(&network);
     }
     Ok(network)
 }
@@ -211,7 +228,17 @@ fn meta_step<B: AutodiffBackend>(
     let functions: Vec<BooleanFunction> = (0..run.train.batch)
         .map(|_| train[rng.random_range(0..train.len())])
         .collect();
-    let network = inner_loop(rule, run, &functions, rng, &device)?;
+    let (network, loss) = if run.loss_during {
+        let mut losses = Vec::with_capacity(run.inner_steps);
+        let network = inner_loop_watched(rule, run, &functions, rng, &device, |net| {
+            losses.push(meta_loss(net, &functions))
+        })?;
+        (network, Tensor::cat(losses, 0).mean())
+    } else {
+        let network = inner_loop(rule, run, &functions, rng, &device)?;
+        let loss = meta_loss(&network, &functions);
+        (network, loss)
+    };
     let solved = successes(&network, &functions)?;
     let mut values = BTreeMap::new();
     values.insert(
@@ -219,7 +246,7 @@ fn meta_step<B: AutodiffBackend>(
         solved as f64 / functions.len() as f64,
     );
     Ok(EpisodeOutcome {
-        loss: meta_loss(&network, &functions),
+        loss,
         gradients: None,
         values,
     })
