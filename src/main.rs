@@ -161,10 +161,7 @@ fn train_learned_rule(args: &LearnedRuleArgs, backend: BackendChoice) -> anyhow:
         },
     };
     config.validate()?;
-    let kind_name = match kind {
-        plastic_models::RuleNetKind::Lstm => "lstm",
-        plastic_models::RuleNetKind::Mlp => "mlp",
-    };
+    let kind_name = kind.name();
     let name = args
         .run_name
         .clone()

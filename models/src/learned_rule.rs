@@ -23,6 +23,16 @@ pub enum RuleNetKind {
     Mlp,
 }
 
+impl RuleNetKind {
+    /// Name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Lstm => "lstm",
+            Self::Mlp => "mlp",
+        }
+    }
+}
+
 /// Shape of a [`LearnedRule`].
 #[derive(Config, Debug, PartialEq)]
 pub struct LearnedRuleConfig {

@@ -25,7 +25,7 @@ use crate::checkpoint::{RunDir, RunState, CONFIG_FILE, METRICS_FILE};
 use crate::cli::HebbianFfArgs;
 use crate::metrics::{wilson_interval, EpisodeMetrics, MetricsLog};
 use crate::plot;
-use crate::train::progress_bar;
+use crate::train::{host_values, progress_bar};
 
 /// Name of the model on the command line and in checkpoints.
 pub const MODEL_NAME: &str = "hebbian-ff";
@@ -267,14 +267,6 @@ impl std::fmt::Display for Score {
         }
         Ok(())
     }
-}
-
-fn host_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> anyhow::Result<Vec<f32>> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("cannot read a tensor back: {e:?}"))
 }
 
 impl TaskData {

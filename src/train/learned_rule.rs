@@ -26,7 +26,7 @@ use crate::checkpoint::{RunDir, RunState, CONFIG_FILE};
 use crate::config::TrainConfig;
 use crate::metrics::wilson_interval;
 use crate::train::hebbian_ff::{train_replications, FfTask, HebbianFfRun};
-use crate::train::{ensure_work_left, train_loop, AdamOptimizer, EpisodeOutcome};
+use crate::train::{ensure_work_left, host_values, train_loop, AdamOptimizer, EpisodeOutcome};
 
 /// Name of the model on the command line and in checkpoints.
 pub const MODEL_NAME: &str = "learned-rule";
@@ -204,11 +204,7 @@ pub fn successes<B: Backend>(
     functions: &[BooleanFunction],
 ) -> anyhow::Result<usize> {
     let (outputs, _) = all_rows(network, functions);
-    let outputs = outputs
-        .into_data()
-        .convert::<f32>()
-        .into_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("cannot read the outputs back: {e:?}"))?;
+    let outputs = host_values(outputs)?;
     Ok(outputs
         .chunks(4)
         .zip(functions)
@@ -351,10 +347,7 @@ pub fn evaluate<B: Backend>(
         bail!("evaluation needs at least 1 replication");
     }
     let device = rule.readout.weight.device();
-    let kind = match run.rule.kind {
-        plastic_models::RuleNetKind::Lstm => "lstm",
-        plastic_models::RuleNetKind::Mlp => "mlp",
-    };
+    let kind = run.rule.kind.name();
     let line = |name: &str, task: BooleanFunction, solved: usize| {
         let (lo, hi) = wilson_interval(solved, replications);
         format!(
@@ -450,11 +443,7 @@ pub fn write_rule_plot<B: Backend>(
         let shape = [FIELD_SIDE * FIELD_SIDE, rule.config.features()];
         let features = Tensor::from_data(TensorData::new(features, shape), &device);
         let (change, _) = rule.changes(features, None);
-        let values = change
-            .into_data()
-            .convert::<f32>()
-            .into_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("cannot read the rule's output back: {e:?}"))?;
+        let values = host_values(change)?;
         let title = if rule.config.error_signal {
             format!("Δw at error {error:+}")
         } else {

@@ -168,6 +168,17 @@ pub fn parameters_are_finite<B: burn::tensor::backend::Backend, M: Module<B>>(mo
     check.finite
 }
 
+/// A tensor's values on the host, as `f32`.
+pub fn host_values<B: burn::tensor::backend::Backend, const D: usize>(
+    tensor: Tensor<B, D>,
+) -> anyhow::Result<Vec<f32>> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .into_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("cannot read a tensor back from the device: {e:?}"))
+}
+
 /// Refuses to start a run whose episodes are already done.
 pub fn ensure_work_left(state: &RunState, train: &TrainConfig) -> anyhow::Result<()> {
     if state.episode >= train.episodes {

@@ -19,7 +19,7 @@ use crate::checkpoint::{RunDir, RunState, CONFIG_FILE, METRICS_FILE};
 use crate::config::{GradientEngine, PlasticRnnRun};
 use crate::metrics::MetricsLog;
 use crate::plot;
-use crate::train::{adam, ensure_work_left, train_loop, EpisodeOutcome};
+use crate::train::{adam, ensure_work_left, host_values, train_loop, EpisodeOutcome};
 
 /// Name of the model on the command line and in checkpoints.
 pub const MODEL_NAME: &str = "plastic-rnn";
@@ -102,14 +102,6 @@ pub fn run_episode<B: AutodiffBackend>(
         gradients,
         values,
     })
-}
-
-fn host_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> anyhow::Result<Vec<f32>> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("cannot read a tensor back from the device: {e:?}"))
 }
 
 /// Refuses an RTRL run whose forward sensitivities (f32) would exceed `limit` bytes,
