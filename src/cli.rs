@@ -46,6 +46,88 @@ pub enum TrainModel {
     HebbianFf(HebbianFfArgs),
     /// A learning rule that is itself a network (LSTM or MLP), meta-trained end to end
     LearnedRule(LearnedRuleArgs),
+    /// An MLP trained by backprop, feedback alignment or direct feedback alignment
+    FeedbackAlignment(FeedbackAlignmentArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FaTaskArg {
+    /// Online regression of x0·x1, x0 = sin(2πt/s), x1 = sin(2π·0.7t/s), one update per sample
+    Product,
+    /// Fashion-MNIST classification, mini-batch SGD
+    FashionMnist,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// Backpropagation
+    Bp,
+    /// Feedback alignment: a fixed random matrix per layer in place of Wᵀ
+    Fa,
+    /// Direct feedback alignment: the output error to every hidden layer
+    Dfa,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    Tanh,
+    Relu,
+    Sigmoid,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedbackAlignmentArgs {
+    /// Task
+    #[arg(long, value_enum, default_value = "product")]
+    pub task: FaTaskArg,
+    /// Learning methods, comma-separated; several are trained one after another, each into
+    /// its own run directory, and compared in one plot
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "bp,fa,dfa")]
+    pub method: Vec<MethodArg>,
+    /// Hidden layer sizes, comma-separated [default: 100 for product, 1000 for fashion-mnist]
+    #[arg(long, value_name = "SIZES", value_parser = parse_layer_sizes)]
+    pub hidden: Option<LayerSizes>,
+    /// Hidden nonlinearity [default: relu for product (as the seed), tanh for fashion-mnist]
+    #[arg(long, value_enum)]
+    pub activation: Option<ActivationArg>,
+    /// SGD learning rate [default: 0.01 for product, 0.05 for fashion-mnist]
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+    /// fashion-mnist: passes over the training set
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    /// fashion-mnist: images per update
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// fashion-mnist: train on only the first N training images
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+    /// fashion-mnist: folder of the four .gz IDX files
+    #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
+    pub data_dir: PathBuf,
+    /// product: samples, one update each [default: 100 simulated seconds]
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// product: simulated seconds between samples
+    #[arg(long, default_value_t = 0.001, allow_negative_numbers = true)]
+    pub dt: f64,
+    /// product: period s of the first sinusoid, in simulated seconds
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    pub period: f64,
+    /// Updates between two records of the loss and the alignment angles [default: 1
+    /// simulated second for product, 100 for fashion-mnist]
+    #[arg(long, value_name = "K")]
+    pub log_every: Option<usize>,
+    /// Seed of the initial weights, feedback matrices and example order
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Root of the run directories
+    #[arg(long, default_value = "checkpoints")]
+    pub out: PathBuf,
+    /// Name of the run directory with one method (default: <task>-<method>-seed<seed>);
+    /// with several, each run is <name>-<method>
+    #[arg(long)]
+    pub run_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -67,6 +149,9 @@ pub struct LearnedRuleArgs {
     /// Feed each synapse the global error target − output (true/false)
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub error_signal: bool,
+    /// Feed each synapse the global reward −(target − output)² as well
+    #[arg(long)]
+    pub reward_signal: bool,
     /// Δw = step-scale × the rule network's output
     #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
     pub step_scale: f64,
@@ -97,9 +182,14 @@ pub struct LearnedRuleArgs {
     /// Weights of the trained nets are clamped to [-w_max, w_max]
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     pub w_max: f64,
-    /// Boolean functions held out of meta-training, comma-separated
-    #[arg(long, value_delimiter = ',', default_value = "xor,xnor")]
-    pub held_out: Vec<String>,
+    /// Task family: boolean (the 16 two-input functions) or linear (12 maps
+    /// x ↦ 0.5·(cos θ·x0 + sin θ·x1), θ = 0, 30, …, 330, named linear-θ)
+    #[arg(long, default_value = "boolean")]
+    pub family: String,
+    /// Tasks of the family held out of meta-training, comma-separated [default: xor,xnor;
+    /// linear-60,linear-240]
+    #[arg(long, value_delimiter = ',')]
+    pub held_out: Option<Vec<String>>,
     /// Seed of the rule's initial weights and of the meta-training tasks
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -284,12 +374,13 @@ impl PlasticRnnArgs {
 
 #[derive(Debug, Args)]
 pub struct HebbianFfArgs {
-    /// Task: a two-input boolean function (and, or, xor, xnor, nand, … all 16 by name) or
-    /// pca (one linear neuron on correlated Gaussian data) [default: xor]
+    /// Task: a two-input boolean function (and, or, xor, xnor, nand, … all 16 by name), a
+    /// linear map linear-θ (θ = 0, 30, …, 330) or pca (one linear neuron on correlated
+    /// Gaussian data) [default: xor]
     #[arg(long)]
     pub task: Option<String>,
-    /// Learning rule: supervised, bounded, unsupervised, reward or oja [default: supervised;
-    /// oja for pca]
+    /// Learning rule: supervised, bounded, unsupervised, reward, oja or delta [default:
+    /// supervised; oja for pca]
     #[arg(long)]
     pub rule: Option<String>,
     /// Hidden layer sizes, comma-separated, e.g. 100 or 10,10 [default: 100]
@@ -361,13 +452,17 @@ pub struct EvalArgs {
     /// Evaluation episodes (plastic-rnn)
     #[arg(long, default_value_t = 100)]
     pub episodes: usize,
-    /// learned-rule: boolean functions to score, comma-separated (default: the held-out ones)
+    /// learned-rule: tasks of the run's family to score, comma-separated (default: the
+    /// held-out ones)
     #[arg(long, value_delimiter = ',')]
     pub task: Option<Vec<String>>,
     /// learned-rule: fresh nets trained per task, by the learned rule and by each
     /// hand-written rule
     #[arg(long, default_value_t = 100)]
     pub replications: usize,
+    /// feedback-alignment: folder of the Fashion-MNIST files (default: the one trained on)
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

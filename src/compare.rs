@@ -20,7 +20,7 @@ use crate::backend::{BackendChoice, BackendJob};
 use crate::cli::{CompareArgs, ComparePart};
 use crate::config::plastic_rnn_preset;
 use crate::memory::peak_during;
-use crate::plot::{log_log, LogLogSeries};
+use crate::plot::{log_log, Series};
 use crate::train::plastic_rnn::{check_rtrl_memory, human_bytes};
 
 /// `max_k |a_k − b_k| / max_k |b_k|`: the largest difference relative to the size of the
@@ -522,7 +522,7 @@ fn write_outputs(
     steps.dedup();
     steps.sort_unstable();
     steps.dedup();
-    let panel = |quantity: Quantity| -> Vec<LogLogSeries> {
+    let panel = |quantity: Quantity| -> Vec<Series> {
         let mut series = Vec::new();
         for &t in &steps {
             for (name, rtrl) in [("BPTT", false), ("RTRL", true)] {
@@ -530,7 +530,7 @@ fn write_outputs(
                 let fit = exponent(&points)
                     .map(|k| format!(" ∝ N^{k:.2}"))
                     .unwrap_or_default();
-                series.push(LogLogSeries {
+                series.push(Series {
                     label: format!("{name}, T = {t}{fit}"),
                     points,
                 });

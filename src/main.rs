@@ -13,7 +13,7 @@ use plastic_zoo::cli::{
 };
 use plastic_zoo::config::{resolve_plastic_rnn, GradientEngine, PlasticRnnRun};
 use plastic_zoo::train::plastic_rnn::{self as plastic, MODEL_NAME};
-use plastic_zoo::train::{hebbian_ff, learned_rule};
+use plastic_zoo::train::{feedback_alignment, hebbian_ff, learned_rule};
 use plastic_zoo::{bench, checkpoint, compare, models};
 
 fn main() -> ExitCode {
@@ -66,6 +66,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(TrainModel::PlasticRnn(args)) => train_plastic_rnn(&args, backend),
         Command::Train(TrainModel::HebbianFf(args)) => train_hebbian_ff(&args, backend),
         Command::Train(TrainModel::LearnedRule(args)) => train_learned_rule(&args, backend),
+        Command::Train(TrainModel::FeedbackAlignment(args)) => {
+            feedback_alignment::train_methods(&args, backend)
+        }
         Command::Eval(args) => eval(&args, backend),
         Command::Bench(BenchModel::PlasticRnn(args)) => bench::bench_plastic_rnn(&args, backend),
         Command::Compare(args) => compare::compare(&args, backend),
@@ -134,18 +137,23 @@ fn train_learned_rule(args: &LearnedRuleArgs, backend: BackendChoice) -> anyhow:
         RuleNetArg::Lstm => plastic_models::RuleNetKind::Lstm,
         RuleNetArg::Mlp => plastic_models::RuleNetKind::Mlp,
     };
-    let held_out: Vec<String> = args
-        .held_out
-        .iter()
-        .map(|t| t.trim().to_ascii_lowercase())
-        .collect();
+    let family = plastic_tasks::TaskFamily::named(&args.family)?;
+    let held_out: Vec<String> = match &args.held_out {
+        Some(names) => names
+            .iter()
+            .map(|t| t.trim().to_ascii_lowercase())
+            .collect(),
+        None => family.held_out().map(String::from).to_vec(),
+    };
+    learned_rule::same_family(family, &learned_rule::tasks(&held_out)?)?;
     let config = learned_rule::LearnedRuleRun {
         rule: plastic_models::LearnedRuleConfig::new(kind)
             .with_hidden(args.rule_hidden)
             .with_error_signal(args.error_signal)
+            .with_reward_signal(args.reward_signal)
             .with_step_scale(args.step_scale),
         network: learned_rule::default_network(args.hidden.0.clone()),
-        train_tasks: learned_rule::default_train_tasks(&held_out),
+        train_tasks: learned_rule::default_train_tasks(family, &held_out),
         held_out,
         inner_steps: args.inner_steps,
         truncation: args.truncation,
@@ -162,10 +170,10 @@ fn train_learned_rule(args: &LearnedRuleArgs, backend: BackendChoice) -> anyhow:
     };
     config.validate()?;
     let kind_name = kind.name();
-    let name = args
-        .run_name
-        .clone()
-        .unwrap_or_else(|| format!("{kind_name}-seed{}", args.seed));
+    let name = args.run_name.clone().unwrap_or_else(|| match family {
+        plastic_tasks::TaskFamily::Boolean => format!("{kind_name}-seed{}", args.seed),
+        _ => format!("{kind_name}-{}-seed{}", family.name(), args.seed),
+    });
     let run = RunDir::create(&args.out, learned_rule::MODEL_NAME, &name, false)?;
     eprintln!(
         "meta-training a {kind_name} rule on {backend} into {}",
@@ -258,6 +266,14 @@ fn eval(args: &EvalArgs, backend: BackendChoice) -> anyhow::Result<()> {
                 run,
                 tasks: args.task.clone(),
                 replications: args.replications,
+            };
+            println!("{}", backend::run_on(backend, job)??);
+            Ok(())
+        }
+        feedback_alignment::MODEL_NAME => {
+            let job = feedback_alignment::EvalJob {
+                run,
+                data_dir: args.data_dir.clone(),
             };
             println!("{}", backend::run_on(backend, job)??);
             Ok(())

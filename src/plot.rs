@@ -207,74 +207,175 @@ fn diverging(v: f32) -> RGBColor {
     }
 }
 
-/// One series of a log-log panel: label and (x, y) points, all positive.
-pub struct LogLogSeries {
+/// One line of a panel: its label and (x, y) points.
+pub struct Series {
     pub label: String,
     pub points: Vec<(f64, f64)>,
 }
 
-/// Panels side by side, each with log-log axes: `(title, y label, series)`.
-pub fn log_log(
-    panels: &[(&str, &str, Vec<LogLogSeries>)],
-    x_label: &str,
-    path: &Path,
-) -> anyhow::Result<()> {
-    ensure_font();
-    let root = BitMapBackend::new(path, (560 * panels.len() as u32, 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(draw_error(path))?;
-    let areas = root.split_evenly((1, panels.len()));
-    for (area, (title, y_label, series)) in areas.iter().zip(panels) {
-        let all: Vec<(f64, f64)> = series
-            .iter()
-            .flat_map(|s| s.points.iter().copied())
-            .filter(|(x, y)| *x > 0.0 && *y > 0.0)
-            .collect();
-        if all.is_empty() {
-            continue;
-        }
-        let bounds = |values: Vec<f64>| {
-            let low = values.iter().copied().fold(f64::MAX, f64::min);
-            let high = values.iter().copied().fold(f64::MIN, f64::max);
-            (low / 1.5)..(high * 1.5)
-        };
-        let x_range = bounds(all.iter().map(|p| p.0).collect());
-        let y_range = bounds(all.iter().map(|p| p.1).collect());
-        let mut chart = ChartBuilder::on(area)
-            .caption(*title, ("sans-serif", 20))
-            .margin(10)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x_range.log_scale(), y_range.log_scale())
-            .map_err(draw_error(path))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(*y_label)
-            .y_label_formatter(&|v| format!("{v:.1e}"))
-            .draw()
-            .map_err(draw_error(path))?;
-        for (index, s) in series.iter().enumerate() {
-            let color = Palette99::pick(index).to_rgba();
+/// One panel of [`lines`] or [`log_log`]: title, y-axis label, lines.
+pub type Panel<'a> = (&'a str, &'a str, Vec<Series>);
+
+/// Panels side by side, each with log-log axes, points marked; only positive points count.
+pub fn log_log(panels: &[Panel], x_label: &str, path: &Path) -> anyhow::Result<()> {
+    draw_panels(
+        panels,
+        (560, 480),
+        path,
+        |area, (title, y_label, series)| {
+            let all: Vec<(f64, f64)> = series
+                .iter()
+                .flat_map(|s| s.points.iter().copied())
+                .filter(|(x, y)| *x > 0.0 && *y > 0.0)
+                .collect();
+            if all.is_empty() {
+                return Ok(());
+            }
+            let bounds = |values: Vec<f64>| {
+                let low = values.iter().copied().fold(f64::MAX, f64::min);
+                let high = values.iter().copied().fold(f64::MIN, f64::max);
+                (low / 1.5)..(high * 1.5)
+            };
+            let x_range = bounds(all.iter().map(|p| p.0).collect());
+            let y_range = bounds(all.iter().map(|p| p.1).collect());
+            let mut chart = ChartBuilder::on(area)
+                .caption(*title, ("sans-serif", 20))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(x_range.log_scale(), y_range.log_scale())
+                .map_err(draw_error(path))?;
             chart
-                .draw_series(LineSeries::new(
-                    s.points.iter().copied(),
-                    color.stroke_width(2),
-                ))
-                .map_err(draw_error(path))?
-                .label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_desc(*y_label)
+                .y_label_formatter(&|v| format!("{v:.1e}"))
+                .draw()
+                .map_err(draw_error(path))?;
+            draw_series(
+                &mut chart,
+                series,
+                true,
+                SeriesLabelPosition::UpperLeft,
+                path,
+            )
+        },
+    )
+}
+
+/// Panels stacked vertically, each with linear axes and unmarked lines.
+pub fn lines(panels: &[Panel], x_label: &str, path: &Path) -> anyhow::Result<()> {
+    draw_panels(
+        panels,
+        (900, 320),
+        path,
+        |area, (title, y_label, series)| {
+            let all: Vec<(f64, f64)> = series
+                .iter()
+                .flat_map(|s| s.points.iter().copied())
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            if all.is_empty() {
+                return Ok(());
+            }
+            let range = |values: Vec<f64>| {
+                let low = values.iter().copied().fold(f64::MAX, f64::min);
+                let high = values.iter().copied().fold(f64::MIN, f64::max);
+                let pad = ((high - low) * 0.05).max(1e-9);
+                (low - pad)..(high + pad)
+            };
+            let x_range = range(all.iter().map(|p| p.0).collect());
+            let y_range = range(all.iter().map(|p| p.1).collect());
+            let mut chart = ChartBuilder::on(area)
+                .caption(*title, ("sans-serif", 20))
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(70)
+                .build_cartesian_2d(x_range, y_range)
+                .map_err(draw_error(path))?;
+            chart
+                .configure_mesh()
+                .x_desc(x_label)
+                .y_desc(*y_label)
+                .draw()
+                .map_err(draw_error(path))?;
+            draw_series(
+                &mut chart,
+                series,
+                false,
+                SeriesLabelPosition::UpperRight,
+                path,
+            )
+        },
+    )
+}
+
+/// One area per panel, side by side for log-log (wide `size`), stacked otherwise.
+fn draw_panels<F>(
+    panels: &[Panel],
+    size: (u32, u32),
+    path: &Path,
+    mut draw: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut(&DrawingArea<BitMapBackend, plotters::coord::Shift>, &Panel) -> anyhow::Result<()>,
+{
+    ensure_font();
+    let count = panels.len().max(1) as u32;
+    let stacked = size.0 > size.1 * 2;
+    let (width, height) = if stacked {
+        (size.0, size.1 * count)
+    } else {
+        (size.0 * count, size.1)
+    };
+    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_error(path))?;
+    let areas = if stacked {
+        root.split_evenly((panels.len(), 1))
+    } else {
+        root.split_evenly((1, panels.len()))
+    };
+    for (area, panel) in areas.iter().zip(panels) {
+        draw(area, panel)?;
+    }
+    root.present().map_err(draw_error(path))?;
+    Ok(())
+}
+
+/// Every series of a panel in its own colour, with a legend.
+fn draw_series<'a, X, Y>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, Cartesian2d<X, Y>>,
+    series: &[Series],
+    markers: bool,
+    legend: SeriesLabelPosition,
+    path: &Path,
+) -> anyhow::Result<()>
+where
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    for (index, s) in series.iter().enumerate() {
+        let color = Palette99::pick(index).to_rgba();
+        chart
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(draw_error(path))?
+            .label(s.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+        if markers {
             chart
                 .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
                 .map_err(draw_error(path))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(draw_error(path))?;
     }
-    root.present().map_err(draw_error(path))?;
+    chart
+        .configure_series_labels()
+        .position(legend)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_error(path))?;
     Ok(())
 }

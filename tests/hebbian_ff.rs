@@ -74,6 +74,40 @@ fn supervised_hebbian_with_100_hidden_solves_and() {
 }
 
 #[test]
+fn the_delta_rule_fits_a_linear_map_that_the_supervised_rule_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let run = |rule: &str| {
+        zoo_ok(&[
+            "train",
+            "hebbian-ff",
+            "--task",
+            "linear-30",
+            "--rule",
+            rule,
+            "--hidden",
+            "20",
+            "--lr",
+            "0.1",
+            "--out",
+            out,
+        ])
+    };
+    let (delta, n) = successes(&run("delta"));
+    assert_eq!(n, 100);
+    assert!(delta >= 90, "the delta rule fitted only {delta}/100");
+    // Clamping the output to the target does not teach the map's scale.
+    let (supervised, _) = successes(&run("supervised"));
+    assert!(supervised < 50, "supervised fitted {supervised}/100");
+    let dir = tmp.path().join("hebbian-ff/linear-30-delta-h20-seed0");
+    let report = stdout(&zoo_ok(&["eval", dir.to_str().unwrap()]));
+    assert!(
+        report.contains("linear-30") && report.contains("mean squared error"),
+        "{report}"
+    );
+}
+
+#[test]
 fn the_sweep_reproduces_the_seeds_small_network_cells() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
@@ -173,7 +207,7 @@ fn bad_hebbian_arguments_fail_with_one_clear_line() {
         args.extend(extra);
         args
     };
-    zoo_fails(&train(&["--task", "xand"]), "unknown boolean task 'xand'");
+    zoo_fails(&train(&["--task", "xand"]), "unknown task 'xand'");
     zoo_fails(&train(&["--rule", "stdp"]), "unknown rule 'stdp'");
     zoo_fails(&train(&["--hidden", ""]), "hidden layer list is empty");
     zoo_fails(&train(&["--hidden", "10,0"]), "at least 1 neuron");

@@ -5,7 +5,8 @@
 use burn::backend::NdArray;
 use burn::tensor::{Tensor, TensorData};
 use plastic_models::hebbian_ff::{
-    BoundedHebbian, OjaRule, RewardModulatedHebbian, SupervisedHebbian, UnsupervisedHebbian,
+    BoundedHebbian, DeltaRule, OjaRule, RewardModulatedHebbian, SupervisedHebbian,
+    UnsupervisedHebbian,
 };
 use plastic_models::{FeedForward, FeedForwardConfig, LocalRule, OutputActivation, RuleStep};
 use rand::SeedableRng;
@@ -86,6 +87,29 @@ fn supervised_moves_the_output_layer_towards_the_target_only() {
         [&[0.575, -0.325, 0.1, 0.3], &[0.325, -0.6]],
     );
 
+    assert!(rule.update(&network(), input(), None).is_err());
+}
+
+#[test]
+fn delta_rule_corrects_the_output_layer_by_its_error() {
+    let rule = DeltaRule { step: STEP };
+    let net = rule.update(&network(), input(), target(-1.0)).unwrap();
+    // ΔW1 = lr·(t − y)·h = 0.1·(−1 − tanh(0.3))·(0.75, 0); W0 keeps its random weights.
+    let error = -1.0 - 0.3f64.tanh();
+    assert_weights(
+        "delta",
+        &net,
+        [&[0.5, -0.25, 0.1, 0.3], &[0.4 + 0.075 * error, -0.6]],
+    );
+    // A target the output already has changes nothing.
+    let net = rule
+        .update(&network(), input(), target(0.3f64.tanh()))
+        .unwrap();
+    assert_weights(
+        "delta at zero error",
+        &net,
+        [&[0.5, -0.25, 0.1, 0.3], &[0.4, -0.6]],
+    );
     assert!(rule.update(&network(), input(), None).is_err());
 }
 

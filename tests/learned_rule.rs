@@ -8,7 +8,7 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 use plastic_models::{
     FeedForward, LearnedRule, LearnedRuleConfig, OutputActivation, RuleMemory, RuleNetKind,
 };
-use plastic_tasks::BooleanFunction;
+use plastic_tasks::TwoInputTask;
 use plastic_zoo::config::TrainConfig;
 use plastic_zoo::train::learned_rule::{
     clipped_adam, default_network, inner_loop, meta_loss, LearnedRuleRun,
@@ -98,11 +98,12 @@ fn change_by_hand(rule: &LearnedRule<F64>, features: &[f64]) -> f64 {
     affine(&rule.readout, &hidden)[0] * rule.config.step_scale
 }
 
-fn check_one_update(kind: RuleNetKind) {
+fn check_one_update(kind: RuleNetKind, reward_signal: bool) {
     let device = Default::default();
     F64::seed(&device, 3);
     let rule = LearnedRuleConfig::new(kind)
         .with_step_scale(0.5)
+        .with_reward_signal(reward_signal)
         .init::<F64>(&device);
     let target = -1.0;
     let (updated, memory) = rule.update(
@@ -114,14 +115,18 @@ fn check_one_update(kind: RuleNetKind) {
     );
     let y = 0.3f64.tanh();
     let error = target - y;
+    let reward = -error * error;
     // Output layer, synapse from hidden unit 0 (activity 0.75, weight 0.4) and from hidden
     // unit 1 (activity 0, weight −0.6); first layer, synapse 1 → 0 (x = −1, post 0.75).
     let cases = [
-        (1, 0, [0.75, y, 0.4, error], 0.4),
-        (1, 1, [0.0, y, -0.6, error], -0.6),
-        (0, 1, [-1.0, 0.75, -0.25, error], -0.25),
+        (1, 0, vec![0.75, y, 0.4, error], 0.4),
+        (1, 1, vec![0.0, y, -0.6, error], -0.6),
+        (0, 1, vec![-1.0, 0.75, -0.25, error], -0.25),
     ];
-    for (layer, index, features, before) in cases {
+    for (layer, index, mut features, before) in cases {
+        if reward_signal {
+            features.push(reward);
+        }
         let expected = (before + change_by_hand(&rule, &features)).clamp(-1.0, 1.0);
         let got = host(updated.weights[layer].clone())[index];
         assert!(
@@ -136,12 +141,18 @@ fn check_one_update(kind: RuleNetKind) {
 
 #[test]
 fn one_lstm_rule_step_equals_the_rule_worked_by_hand() {
-    check_one_update(RuleNetKind::Lstm);
+    check_one_update(RuleNetKind::Lstm, false);
 }
 
 #[test]
 fn one_mlp_rule_step_equals_the_rule_worked_by_hand() {
-    check_one_update(RuleNetKind::Mlp);
+    check_one_update(RuleNetKind::Mlp, false);
+}
+
+#[test]
+fn a_rule_reading_the_reward_gets_minus_the_squared_error() {
+    check_one_update(RuleNetKind::Lstm, true);
+    check_one_update(RuleNetKind::Mlp, true);
 }
 
 fn small_run(kind: RuleNetKind) -> LearnedRuleRun {
@@ -173,7 +184,7 @@ fn twenty_meta_steps_lower_the_meta_loss_on_a_fixed_task_batch() {
         let device = Default::default();
         B::seed(&device, 1);
         let mut rule = run.rule.init::<B>(&device);
-        let tasks: Vec<BooleanFunction> = run.train_functions().unwrap().repeat(2);
+        let tasks: Vec<TwoInputTask> = run.train_task_list().unwrap().repeat(2);
         // The same nets and examples at every step: only the rule changes.
         let loss_of = |rule: &LearnedRule<B>| {
             let mut rng = ChaCha8Rng::seed_from_u64(9);

@@ -81,8 +81,8 @@ fn train_learned_rule_writes_a_checkpoint_that_eval_reproduces() {
         .filter(|l| !l.starts_with("checkpoint:"))
         .map(String::from)
         .collect();
-    // Per held-out task: the learned rule, the tuned supervised rule, the five rules at 0.01.
-    assert_eq!(report.len(), 2 * 7, "{report:#?}");
+    // Per held-out task: the learned rule and the six hand-written rules; then a footnote.
+    assert_eq!(report.len(), 2 * 7 + 1, "{report:#?}");
     assert!(
         report[0].starts_with("mlp rule on xor: success "),
         "{}",
@@ -128,6 +128,74 @@ fn train_learned_rule_writes_a_checkpoint_that_eval_reproduces() {
     );
     common::zoo_fails(
         &["train", "learned-rule", "--held-out", "xand", "--out", out],
-        "unknown boolean task 'xand'",
+        "unknown task 'xand'",
+    );
+    common::zoo_fails(
+        &[
+            "train",
+            "learned-rule",
+            "--family",
+            "linear",
+            "--held-out",
+            "xor",
+            "--out",
+            out,
+        ],
+        "task xor is not in the linear family",
+    );
+    common::zoo_fails(
+        &["train", "learned-rule", "--family", "parity", "--out", out],
+        "unknown task family 'parity'",
+    );
+}
+
+#[test]
+fn the_linear_family_meta_trains_and_evaluates_any_of_its_maps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let trained = common::zoo_ok(&[
+        "train",
+        "learned-rule",
+        "--rule-net",
+        "mlp",
+        "--family",
+        "linear",
+        "--reward-signal",
+        "--meta-steps",
+        "2",
+        "--meta-batch",
+        "4",
+        "--inner-steps",
+        "3",
+        "--out",
+        out,
+    ]);
+    let report = common::stdout(&trained);
+    assert!(
+        report.contains("mlp rule on linear-60: success "),
+        "{report}"
+    );
+    assert!(report.contains("delta (lr "), "{report}");
+    let dir = tmp.path().join("learned-rule/mlp-linear-seed0");
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let train_tasks = config["train_tasks"].as_array().unwrap();
+    assert_eq!(train_tasks.len(), 10, "{config}");
+    assert!(!train_tasks
+        .iter()
+        .any(|t| t == "linear-60" || t == "linear-240"));
+    assert_eq!(config["rule"]["reward_signal"], true);
+    let dir = dir.to_str().unwrap();
+    let eval = common::zoo_ok(&["eval", dir, "--task", "linear-0", "--replications", "5"]);
+    let lines = common::stdout(&eval);
+    assert!(
+        lines.starts_with("mlp rule on linear-0: success "),
+        "{lines}"
+    );
+    assert!(lines.contains("/5 = "), "{lines}");
+    assert!(!lines.contains("linear-60"), "{lines}");
+    common::zoo_fails(
+        &["eval", dir, "--task", "xor"],
+        "task xor is not in the linear family",
     );
 }

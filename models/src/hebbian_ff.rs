@@ -464,6 +464,39 @@ impl LocalRule for OjaRule {
     }
 }
 
+/// The delta rule (Widrow–Hoff) on the output layer: `ΔW = lr·(t − y)ᵀx`, the target minus
+/// the output times the presynaptic activity. Every earlier layer stays at its random
+/// initial weights. Each synapse still sees only its own two ends, one of them corrected by
+/// the target: the local rule that an error signal makes possible.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DeltaRule {
+    pub step: RuleStep,
+}
+
+impl LocalRule for DeltaRule {
+    fn name(&self) -> &'static str {
+        "delta"
+    }
+
+    fn update<B: Backend>(
+        &self,
+        network: &FeedForward<B>,
+        input: Tensor<B, 3>,
+        target: Option<Tensor<B, 3>>,
+    ) -> Result<FeedForward<B>, HebbianError> {
+        let target = target.ok_or(HebbianError::NeedsTarget(self.name()))?;
+        let activities = network.activations(input);
+        let last = network.weights.len() - 1;
+        Ok(
+            network.updated(&activities, self.step.w_max, |layer, post, pre, _| {
+                (layer == last).then(|| {
+                    hebbian_product(target.clone() - post, pre).mul_scalar(self.step.learning_rate)
+                })
+            }),
+        )
+    }
+}
+
 /// Any of the rules, chosen at run time and saved in a run's configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case")]
@@ -473,10 +506,18 @@ pub enum AnyRule {
     Unsupervised(UnsupervisedHebbian),
     Reward(RewardModulatedHebbian),
     Oja(OjaRule),
+    Delta(DeltaRule),
 }
 
 /// Names of the rules, in the order tables list them.
-pub const RULE_NAMES: [&str; 5] = ["supervised", "bounded", "unsupervised", "reward", "oja"];
+pub const RULE_NAMES: [&str; 6] = [
+    "supervised",
+    "bounded",
+    "unsupervised",
+    "reward",
+    "oja",
+    "delta",
+];
 
 impl AnyRule {
     /// The rule called `name` (one of [`RULE_NAMES`]) with this step.
@@ -491,6 +532,7 @@ impl AnyRule {
             "unsupervised" => Self::Unsupervised(UnsupervisedHebbian { step }),
             "reward" => Self::Reward(RewardModulatedHebbian { step }),
             "oja" => Self::Oja(OjaRule { step }),
+            "delta" => Self::Delta(DeltaRule { step }),
             other => {
                 return Err(HebbianError::InvalidRule(format!(
                     "unknown rule '{other}' (known: {})",
@@ -507,12 +549,13 @@ impl AnyRule {
             Self::Unsupervised(rule) => rule.step,
             Self::Reward(rule) => rule.step,
             Self::Oja(rule) => rule.step,
+            Self::Delta(rule) => rule.step,
         }
     }
 
     /// Whether the rule reads a target.
     pub fn needs_target(&self) -> bool {
-        matches!(self, Self::Supervised(_) | Self::Reward(_))
+        matches!(self, Self::Supervised(_) | Self::Reward(_) | Self::Delta(_))
     }
 }
 
@@ -524,6 +567,7 @@ impl LocalRule for AnyRule {
             Self::Unsupervised(rule) => rule.name(),
             Self::Reward(rule) => rule.name(),
             Self::Oja(rule) => rule.name(),
+            Self::Delta(rule) => rule.name(),
         }
     }
 
@@ -539,6 +583,7 @@ impl LocalRule for AnyRule {
             Self::Unsupervised(rule) => rule.update(network, input, target),
             Self::Reward(rule) => rule.update(network, input, target),
             Self::Oja(rule) => rule.update(network, input, target),
+            Self::Delta(rule) => rule.update(network, input, target),
         }
     }
 }

@@ -1,11 +1,12 @@
 //! A synaptic learning rule that is itself a small network, shared by every synapse of a
 //! [`FeedForward`] net: an LSTM (each synapse carries its own hidden and cell state) or a
 //! memoryless MLP. It reads each synapse's presynaptic activity, postsynaptic activity,
-//! current weight and optionally a global error, and writes the synapse's weight change.
+//! current weight and optionally a global error and a global reward, and writes the
+//! synapse's weight change.
 //! All synapses of all replications go through the rule network as one batch.
 
 use burn::config::Config;
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig, LstmState};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
@@ -44,15 +45,19 @@ pub struct LearnedRuleConfig {
     /// outputs) of the example.
     #[config(default = true)]
     pub error_signal: bool,
+    /// Whether every synapse also reads the global reward `−(target − output)²` (mean over
+    /// the outputs) of the example: how wrong, but not in which direction.
+    #[config(default = false)]
+    pub reward_signal: bool,
     /// Δw = `step_scale` · the rule network's output.
     #[config(default = 0.1)]
     pub step_scale: f64,
 }
 
 impl LearnedRuleConfig {
-    /// Inputs per synapse: pre, post, weight, and the error when enabled.
+    /// Inputs per synapse: pre, post, weight, then the error and the reward when enabled.
     pub fn features(&self) -> usize {
-        3 + usize::from(self.error_signal)
+        3 + usize::from(self.error_signal) + usize::from(self.reward_signal)
     }
 
     pub fn init<B: Backend>(&self, device: &B::Device) -> LearnedRule<B> {
@@ -73,19 +78,8 @@ impl LearnedRuleConfig {
             readout: LinearConfig::new(self.hidden, 1).init(device),
             config: self.clone(),
         };
-        // Burn initialises parameters lazily, and every clone of a lazy parameter draws its
-        // own values: a checkpoint saved from a clone would hold other weights than the
-        // rule that trains. Drawing them now makes every clone share them.
-        rule.visit(&mut Materialise);
+        crate::materialise(&rule);
         rule
-    }
-}
-
-struct Materialise;
-
-impl<B: Backend> ModuleVisitor<B> for Materialise {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        let _ = param.val();
     }
 }
 
@@ -154,7 +148,9 @@ impl<B: Backend> LearnedRule<B> {
             .last()
             .expect("activities hold the output")
             .clone();
-        let error = (target - output).mean_dim(2);
+        let miss = target - output;
+        let error = miss.clone().mean_dim(2);
+        let reward = miss.powi_scalar(2).mean_dim(2).neg();
         let mut states = memory.layers.into_iter();
         let mut next = Vec::with_capacity(network.weights.len());
         let updated = network.updated(&activities, w_max, |_, post, pre, weights| {
@@ -168,6 +164,9 @@ impl<B: Backend> LearnedRule<B> {
             ];
             if self.config.error_signal {
                 columns.push(error.clone().expand(shape));
+            }
+            if self.config.reward_signal {
+                columns.push(reward.clone().expand(shape));
             }
             let synapses = replications * outs * ins;
             let features =

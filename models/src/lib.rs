@@ -1,11 +1,13 @@
 //! Burn modules of networks that learn the way synapses do, and their learning rules.
 //! Models are generic over the backend; they know nothing of tasks, files or the CLI.
 
+pub mod feedback_alignment;
 pub mod hebbian_ff;
 pub mod learned_rule;
 pub mod plastic_rnn;
 pub mod rtrl;
 
+pub use feedback_alignment::{Activation, Feedback, Loss, Method, Mlp, MlpConfig, Updates};
 pub use hebbian_ff::{
     AnyRule, FeedForward, FeedForwardConfig, HebbianError, LocalRule, OutputActivation, RuleStep,
     SavedNetwork,
@@ -15,3 +17,20 @@ pub use plastic_rnn::{
     last_step_loss, AlphaInit, HebbRule, PlasticRnn, PlasticRnnConfig, PlasticState,
 };
 pub use rtrl::{rtrl_sensitivity_bytes, RtrlGradients};
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+
+/// Draws every lazily initialised parameter of `module` now. Burn initialises parameters
+/// on first use, and every clone of a lazy parameter draws its own values: a checkpoint
+/// saved from a clone would hold other weights than the module that trains.
+pub(crate) fn materialise<B: Backend, M: Module<B>>(module: &M) {
+    struct Materialise;
+    impl<B: Backend> ModuleVisitor<B> for Materialise {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let _ = param.val();
+        }
+    }
+    module.visit(&mut Materialise);
+}

@@ -14,8 +14,7 @@ use plastic_models::hebbian_ff::RULE_NAMES;
 use plastic_models::{
     AnyRule, FeedForward, FeedForwardConfig, LocalRule, OutputActivation, RuleStep, SavedNetwork,
 };
-use plastic_tasks::boolean::draw_rows;
-use plastic_tasks::{BooleanFunction, CorrelatedGaussian, BOOLEAN_INPUTS};
+use plastic_tasks::{draw_examples, CorrelatedGaussian, TwoInputTask};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -47,6 +46,9 @@ pub enum FfTask {
     /// A two-input boolean function in ±1 coding, one random row per update; a replication
     /// succeeds when all four outputs have the target's sign.
     Boolean { function: String },
+    /// One of the linear maps `linear-θ`, one random point of `[−1, 1]²` per update; a
+    /// replication succeeds when it fits the map on a 5 × 5 grid to R² ≥ 0.9.
+    Linear { map: String },
     /// Zero-mean correlated Gaussian inputs, no target; a replication succeeds when its
     /// output neuron's weights reach |cosine| ≥ 0.99 with the first principal component.
     Pca { covariance: Vec<Vec<f64>> },
@@ -65,16 +67,29 @@ pub struct HebbianFfRun {
     pub score_every: usize,
 }
 
+impl FfTask {
+    /// The boolean function or linear map `task`.
+    pub fn two_input(task: TwoInputTask) -> Self {
+        let name = task.name().to_string();
+        match task {
+            TwoInputTask::Boolean(_) => Self::Boolean { function: name },
+            TwoInputTask::Linear(_) => Self::Linear { map: name },
+        }
+    }
+}
+
 /// The task's data, ready to draw examples from.
 enum TaskData {
-    Boolean(BooleanFunction),
+    TwoInput(TwoInputTask),
     Pca(CorrelatedGaussian),
 }
 
 impl HebbianFfRun {
     fn data(&self) -> anyhow::Result<TaskData> {
         Ok(match &self.task {
-            FfTask::Boolean { function } => TaskData::Boolean(BooleanFunction::named(function)?),
+            FfTask::Boolean { function: name } | FfTask::Linear { map: name } => {
+                TaskData::TwoInput(TwoInputTask::named(name)?)
+            }
             FfTask::Pca { covariance } => {
                 TaskData::Pca(CorrelatedGaussian::new(covariance.clone())?)
             }
@@ -95,9 +110,12 @@ impl HebbianFfRun {
             bail!("score_every must be at least 1");
         }
         match data {
-            TaskData::Boolean(_) => {
+            TaskData::TwoInput(task) => {
                 if self.network.hidden.is_empty() {
-                    bail!("a boolean task needs at least one hidden layer, e.g. --hidden 100");
+                    bail!(
+                        "task {} needs at least one hidden layer, e.g. --hidden 100",
+                        task.name()
+                    );
                 }
             }
             TaskData::Pca(gaussian) => {
@@ -115,10 +133,10 @@ impl HebbianFfRun {
         Ok(())
     }
 
-    /// `and`, `xor`, … or `pca`.
+    /// `and`, `xor`, …, `linear-30`, … or `pca`.
     pub fn task_name(&self) -> &str {
         match &self.task {
-            FfTask::Boolean { function } => function,
+            FfTask::Boolean { function: name } | FfTask::Linear { map: name } => name,
             FfTask::Pca { .. } => PCA_TASK,
         }
     }
@@ -173,7 +191,7 @@ pub fn resolve(args: &HebbianFfArgs) -> anyhow::Result<HebbianFfRun> {
         if args.covariance.is_some() {
             bail!("--covariance applies to task {PCA_TASK} only");
         }
-        let function = BooleanFunction::named(&task_name)?;
+        let task = TwoInputTask::named(&task_name)?;
         let network = FeedForwardConfig {
             inputs: 2,
             hidden: args
@@ -183,10 +201,7 @@ pub fn resolve(args: &HebbianFfArgs) -> anyhow::Result<HebbianFfRun> {
             outputs: 1,
             output_activation: OutputActivation::Tanh,
         };
-        let task = FfTask::Boolean {
-            function: function.name().to_string(),
-        };
-        (task, network)
+        (FfTask::two_input(task), network)
     };
     let updates = args.updates.unwrap_or(400);
     let run = HebbianFfRun {
@@ -223,7 +238,8 @@ pub struct Score {
     /// Replications that learned the task.
     pub successes: usize,
     pub replications: usize,
-    /// Boolean tasks: mean squared error over the four rows; PCA: mean of 1 − |cosine|.
+    /// Boolean functions and linear maps: mean squared error at the probe inputs; PCA: mean
+    /// of 1 − |cosine|.
     pub loss: f64,
     /// PCA only: the smallest and the mean |cosine| with the first principal component.
     pub cosine: Option<(f64, f64)>,
@@ -279,8 +295,8 @@ impl TaskData {
         device: &B::Device,
     ) -> (Tensor<B, 3>, Option<Tensor<B, 3>>) {
         match self {
-            TaskData::Boolean(function) => {
-                let (inputs, targets) = draw_rows(&vec![*function; replications], rng);
+            TaskData::TwoInput(task) => {
+                let (inputs, targets) = draw_examples(&vec![*task; replications], rng);
                 (
                     Tensor::from_data(TensorData::new(inputs, [replications, 1, 2]), device),
                     Some(Tensor::from_data(
@@ -302,17 +318,12 @@ impl TaskData {
 
     fn score<B: Backend>(&self, network: &FeedForward<B>) -> anyhow::Result<Score> {
         let replications = network.replications();
-        let device = network.weights[0].device();
         match self {
-            TaskData::Boolean(function) => {
-                let rows: Vec<f32> = (0..replications)
-                    .flat_map(|_| BOOLEAN_INPUTS.concat())
-                    .collect();
-                let inputs =
-                    Tensor::from_data(TensorData::new(rows, [replications, 4, 2]), &device);
-                let outputs = host_values(network.forward(inputs))?;
-                let successes = outputs.chunks(4).filter(|o| function.solved_by(o)).count();
-                let squared: f64 = outputs.chunks(4).map(|o| function.squared_error(o)).sum();
+            TaskData::TwoInput(task) => {
+                let outputs = host_values(probe_outputs(network, &vec![*task; replications]))?;
+                let probes = task.family().probe_inputs().len();
+                let successes = outputs.chunks(probes).filter(|o| task.solved_by(o)).count();
+                let squared: f64 = outputs.chunks(probes).map(|o| task.squared_error(o)).sum();
                 Ok(Score {
                     successes,
                     replications,
@@ -350,6 +361,19 @@ impl TaskData {
             }
         }
     }
+}
+
+/// Every net's outputs at its task family's probe inputs, `[nets, probes, 1]`; net `k` is
+/// scored on `tasks[k]` (one family).
+pub fn probe_outputs<B: Backend>(network: &FeedForward<B>, tasks: &[TwoInputTask]) -> Tensor<B, 3> {
+    let probes = tasks[0].family().probe_inputs();
+    let count = probes.len();
+    let rows: Vec<f32> = probes.concat().repeat(tasks.len());
+    let device = network.weights[0].device();
+    network.forward(Tensor::from_data(
+        TensorData::new(rows, [tasks.len(), count, 2]),
+        &device,
+    ))
 }
 
 /// The trained replications, their final score and the scores along the way.
@@ -434,7 +458,9 @@ impl BackendJob for TrainJob {
         };
         run.save_model::<B::InnerBackend, _>(&saved, &state)?;
         let (plot_name, panels): (&str, &[&str]) = match config.task {
-            FfTask::Boolean { .. } => ("success_rate.png", &["success_rate", "loss"]),
+            FfTask::Boolean { .. } | FfTask::Linear { .. } => {
+                ("success_rate.png", &["success_rate", "loss"])
+            }
             FfTask::Pca { .. } => ("cosine.png", &["mean_cosine", "min_cosine"]),
         };
         plot::learning_curve(&trained.curve, panels, "update", &run.file(plot_name))?;
@@ -493,23 +519,22 @@ impl BackendJob for EvalJob {
             config.hidden_label()
         );
         match data {
-            TaskData::Boolean(function) => {
-                let rows: Vec<f32> = BOOLEAN_INPUTS.concat();
-                let inputs = Tensor::from_data(TensorData::new(rows, [1, 4, 2]), &device);
-                let outputs = host_values(network.forward(inputs))?;
+            TaskData::TwoInput(task) => {
+                let outputs = host_values(probe_outputs(&network, &[task]))?;
                 let learned = if score.successes == 1 {
                     "learned"
                 } else {
                     "not learned"
                 };
-                write!(report, "{learned}; outputs")?;
-                for (row, output) in outputs.iter().enumerate() {
-                    let [a, b] = BOOLEAN_INPUTS[row];
-                    write!(
-                        report,
-                        " ({a:+},{b:+})→{output:+.3} (target {:+})",
-                        function.target(row)
-                    )?;
+                write!(report, "{learned}; mean squared error {:.4}", score.loss)?;
+                if let TwoInputTask::Boolean(_) = task {
+                    write!(report, "; outputs")?;
+                    let probes = task.family().probe_inputs();
+                    for ((output, [a, b]), target) in
+                        outputs.iter().zip(probes).zip(task.probe_targets())
+                    {
+                        write!(report, " ({a:+},{b:+})→{output:+.3} (target {target:+})")?;
+                    }
                 }
             }
             TaskData::Pca(_) => {

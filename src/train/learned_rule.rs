@@ -1,6 +1,7 @@
 //! Meta-training a learned synaptic rule: every meta-step builds fresh random feed-forward
-//! nets, one per sampled boolean task, lets the rule train them for K online updates, and
-//! backpropagates the nets' final error through the whole inner loop into the rule.
+//! nets, one per task sampled from a family (boolean functions or linear maps), lets the rule
+//! train them for K online updates, and backpropagates the nets' final error through the
+//! whole inner loop into the rule.
 
 use std::collections::BTreeMap;
 
@@ -15,8 +16,7 @@ use plastic_models::{
     AnyRule, FeedForward, FeedForwardConfig, LearnedRule, LearnedRuleConfig, OutputActivation,
     RuleMemory, RuleStep,
 };
-use plastic_tasks::boolean::draw_rows;
-use plastic_tasks::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
+use plastic_tasks::{draw_examples, TaskFamily, TwoInputTask};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ use crate::backend::BackendJob;
 use crate::checkpoint::{RunDir, RunState, CONFIG_FILE};
 use crate::config::TrainConfig;
 use crate::metrics::wilson_interval;
-use crate::train::hebbian_ff::{train_replications, FfTask, HebbianFfRun};
+use crate::train::hebbian_ff::{probe_outputs, train_replications, FfTask, HebbianFfRun};
 use crate::train::{ensure_work_left, host_values, train_loop, AdamOptimizer, EpisodeOutcome};
 
 /// Name of the model on the command line and in checkpoints.
@@ -34,18 +34,15 @@ pub const MODEL_NAME: &str = "learned-rule";
 /// The plot of the learned Δw in a run directory.
 pub const RULE_PLOT: &str = "rule.png";
 
-/// Tasks kept out of meta-training by default: the two that no single linear threshold solves.
-pub const HELD_OUT: [&str; 2] = ["xor", "xnor"];
-
 /// Everything a `train learned-rule` run needs; saved as its `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LearnedRuleRun {
     pub rule: LearnedRuleConfig,
     /// The nets the rule trains (two inputs, one tanh output).
     pub network: FeedForwardConfig,
-    /// Boolean functions meta-trained on.
+    /// Tasks meta-trained on: boolean functions or linear maps, one family.
     pub train_tasks: Vec<String>,
-    /// Boolean functions kept for evaluation.
+    /// Tasks of the same family kept for evaluation.
     pub held_out: Vec<String>,
     /// Updates of the inner loop, each on one random example per net.
     pub inner_steps: usize,
@@ -85,33 +82,60 @@ impl LearnedRuleRun {
         if !(self.w_max > 0.0 && self.grad_clip > 0.0) {
             bail!("--w-max and --grad-clip must be positive");
         }
-        self.train_functions()?;
-        self.held_out_functions()?;
+        self.held_out_tasks()?;
+        self.family()?;
         Ok(())
     }
 
-    pub fn train_functions(&self) -> anyhow::Result<Vec<BooleanFunction>> {
-        functions(&self.train_tasks)
+    pub fn train_task_list(&self) -> anyhow::Result<Vec<TwoInputTask>> {
+        if self.train_tasks.is_empty() {
+            bail!("no task is left to meta-train on: --held-out holds the whole family");
+        }
+        tasks(&self.train_tasks)
     }
 
-    pub fn held_out_functions(&self) -> anyhow::Result<Vec<BooleanFunction>> {
-        functions(&self.held_out)
+    pub fn held_out_tasks(&self) -> anyhow::Result<Vec<TwoInputTask>> {
+        if self.held_out.is_empty() {
+            bail!("--held-out is empty: name at least one task to evaluate on");
+        }
+        tasks(&self.held_out)
+    }
+
+    /// The one family every task of the run belongs to.
+    pub fn family(&self) -> anyhow::Result<TaskFamily> {
+        let train = self.train_task_list()?;
+        let family = train[0].family();
+        same_family(family, &train)?;
+        same_family(family, &self.held_out_tasks()?)?;
+        Ok(family)
     }
 }
 
-fn functions(names: &[String]) -> anyhow::Result<Vec<BooleanFunction>> {
-    if names.is_empty() {
-        bail!("a task list is empty");
-    }
+/// The tasks of `names`.
+pub fn tasks(names: &[String]) -> anyhow::Result<Vec<TwoInputTask>> {
     Ok(names
         .iter()
-        .map(|name| BooleanFunction::named(name))
+        .map(|name| TwoInputTask::named(name))
         .collect::<Result<_, _>>()?)
 }
 
-/// The 14 boolean functions other than the held-out ones.
-pub fn default_train_tasks(held_out: &[String]) -> Vec<String> {
-    BOOLEAN_FUNCTIONS
+/// An error naming the first of `tasks` outside `family`.
+pub fn same_family(family: TaskFamily, tasks: &[TwoInputTask]) -> anyhow::Result<()> {
+    if let Some(stranger) = tasks.iter().find(|task| task.family() != family) {
+        bail!(
+            "task {} is not in the {} family of this run (its tasks: {})",
+            stranger.name(),
+            family.name(),
+            family.members().join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The members of `family` other than the held-out ones.
+pub fn default_train_tasks(family: TaskFamily, held_out: &[String]) -> Vec<String> {
+    family
+        .members()
         .iter()
         .filter(|name| !held_out.iter().any(|h| h == *name))
         .map(|name| name.to_string())
@@ -125,29 +149,29 @@ pub fn clipped_adam<B: AutodiffBackend, M: AutodiffModule<B>>(norm: f64) -> Adam
         .init()
 }
 
-/// Fresh nets, one per entry of `functions`, trained by `rule` for `inner_steps` updates.
-/// Returns the nets and the rule's memory. With `truncation`, the weights and the memory
-/// are cut from the graph before the last `truncation` updates.
+/// Fresh nets, one per entry of `tasks`, trained by `rule` for `inner_steps` updates.
+/// With `truncation`, the weights and the rule's memory are cut from the graph before the
+/// last `truncation` updates.
 pub fn inner_loop<B: Backend>(
     rule: &LearnedRule<B>,
     run: &LearnedRuleRun,
-    functions: &[BooleanFunction],
+    tasks: &[TwoInputTask],
     rng: &mut ChaCha8Rng,
     device: &B::Device,
 ) -> anyhow::Result<FeedForward<B>> {
-    inner_loop_watched(rule, run, functions, rng, device, |_| {})
+    inner_loop_watched(rule, run, tasks, rng, device, |_| {})
 }
 
 /// [`inner_loop`], calling `after_update` with the nets after every update.
 pub fn inner_loop_watched<B: Backend, F: FnMut(&FeedForward<B>)>(
     rule: &LearnedRule<B>,
     run: &LearnedRuleRun,
-    functions: &[BooleanFunction],
+    tasks: &[TwoInputTask],
     rng: &mut ChaCha8Rng,
     device: &B::Device,
     mut after_update: F,
 ) -> anyhow::Result<FeedForward<B>> {
-    let nets = functions.len();
+    let nets = tasks.len();
     let mut network = run.network.init::<B>(nets, rng, device)?;
     let mut memory = RuleMemory::fresh(network.weights.len());
     let cut_before = run
@@ -162,7 +186,7 @@ pub fn inner_loop_watched<B: Backend, F: FnMut(&FeedForward<B>)>(
                 .map(|state| state.map(|(cell, hidden)| (cell.detach(), hidden.detach())))
                 .collect();
         }
-        let (inputs, targets) = draw_rows(functions, rng);
+        let (inputs, targets) = draw_examples(tasks, rng);
         let input = Tensor::from_data(TensorData::new(inputs, [nets, 1, 2]), device);
         let target = Tensor::from_data(TensorData::new(targets, [nets, 1, 1]), device);
         (network, memory) = rule.update(&network, input, target, memory, run.w_max);
@@ -171,44 +195,30 @@ pub fn inner_loop_watched<B: Backend, F: FnMut(&FeedForward<B>)>(
     Ok(network)
 }
 
-/// Every net's outputs on the four input rows, `[nets, 4, 1]`, and the targets.
-fn all_rows<B: Backend>(
-    network: &FeedForward<B>,
-    functions: &[BooleanFunction],
-) -> (Tensor<B, 3>, Tensor<B, 3>) {
-    let nets = functions.len();
-    let device = network.weights[0].device();
-    let inputs: Vec<f32> = (0..nets).flat_map(|_| BOOLEAN_INPUTS.concat()).collect();
-    let targets: Vec<f32> = functions.iter().flat_map(|f| f.targets()).collect();
-    (
-        network.forward(Tensor::from_data(
-            TensorData::new(inputs, [nets, 4, 2]),
-            &device,
-        )),
-        Tensor::from_data(TensorData::new(targets, [nets, 4, 1]), &device),
-    )
-}
-
-/// Mean squared error over every net and row, `[1]`: the meta-loss.
-pub fn meta_loss<B: Backend>(
-    network: &FeedForward<B>,
-    functions: &[BooleanFunction],
-) -> Tensor<B, 1> {
-    let (outputs, targets) = all_rows(network, functions);
+/// Mean squared error over every net and probe input, `[1]`: the meta-loss.
+pub fn meta_loss<B: Backend>(network: &FeedForward<B>, tasks: &[TwoInputTask]) -> Tensor<B, 1> {
+    let outputs = probe_outputs(network, tasks);
+    let [nets, probes, _] = outputs.dims();
+    let targets: Vec<f32> = tasks.iter().flat_map(|t| t.probe_targets()).collect();
+    let targets = Tensor::from_data(
+        TensorData::new(targets, [nets, probes, 1]),
+        &outputs.device(),
+    );
     (outputs - targets).powi_scalar(2).mean()
 }
 
 /// How many of the nets solve their task.
 pub fn successes<B: Backend>(
     network: &FeedForward<B>,
-    functions: &[BooleanFunction],
+    tasks: &[TwoInputTask],
 ) -> anyhow::Result<usize> {
-    let (outputs, _) = all_rows(network, functions);
+    let outputs = probe_outputs(network, tasks);
+    let probes = outputs.dims()[1];
     let outputs = host_values(outputs)?;
     Ok(outputs
-        .chunks(4)
-        .zip(functions)
-        .filter(|(o, f)| f.solved_by(o))
+        .chunks(probes)
+        .zip(tasks)
+        .filter(|(o, task)| task.solved_by(o))
         .count())
 }
 
@@ -217,30 +227,27 @@ pub fn successes<B: Backend>(
 fn meta_step<B: AutodiffBackend>(
     rule: &LearnedRule<B>,
     run: &LearnedRuleRun,
-    train: &[BooleanFunction],
+    train: &[TwoInputTask],
     rng: &mut ChaCha8Rng,
 ) -> anyhow::Result<EpisodeOutcome<B>> {
     let device = rule.readout.weight.device();
-    let functions: Vec<BooleanFunction> = (0..run.train.batch)
+    let tasks: Vec<TwoInputTask> = (0..run.train.batch)
         .map(|_| train[rng.random_range(0..train.len())])
         .collect();
     let (network, loss) = if run.loss_during {
         let mut losses = Vec::with_capacity(run.inner_steps);
-        let network = inner_loop_watched(rule, run, &functions, rng, &device, |net| {
-            losses.push(meta_loss(net, &functions))
+        let network = inner_loop_watched(rule, run, &tasks, rng, &device, |net| {
+            losses.push(meta_loss(net, &tasks))
         })?;
         (network, Tensor::cat(losses, 0).mean())
     } else {
-        let network = inner_loop(rule, run, &functions, rng, &device)?;
-        let loss = meta_loss(&network, &functions);
+        let network = inner_loop(rule, run, &tasks, rng, &device)?;
+        let loss = meta_loss(&network, &tasks);
         (network, loss)
     };
-    let solved = successes(&network, &functions)?;
+    let solved = successes(&network, &tasks)?;
     let mut values = BTreeMap::new();
-    values.insert(
-        "success_rate".into(),
-        solved as f64 / functions.len() as f64,
-    );
+    values.insert("success_rate".into(), solved as f64 / tasks.len() as f64);
     Ok(EpisodeOutcome {
         loss,
         gradients: None,
@@ -275,7 +282,7 @@ impl BackendJob for TrainJob {
             last_metrics: None,
         };
         ensure_work_left(&state, &config.train)?;
-        let train = config.train_functions()?;
+        let train = config.train_task_list()?;
         let (rule, _) = train_loop(
             &run,
             rule,
@@ -286,7 +293,7 @@ impl BackendJob for TrainJob {
         )?;
         let rule = rule.valid();
         write_rule_plot(&rule, &run.file(RULE_PLOT))?;
-        let report = evaluate(&rule, &config, &config.held_out_functions()?, 100)?;
+        let report = evaluate(&rule, &config, &config.held_out_tasks()?, 100)?;
         Ok(format!(
             "{report}\ncheckpoint: {}; the rule's Δw: {}",
             run.path.display(),
@@ -316,31 +323,34 @@ impl BackendJob for EvalJob {
             )
         })?;
         self.run.read_state(MODEL_NAME)?;
+        let tasks = match &self.tasks {
+            Some(names) => {
+                let tasks = tasks(names)?;
+                same_family(config.family()?, &tasks)?;
+                tasks
+            }
+            None => config.held_out_tasks()?,
+        };
         let rule = self
             .run
             .load_model::<B::InnerBackend, _>(config.rule.init(&device), &device)?;
-        evaluate(
-            &rule,
-            &config,
-            &config.held_out_functions()?,
-            self.replications,
-        )
+        evaluate(&rule, &config, &tasks, self.replications)
     }
 }
 
 /// Evaluation nets come from this seed, never from the meta-training stream.
 pub const EVAL_SEED: u64 = 0xE7A1_5EED;
 
-/// Learning rates the hand-written supervised rule is tried at; the best is reported.
+/// Learning rates every hand-written rule is tried at; its best is reported.
 pub const HAND_RATES: [f64; 5] = [0.01, 0.03, 0.1, 0.3, 1.0];
 
 /// The rule applied to `replications` fresh nets per task, scored after the inner loop, and
-/// beside it every hand-written rule with the same nets and number of updates (at rate 0.01,
-/// and the supervised rule at its best rate of [`HAND_RATES`]).
+/// beside it every hand-written rule at its best rate of [`HAND_RATES`], with the same nets,
+/// examples and number of updates.
 pub fn evaluate<B: Backend>(
     rule: &LearnedRule<B>,
     run: &LearnedRuleRun,
-    tasks: &[BooleanFunction],
+    tasks: &[TwoInputTask],
     replications: usize,
 ) -> anyhow::Result<String> {
     if replications == 0 {
@@ -348,7 +358,7 @@ pub fn evaluate<B: Backend>(
     }
     let device = rule.readout.weight.device();
     let kind = run.rule.kind.name();
-    let line = |name: &str, task: BooleanFunction, solved: usize| {
+    let line = |name: &str, task: TwoInputTask, solved: usize| {
         let (lo, hi) = wilson_interval(solved, replications);
         format!(
             "{name} on {}: success {solved}/{replications} = {:.2} (95 % interval {lo:.3}–{hi:.3}), after {} updates",
@@ -360,18 +370,16 @@ pub fn evaluate<B: Backend>(
     let mut lines = Vec::new();
     for task in tasks {
         let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
-        let functions = vec![*task; replications];
-        let network = inner_loop(rule, run, &functions, &mut rng, &device)?;
+        let copies = vec![*task; replications];
+        let network = inner_loop(rule, run, &copies, &mut rng, &device)?;
         lines.push(line(
             &format!("{kind} rule"),
             *task,
-            successes(&network, &functions)?,
+            successes(&network, &copies)?,
         ));
         let hand = |name: &str, learning_rate: f64| -> anyhow::Result<usize> {
             let config = HebbianFfRun {
-                task: FfTask::Boolean {
-                    function: task.name().to_string(),
-                },
+                task: FfTask::two_input(*task),
                 network: run.network.clone(),
                 rule: AnyRule::named(
                     name,
@@ -389,26 +397,20 @@ pub fn evaluate<B: Backend>(
                 .score
                 .successes)
         };
-        let mut best = (0, HAND_RATES[0]);
-        for rate in HAND_RATES {
-            let solved = hand("supervised", rate)?;
-            if solved > best.0 {
-                best = (solved, rate);
-            }
-        }
-        lines.push(line(
-            &format!("  supervised (lr {}, best of {:?})", best.1, HAND_RATES),
-            *task,
-            best.0,
-        ));
         for name in RULE_NAMES {
-            lines.push(line(
-                &format!("  {name} (lr 0.01)"),
-                *task,
-                hand(name, 0.01)?,
-            ));
+            let mut best = (0, HAND_RATES[0]);
+            for rate in HAND_RATES {
+                let solved = hand(name, rate)?;
+                if solved > best.0 {
+                    best = (solved, rate);
+                }
+            }
+            lines.push(line(&format!("  {name} (lr {})", best.1), *task, best.0));
         }
     }
+    lines.push(format!(
+        "hand-written rules at their best learning rate of {HAND_RATES:?}"
+    ));
     Ok(lines.join("\n"))
 }
 
@@ -416,27 +418,33 @@ pub fn evaluate<B: Backend>(
 const FIELD_SIDE: usize = 41;
 
 /// Draws the rule's first weight change (zero memory, weight 0) against presynaptic and
-/// postsynaptic activity in [−1, 1], one panel per global error −1, 0, +1 (or one panel
-/// when the rule reads no error).
+/// postsynaptic activity in [−1, 1], one panel per example error −1, 0, +1 (the reward, when
+/// read, is then −error²; a rule reading the reward alone gets panels at reward −1, −0.25, 0;
+/// one reading neither, one panel).
 pub fn write_rule_plot<B: Backend>(
     rule: &LearnedRule<B>,
     path: &std::path::Path,
 ) -> anyhow::Result<()> {
     let device = rule.readout.weight.device();
-    let errors: &[f32] = if rule.config.error_signal {
-        &[-1.0, 0.0, 1.0]
-    } else {
-        &[0.0]
+    let (error_signal, reward_signal) = (rule.config.error_signal, rule.config.reward_signal);
+    let errors: &[f32] = match (error_signal, reward_signal) {
+        (true, _) => &[-1.0, 0.0, 1.0],
+        (false, true) => &[-1.0, -0.5, 0.0],
+        (false, false) => &[0.0],
     };
     let grid = |k: usize| -1.0 + 2.0 * (k as f32 + 0.5) / FIELD_SIDE as f32;
     let mut panels = Vec::new();
     for &error in errors {
+        let reward = -error * error;
         let mut features = Vec::new();
         for row in 0..FIELD_SIDE {
             for col in 0..FIELD_SIDE {
                 features.extend([grid(col), grid(row), 0.0]);
-                if rule.config.error_signal {
+                if error_signal {
                     features.push(error);
+                }
+                if reward_signal {
+                    features.push(reward);
                 }
             }
         }
@@ -444,10 +452,10 @@ pub fn write_rule_plot<B: Backend>(
         let features = Tensor::from_data(TensorData::new(features, shape), &device);
         let (change, _) = rule.changes(features, None);
         let values = host_values(change)?;
-        let title = if rule.config.error_signal {
-            format!("Δw at error {error:+}")
-        } else {
-            "Δw".to_string()
+        let title = match (error_signal, reward_signal) {
+            (true, _) => format!("Δw at error {error:+}"),
+            (false, true) => format!("Δw at reward {reward}"),
+            (false, false) => "Δw".to_string(),
         };
         panels.push((title, values));
     }

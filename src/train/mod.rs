@@ -1,6 +1,7 @@
 //! The episode loop every model trains through: draw an episode, forward, backward, Adam
 //! step, log, checkpoint. Models supply only "run one episode and give me its loss".
 
+pub mod feedback_alignment;
 pub mod hebbian_ff;
 pub mod learned_rule;
 pub mod plastic_rnn;

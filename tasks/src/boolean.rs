@@ -91,19 +91,6 @@ impl BooleanFunction {
     }
 }
 
-/// One random row for each entry of `functions`: the inputs (two per entry) and the
-/// targets (one per entry), in order.
-pub fn draw_rows(functions: &[BooleanFunction], rng: &mut impl rand::Rng) -> (Vec<f32>, Vec<f32>) {
-    let rows: Vec<usize> = functions.iter().map(|_| rng.random_range(0..4)).collect();
-    let inputs = rows.iter().flat_map(|&r| BOOLEAN_INPUTS[r]).collect();
-    let targets = rows
-        .iter()
-        .zip(functions)
-        .map(|(&r, f)| f.target(r))
-        .collect();
-    (inputs, targets)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,12 +2,17 @@
 //! Tasks know nothing of models: they produce plain `f32` buffers and score plain buffers.
 
 pub mod boolean;
+pub mod fashion_mnist;
 pub mod gaussian;
 pub mod pattern;
+pub mod product;
+pub mod two_input;
 
 pub use boolean::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
 pub use gaussian::CorrelatedGaussian;
 pub use pattern::{generate_batch, PatternBatch, PatternTaskConfig};
+pub use product::ProductSignal;
+pub use two_input::{draw_examples, LinearMap, TaskFamily, TwoInputTask, LINEAR_MAPS};
 
 /// A task configuration that cannot produce data.
 #[derive(Debug, thiserror::Error, PartialEq)]
