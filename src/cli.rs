@@ -90,7 +90,7 @@ pub struct FeedbackAlignmentArgs {
     /// Hidden nonlinearity [default: relu for product (as the seed), tanh for fashion-mnist]
     #[arg(long, value_enum)]
     pub activation: Option<ActivationArg>,
-    /// SGD learning rate [default: 0.01 for product, 0.05 for fashion-mnist]
+    /// SGD learning rate [default: 0.02 for product, 0.05 for fashion-mnist]
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// fashion-mnist: passes over the training set
@@ -105,11 +105,11 @@ pub struct FeedbackAlignmentArgs {
     /// fashion-mnist: folder of the four .gz IDX files
     #[arg(long, default_value = "/usr/share/datasets/fashion-mnist")]
     pub data_dir: PathBuf,
-    /// product: samples, one update each [default: 100 simulated seconds]
+    /// product: samples, one update each [default: 3000 simulated seconds]
     #[arg(long)]
     pub steps: Option<usize>,
     /// product: simulated seconds between samples
-    #[arg(long, default_value_t = 0.001, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub dt: f64,
     /// product: period s of the first sinusoid, in simulated seconds
     #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]

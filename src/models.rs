@@ -3,18 +3,22 @@
 use plastic_tasks::PATTERN_PRESETS;
 
 /// Models that `train` knows, with a one-line description.
-pub const MODELS: [(&str, &str); 3] = [
+pub const MODELS: [(&str, &str); 4] = [
     (
         "plastic-rnn",
         "recurrent net with Hebbian plastic connections (learned α, η), trained by BPTT",
     ),
     (
         "hebbian-ff",
-        "feed-forward net trained by local rules: supervised, bounded, unsupervised, reward-modulated Hebbian, Oja",
+        "feed-forward net trained by local rules: supervised, bounded, unsupervised, reward-modulated Hebbian, Oja, delta",
     ),
     (
         "learned-rule",
         "a synaptic rule that is itself an LSTM or MLP, meta-trained through the inner learning loop",
+    ),
+    (
+        "feedback-alignment",
+        "MLP trained by backprop, feedback alignment or direct feedback alignment (product task, Fashion-MNIST)",
     ),
 ];
 

@@ -137,6 +137,90 @@ fn hebbian_ff_learns_as_on_ndarray(backend: &str) {
     }
 }
 
+/// Feedback alignment's explicit backward pass on `backend`: a short online FA run (FA and
+/// DFA coincide with one hidden layer; two are used) follows the ndarray run's errors, and
+/// the checkpoint scores the same on both backends.
+#[cfg(feature = "ndarray")]
+fn feedback_alignment_learns_as_on_ndarray(backend: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let run = |engine_backend: &str, name: &str| -> Vec<f64> {
+        zoo_ok(&[
+            "--backend",
+            engine_backend,
+            "train",
+            "feedback-alignment",
+            "--method",
+            "fa",
+            "--hidden",
+            "12,8",
+            "--dt",
+            "0.05",
+            "--steps",
+            "300",
+            "--log-every",
+            "50",
+            "--out",
+            out,
+            "--run-name",
+            name,
+        ]);
+        let path = tmp
+            .path()
+            .join("feedback-alignment")
+            .join(name)
+            .join("metrics.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .flat_map(|line| {
+                let m: serde_json::Value = serde_json::from_str(line).unwrap();
+                [
+                    m["mse"].as_f64().unwrap(),
+                    m["angle_hidden1"].as_f64().unwrap(),
+                    m["angle_hidden2"].as_f64().unwrap(),
+                ]
+            })
+            .collect()
+    };
+    let (ours, reference) = (run(backend, "other"), run("ndarray", "reference"));
+    assert_eq!(ours.len(), reference.len());
+    for (value, expected) in ours.iter().zip(&reference) {
+        assert!(
+            (value - expected).abs() <= 1e-3 * (1.0 + expected.abs()),
+            "{backend} {value} vs ndarray {expected}"
+        );
+    }
+    let dir = tmp.path().join("feedback-alignment/other");
+    let dir = dir.to_str().unwrap();
+    let score = |engine_backend: &str| -> f64 {
+        let text = stdout(&zoo_ok(&["--backend", engine_backend, "eval", dir]));
+        text.split("last input cycle ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no score in {text}"))
+            .parse()
+            .unwrap()
+    };
+    let (ours, reference) = (score(backend), score("ndarray"));
+    assert!(
+        (ours - reference).abs() <= 1e-4 * (1.0 + reference),
+        "{backend} eval {ours} vs ndarray {reference}"
+    );
+}
+
+#[cfg(all(feature = "wgpu", feature = "ndarray"))]
+#[test]
+fn wgpu_learns_feedback_alignment_as_ndarray_does() {
+    feedback_alignment_learns_as_on_ndarray("wgpu");
+}
+
+#[cfg(all(feature = "flex", feature = "ndarray"))]
+#[test]
+fn flex_learns_feedback_alignment_as_ndarray_does() {
+    feedback_alignment_learns_as_on_ndarray("flex");
+}
+
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
 fn wgpu_learns_hebbian_ff_as_ndarray_does() {

@@ -10,7 +10,15 @@ use common::*;
 #[test]
 fn list_names_models_and_presets() {
     let out = stdout(&zoo_ok(&["list"]));
-    for name in ["plastic-rnn", "bohp", "dp-simple", "dp-50bit"] {
+    for name in [
+        "plastic-rnn",
+        "hebbian-ff",
+        "learned-rule",
+        "feedback-alignment",
+        "bohp",
+        "dp-simple",
+        "dp-50bit",
+    ] {
         assert!(out.contains(name), "list lacks {name}:\n{out}");
     }
 }

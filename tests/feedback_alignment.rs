@@ -10,11 +10,18 @@ use plastic_models::feedback_alignment::{alignment_terms, angle_degrees};
 use plastic_models::{Activation, Feedback, Loss, Method, Mlp, MlpConfig};
 
 type F64 = NdArray<f64>;
+
+fn rng() -> rand_chacha::ChaCha8Rng {
+    rand::SeedableRng::seed_from_u64(7)
+}
 type AutodiffF64 = Autodiff<F64>;
 
 fn values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
     t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
 }
+
+// Every test here runs in f64: Burn's ndarray device keeps one float type per process.
+const TOLERANCE: f64 = 1e-12;
 
 fn assert_close(what: &str, got: &[f64], want: &[f64], tolerance: f64) {
     assert_eq!(got.len(), want.len(), "{what}");
@@ -57,7 +64,7 @@ fn explicit_backprop_equals_autodiff() {
         for loss in [Loss::SquaredError, Loss::CrossEntropy] {
             AutodiffF64::seed(&device, 11);
             let config = MlpConfig::new(4, vec![6, 5], 3, activation);
-            let mlp = config.init::<AutodiffF64>(&device);
+            let mlp = config.init::<AutodiffF64>(&mut rng(), &device);
             let (input, target) = batch::<AutodiffF64>(loss, &device);
             let pass = mlp.forward_pass(input);
             let (value, _) = Mlp::loss_and_error(&pass, target.clone(), loss);
@@ -74,14 +81,14 @@ fn explicit_backprop_equals_autodiff() {
                     &format!("{what} weight"),
                     &values(explicit.weights[l].clone()),
                     &values(weight),
-                    1e-12,
+                    TOLERANCE,
                 );
                 let bias = layer.bias.as_ref().unwrap().grad(&gradients).unwrap();
                 assert_close(
                     &format!("{what} bias"),
                     &values(explicit.biases[l].clone()),
                     &values(bias),
-                    1e-12,
+                    TOLERANCE,
                 );
             }
         }
@@ -93,7 +100,7 @@ fn feedback_alignment_through_the_transposed_weights_is_backprop() {
     let device = Default::default();
     F64::seed(&device, 5);
     let config = MlpConfig::new(4, vec![6, 5], 3, Activation::Tanh);
-    let mlp = config.init::<F64>(&device);
+    let mlp = config.init::<F64>(&mut rng(), &device);
     let (input, target) = batch::<F64>(Loss::SquaredError, &device);
     let pass = mlp.forward_pass(input);
     let (_, error) = Mlp::loss_and_error(&pass, target, Loss::SquaredError);
@@ -117,14 +124,14 @@ fn feedback_alignment_through_the_transposed_weights_is_backprop() {
     }
 
     // With random feedback the hidden updates differ from the gradient, the output's does not.
-    let random = config.feedback::<F64>(Method::Fa, &device);
+    let random = config.feedback::<F64>(Method::Fa, &mut rng(), &device);
     let fa = mlp.updates(&pass, error.clone(), Some(&random));
     assert_eq!(values(fa.weights[2].clone()), values(bp.weights[2].clone()));
     let angle = angle(fa.weights[0].clone(), bp.weights[0].clone());
     assert!(angle > 1.0, "a random feedback matrix gave {angle}°");
 
     // DFA through the output layer's transposed weights, with one hidden layer, is BP too.
-    let shallow = MlpConfig::new(4, vec![6], 3, Activation::Relu).init::<F64>(&device);
+    let shallow = MlpConfig::new(4, vec![6], 3, Activation::Relu).init::<F64>(&mut rng(), &device);
     let pass = shallow.forward_pass(pass.activities[0].clone());
     let (_, error) = Mlp::loss_and_error(&pass, Tensor::zeros([5, 3], &device), Loss::SquaredError);
     let direct = Feedback {
@@ -141,7 +148,7 @@ fn feedback_alignment_through_the_transposed_weights_is_backprop() {
 
 #[test]
 fn a_short_fa_run_lowers_the_loss_on_a_synthetic_classification() {
-    type B = NdArray<f32>;
+    type B = F64;
     let device = Default::default();
     B::seed(&device, 3);
     // Three Gaussian clusters in 8 dimensions, 60 points each.
@@ -151,15 +158,15 @@ fn a_short_fa_run_lowers_the_loss_on_a_synthetic_classification() {
     let picks: Vec<i64> = classes.iter().map(|&c| c as i64).collect();
     let input =
         centres.select(0, Tensor::from_data(TensorData::new(picks, [180]), &device)) + noise;
-    let one_hot: Vec<f32> = classes
+    let one_hot: Vec<f64> = classes
         .iter()
         .flat_map(|&c| (0..3).map(move |k| if k == c { 1.0 } else { 0.0 }))
         .collect();
     let target = Tensor::<B, 2>::from_data(TensorData::new(one_hot, [180, 3]), &device);
     let config = MlpConfig::new(8, vec![32, 32], 3, Activation::Tanh);
     for method in [Method::Fa, Method::Dfa] {
-        let mut mlp = config.init::<B>(&device);
-        let feedback = config.feedback::<B>(method, &device);
+        let mut mlp = config.init::<B>(&mut rng(), &device);
+        let feedback = config.feedback::<B>(method, &mut rng(), &device);
         let loss_now = |mlp: &Mlp<B>| {
             let pass = mlp.forward_pass(input.clone());
             values(Mlp::loss_and_error(&pass, target.clone(), Loss::CrossEntropy).0)[0]

@@ -7,11 +7,12 @@
 //! backend; autodiff is used only to check that explicit BP is the gradient.
 
 use burn::config::Config;
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::module::{Module, Param};
+use burn::nn::Linear;
 use burn::tensor::activation;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Distribution, Tensor};
+use burn::tensor::{Tensor, TensorData};
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 /// The nonlinearity of every hidden layer (the output layer is linear).
@@ -89,20 +90,44 @@ pub struct MlpConfig {
     pub activation: Activation,
 }
 
+/// `shape` values uniform in ±`bound`, drawn on the host from `rng` so that every backend
+/// starts from the same numbers.
+fn uniform<B: Backend, const D: usize>(
+    shape: [usize; D],
+    bound: f64,
+    rng: &mut impl Rng,
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let count = shape.iter().product();
+    let values: Vec<f32> = (0..count)
+        .map(|_| rng.random_range(-bound..bound) as f32)
+        .collect();
+    // In the backend's own float type: an f32 tensor on an f64 backend would stay f32.
+    Tensor::from_data(
+        TensorData::new(values, shape).convert::<B::FloatElem>(),
+        device,
+    )
+}
+
 impl MlpConfig {
-    /// Burn's default `Linear` initialisation (weights and biases uniform in ±1/√fan_in).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> Mlp<B> {
+    /// Weights and biases uniform in ±1/√fan_in (as Burn's and PyTorch's `Linear`), drawn
+    /// from `rng`.
+    pub fn init<B: Backend>(&self, rng: &mut impl Rng, device: &B::Device) -> Mlp<B> {
         let layers = self
             .sizes()
             .windows(2)
-            .map(|pair| LinearConfig::new(pair[0], pair[1]).init(device))
+            .map(|pair| {
+                let bound = 1.0 / (pair[0] as f64).sqrt();
+                Linear {
+                    weight: Param::from_tensor(uniform([pair[0], pair[1]], bound, rng, device)),
+                    bias: Some(Param::from_tensor(uniform([pair[1]], bound, rng, device))),
+                }
+            })
             .collect();
-        let mlp = Mlp {
+        Mlp {
             layers,
             activation: self.activation,
-        };
-        crate::materialise(&mlp);
-        mlp
+        }
     }
 
     /// Every layer's width, input first.
@@ -113,15 +138,19 @@ impl MlpConfig {
         sizes
     }
 
-    /// Fixed random feedback matrices for `method` (none for BP), each entry uniform in
-    /// ±1/√n with n the width of the layer the matrix carries the error from, the scale of
-    /// the forward weights it stands in for. Drawn from the backend's seeded generator.
-    pub fn feedback<B: Backend>(&self, method: Method, device: &B::Device) -> Feedback<B> {
+    /// Fixed random feedback matrices for `method` (none for BP), drawn from `rng`, each
+    /// entry uniform in ±1/√n with n the width of the hidden layer the matrix reaches: for
+    /// FA, the scale of the forward weights `Wᵀ` it stands in for.
+    pub fn feedback<B: Backend>(
+        &self,
+        method: Method,
+        rng: &mut impl Rng,
+        device: &B::Device,
+    ) -> Feedback<B> {
         let sizes = self.sizes();
         let layers = sizes.len() - 1;
-        let uniform = |rows: usize, cols: usize, fan: usize| -> Tensor<B, 2> {
-            let bound = 1.0 / (fan as f64).sqrt();
-            Tensor::random([rows, cols], Distribution::Uniform(-bound, bound), device)
+        let mut uniform = |rows: usize, cols: usize, fan: usize| -> Tensor<B, 2> {
+            uniform([rows, cols], 1.0 / (fan as f64).sqrt(), rng, device)
         };
         let matrices = match method {
             Method::Bp => Vec::new(),

@@ -15,7 +15,7 @@ use plastic_tasks::fashion_mnist::{self, FashionMnist, Split};
 use plastic_tasks::product::TARGET_VARIANCE;
 use plastic_tasks::ProductSignal;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -137,11 +137,11 @@ struct Learner<B: Backend> {
 
 impl<B: Backend> Learner<B> {
     fn new(run: &FeedbackAlignmentRun, device: &B::Device) -> Self {
-        let mut seeds = ChaCha8Rng::seed_from_u64(run.seed);
-        // Burn draws initial weights and feedback matrices from its own seeded generator.
-        B::seed(device, seeds.random());
-        let mlp = run.network.init::<B>(device);
-        let feedback = (run.method != Method::Bp).then(|| run.network.feedback(run.method, device));
+        // Drawn on the host: every backend starts from the same weights and feedback.
+        let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
+        let mlp = run.network.init::<B>(&mut rng, device);
+        let feedback =
+            (run.method != Method::Bp).then(|| run.network.feedback(run.method, &mut rng, device));
         Self {
             mlp,
             feedback,
@@ -575,9 +575,12 @@ impl BackendJob for EvalJob {
             format!("{} holds an invalid configuration", self.run.path.display())
         })?;
         self.run.read_state(MODEL_NAME)?;
-        let mlp = self
-            .run
-            .load_model::<B::InnerBackend, _>(config.network.init(&device), &device)?;
+        let mlp = self.run.load_model::<B::InnerBackend, _>(
+            config
+                .network
+                .init(&mut ChaCha8Rng::seed_from_u64(0), &device),
+            &device,
+        )?;
         let label = format!(
             "{MODEL_NAME} checkpoint ({} on {})",
             config.method.name(),
@@ -693,7 +696,7 @@ pub fn resolve(args: &FeedbackAlignmentArgs) -> anyhow::Result<Vec<FeedbackAlign
                 task: task.clone(),
                 network: network.clone(),
                 method,
-                learning_rate: args.lr.unwrap_or(if product { 0.01 } else { 0.05 }),
+                learning_rate: args.lr.unwrap_or(if product { 0.02 } else { 0.05 }),
                 seed: args.seed,
                 log_every,
             };
@@ -704,7 +707,7 @@ pub fn resolve(args: &FeedbackAlignmentArgs) -> anyhow::Result<Vec<FeedbackAlign
 }
 
 /// Simulated seconds of a product run unless `--steps` says otherwise.
-pub const PRODUCT_DEFAULT_SECONDS: f64 = 100.0;
+pub const PRODUCT_DEFAULT_SECONDS: f64 = 3000.0;
 
 /// `train feedback-alignment`: every method in turn, then (with several) one plot of their
 /// learning curves, `<out>/feedback-alignment/<name>-comparison.png`.

@@ -19,7 +19,7 @@ impl Default for ProductSignal {
     fn default() -> Self {
         Self {
             period: 2.0,
-            dt: 0.001,
+            dt: 0.01,
         }
     }
 }
@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn the_target_variance_over_many_periods_is_a_quarter() {
         let signal = ProductSignal::default();
-        let (_, targets) = signal.window(0, 200_000);
+        let (_, targets) = signal.window(0, 20_000);
         let n = targets.len() as f64;
         let mean = targets.iter().map(|&t| f64::from(t)).sum::<f64>() / n;
         let variance = targets
