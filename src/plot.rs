@@ -265,6 +265,16 @@ pub fn log_log(panels: &[Panel], x_label: &str, path: &Path) -> anyhow::Result<(
 
 /// Panels stacked vertically, each with linear axes and unmarked lines.
 pub fn lines(panels: &[Panel], x_label: &str, path: &Path) -> anyhow::Result<()> {
+    stacked_lines(panels, x_label, false, path)
+}
+
+/// [`lines`] with a logarithmic y axis (only positive values are drawn): for errors that fall
+/// over decades.
+pub fn lines_log_y(panels: &[Panel], x_label: &str, path: &Path) -> anyhow::Result<()> {
+    stacked_lines(panels, x_label, true, path)
+}
+
+fn stacked_lines(panels: &[Panel], x_label: &str, log_y: bool, path: &Path) -> anyhow::Result<()> {
     draw_panels(
         panels,
         (900, 320),
@@ -273,39 +283,63 @@ pub fn lines(panels: &[Panel], x_label: &str, path: &Path) -> anyhow::Result<()>
             let all: Vec<(f64, f64)> = series
                 .iter()
                 .flat_map(|s| s.points.iter().copied())
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .filter(|(x, y)| x.is_finite() && y.is_finite() && (!log_y || *y > 0.0))
                 .collect();
             if all.is_empty() {
                 return Ok(());
             }
-            let range = |values: Vec<f64>| {
+            let bounds = |values: Vec<f64>| {
                 let low = values.iter().copied().fold(f64::MAX, f64::min);
                 let high = values.iter().copied().fold(f64::MIN, f64::max);
-                let pad = ((high - low) * 0.05).max(1e-9);
-                (low - pad)..(high + pad)
+                (low, high)
             };
-            let x_range = range(all.iter().map(|p| p.0).collect());
-            let y_range = range(all.iter().map(|p| p.1).collect());
-            let mut chart = ChartBuilder::on(area)
+            let (x_low, x_high) = bounds(all.iter().map(|p| p.0).collect());
+            let x_pad = ((x_high - x_low) * 0.05).max(1e-9);
+            let x_range = (x_low - x_pad)..(x_high + x_pad);
+            let (y_low, y_high) = bounds(all.iter().map(|p| p.1).collect());
+            let mut builder = ChartBuilder::on(area);
+            builder
                 .caption(*title, ("sans-serif", 20))
                 .margin(10)
                 .x_label_area_size(40)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x_range, y_range)
-                .map_err(draw_error(path))?;
-            chart
-                .configure_mesh()
-                .x_desc(x_label)
-                .y_desc(*y_label)
-                .draw()
-                .map_err(draw_error(path))?;
-            draw_series(
-                &mut chart,
-                series,
-                false,
-                SeriesLabelPosition::UpperRight,
-                path,
-            )
+                .y_label_area_size(70);
+            if log_y {
+                let mut chart = builder
+                    .build_cartesian_2d(x_range, ((y_low / 1.5)..(y_high * 1.5)).log_scale())
+                    .map_err(draw_error(path))?;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_label)
+                    .y_desc(*y_label)
+                    .y_label_formatter(&|v| format!("{v:.1e}"))
+                    .draw()
+                    .map_err(draw_error(path))?;
+                draw_series(
+                    &mut chart,
+                    series,
+                    false,
+                    SeriesLabelPosition::UpperRight,
+                    path,
+                )
+            } else {
+                let y_pad = ((y_high - y_low) * 0.05).max(1e-9);
+                let mut chart = builder
+                    .build_cartesian_2d(x_range, (y_low - y_pad)..(y_high + y_pad))
+                    .map_err(draw_error(path))?;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_label)
+                    .y_desc(*y_label)
+                    .draw()
+                    .map_err(draw_error(path))?;
+                draw_series(
+                    &mut chart,
+                    series,
+                    false,
+                    SeriesLabelPosition::UpperRight,
+                    path,
+                )
+            }
         },
     )
 }

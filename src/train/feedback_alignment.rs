@@ -516,7 +516,7 @@ fn write_curves(
     };
     let updates = |m: &EpisodeMetrics| m.episode as f64;
     match run.task {
-        FaTask::Product { .. } => plot::lines(
+        FaTask::Product { .. } => plot::lines_log_y(
             &[(
                 "online mean squared error",
                 "mse",
@@ -803,7 +803,7 @@ fn write_comparison(task: &FaTask, runs: &[(Method, RunDir)], path: &Path) -> an
             }
         }
     }
-    let mut panels = vec![(title, y_label, errors)];
+    let panels = vec![(title, y_label, errors)];
     if !angles.is_empty() {
         // Angles are logged against updates, which the other panel's x axis is not.
         plot::lines(
@@ -821,5 +821,8 @@ fn write_comparison(task: &FaTask, runs: &[(Method, RunDir)], path: &Path) -> an
             ),
         )?;
     }
-    plot::lines(&panels.drain(..).collect::<Vec<_>>(), x_label, path)
+    match task {
+        FaTask::Product { .. } => plot::lines_log_y(&panels, x_label, path),
+        FaTask::FashionMnist { .. } => plot::lines(&panels, x_label, path),
+    }
 }
