@@ -770,7 +770,7 @@ fn write_comparison(task: &FaTask, runs: &[(Method, RunDir)], path: &Path) -> an
         FaTask::Product { .. } => (
             "mse",
             "time",
-            "online mean squared error",
+            "online mean squared error, averaged over each input cycle",
             "mse",
             "simulated time (s)",
         ),
@@ -780,12 +780,22 @@ fn write_comparison(task: &FaTask, runs: &[(Method, RunDir)], path: &Path) -> an
     let mut angles = Vec::new();
     for (method, run) in runs {
         let curve = MetricsLog::new(run.file(METRICS_FILE)).read()?;
+        let points: Vec<(f64, f64)> = curve
+            .iter()
+            .filter_map(|m| Some((m.get(x_name)?, m.get(metric)?)))
+            .collect();
+        let points = match task {
+            // One point per input cycle: the per-second errors swing with the signal.
+            FaTask::Product { signal, .. } if points.len() > 1 => {
+                let spacing = points[1].0 - points[0].0;
+                let cycle = PRODUCT_CYCLE_PERIODS * signal.period;
+                cycle_means(&points, (cycle / spacing).round().max(1.0) as usize)
+            }
+            _ => points,
+        };
         errors.push(Series {
             label: method.name().to_string(),
-            points: curve
-                .iter()
-                .filter_map(|m| Some((m.get(x_name)?, m.get(metric)?)))
-                .collect(),
+            points,
         });
         if *method != Method::Bp {
             let last_hidden = (0..)
@@ -825,4 +835,15 @@ fn write_comparison(task: &FaTask, runs: &[(Method, RunDir)], path: &Path) -> an
         FaTask::Product { .. } => plot::lines_log_y(&panels, x_label, path),
         FaTask::FashionMnist { .. } => plot::lines(&panels, x_label, path),
     }
+}
+
+/// Means of consecutive groups of `size` points, each placed at its group's last x.
+fn cycle_means(points: &[(f64, f64)], size: usize) -> Vec<(f64, f64)> {
+    points
+        .chunks(size)
+        .map(|group| {
+            let mean = group.iter().map(|p| p.1).sum::<f64>() / group.len() as f64;
+            (group[group.len() - 1].0, mean)
+        })
+        .collect()
 }
