@@ -124,8 +124,8 @@ pub struct FeedbackAlignmentArgs {
     /// Root of the run directories
     #[arg(long, default_value = "checkpoints")]
     pub out: PathBuf,
-    /// Name of the run directory with one method (default: <task>-<method>-seed<seed>);
-    /// with several, each run is <name>-<method>
+    /// Name of the run directory of a lone method; with several, each run is <name>-<method>
+    /// [default: <task>-seed<seed>, each run <task>-seed<seed>-<method>]
     #[arg(long)]
     pub run_name: Option<String>,
 }
@@ -199,7 +199,8 @@ pub struct LearnedRuleArgs {
     /// Root of the run directories
     #[arg(long, default_value = "checkpoints")]
     pub out: PathBuf,
-    /// Name of the run directory (default: <rule-net>-seed<seed>)
+    /// Name of the run directory (default: <rule-net>-seed<seed>, or
+    /// <rule-net>-<family>-seed<seed> for a family other than boolean)
     #[arg(long)]
     pub run_name: Option<String>,
 }

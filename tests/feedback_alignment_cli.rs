@@ -224,7 +224,7 @@ fn the_product_task_learns_online_and_eval_scores_the_frozen_net() {
         report.contains("feedback-alignment fa on product"),
         "{report}"
     );
-    let dir = tmp.path().join("feedback-alignment/product-fa-seed0");
+    let dir = tmp.path().join("feedback-alignment/product-seed0-fa");
     for file in [
         "output.png",
         "learning_curve.png",

@@ -115,16 +115,6 @@ impl FeedbackAlignmentRun {
             FaTask::FashionMnist { .. } => Loss::CrossEntropy,
         }
     }
-
-    /// The run directory's default name.
-    pub fn default_run_name(&self) -> String {
-        format!(
-            "{}-{}-seed{}",
-            self.task.name(),
-            self.method.name(),
-            self.seed
-        )
-    }
 }
 
 /// The net, its feedback path and the step size: one update at a time.
@@ -718,19 +708,16 @@ pub fn train_methods(args: &FeedbackAlignmentArgs, backend: BackendChoice) -> an
         fashion_data(&runs[0].task)?;
     }
     let several = runs.len() > 1;
-    let base = args.run_name.clone().unwrap_or_else(|| {
-        if several {
-            format!("{}-seed{}", runs[0].task.name(), args.seed)
-        } else {
-            runs[0].default_run_name()
-        }
-    });
+    // `--run-name` names a lone run as given; otherwise every run is `<base>-<method>`.
+    let base = args
+        .run_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-seed{}", runs[0].task.name(), args.seed));
     let mut dirs = Vec::new();
     for config in runs.iter().cloned() {
-        let name = if several {
-            format!("{base}-{}", config.method.name())
-        } else {
-            base.clone()
+        let name = match &args.run_name {
+            Some(name) if !several => name.clone(),
+            _ => format!("{base}-{}", config.method.name()),
         };
         let run = RunDir::create(&args.out, MODEL_NAME, &name, false)?;
         eprintln!(
