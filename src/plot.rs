@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::Context;
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
@@ -218,49 +219,18 @@ pub type Panel<'a> = (&'a str, &'a str, Vec<Series>);
 
 /// Panels side by side, each with log-log axes, points marked; only positive points count.
 pub fn log_log(panels: &[Panel], x_label: &str, path: &Path) -> anyhow::Result<()> {
-    draw_panels(
-        panels,
-        (560, 480),
-        path,
-        |area, (title, y_label, series)| {
-            let all: Vec<(f64, f64)> = series
-                .iter()
-                .flat_map(|s| s.points.iter().copied())
-                .filter(|(x, y)| *x > 0.0 && *y > 0.0)
-                .collect();
-            if all.is_empty() {
-                return Ok(());
-            }
-            let bounds = |values: Vec<f64>| {
-                let low = values.iter().copied().fold(f64::MAX, f64::min);
-                let high = values.iter().copied().fold(f64::MIN, f64::max);
-                (low / 1.5)..(high * 1.5)
-            };
-            let x_range = bounds(all.iter().map(|p| p.0).collect());
-            let y_range = bounds(all.iter().map(|p| p.1).collect());
-            let mut chart = ChartBuilder::on(area)
-                .caption(*title, ("sans-serif", 20))
-                .margin(10)
-                .x_label_area_size(40)
-                .y_label_area_size(70)
-                .build_cartesian_2d(x_range.log_scale(), y_range.log_scale())
-                .map_err(draw_error(path))?;
-            chart
-                .configure_mesh()
-                .x_desc(x_label)
-                .y_desc(*y_label)
-                .y_label_formatter(&|v| format!("{v:.1e}"))
-                .draw()
-                .map_err(draw_error(path))?;
-            draw_series(
-                &mut chart,
-                series,
-                true,
-                SeriesLabelPosition::UpperLeft,
-                path,
-            )
-        },
-    )
+    draw_panels(panels, (560, 480), path, |area, panel| {
+        let Some((xs, ys)) = extent(panel, true) else {
+            return Ok(());
+        };
+        let log_range = |(low, high): (f64, f64)| ((low / 1.5)..(high * 1.5)).log_scale();
+        let style = PanelStyle {
+            x_label,
+            markers: true,
+            legend: SeriesLabelPosition::UpperLeft,
+        };
+        chart_panel(area, panel, log_range(xs), log_range(ys), true, style, path)
+    })
 }
 
 /// Panels stacked vertically, each with linear axes and unmarked lines.
@@ -275,73 +245,88 @@ pub fn lines_log_y(panels: &[Panel], x_label: &str, path: &Path) -> anyhow::Resu
 }
 
 fn stacked_lines(panels: &[Panel], x_label: &str, log_y: bool, path: &Path) -> anyhow::Result<()> {
-    draw_panels(
-        panels,
-        (900, 320),
-        path,
-        |area, (title, y_label, series)| {
-            let all: Vec<(f64, f64)> = series
-                .iter()
-                .flat_map(|s| s.points.iter().copied())
-                .filter(|(x, y)| x.is_finite() && y.is_finite() && (!log_y || *y > 0.0))
-                .collect();
-            if all.is_empty() {
-                return Ok(());
-            }
-            let bounds = |values: Vec<f64>| {
-                let low = values.iter().copied().fold(f64::MAX, f64::min);
-                let high = values.iter().copied().fold(f64::MIN, f64::max);
-                (low, high)
-            };
-            let (x_low, x_high) = bounds(all.iter().map(|p| p.0).collect());
-            let x_pad = ((x_high - x_low) * 0.05).max(1e-9);
-            let x_range = (x_low - x_pad)..(x_high + x_pad);
-            let (y_low, y_high) = bounds(all.iter().map(|p| p.1).collect());
-            let mut builder = ChartBuilder::on(area);
-            builder
-                .caption(*title, ("sans-serif", 20))
-                .margin(10)
-                .x_label_area_size(40)
-                .y_label_area_size(70);
-            if log_y {
-                let mut chart = builder
-                    .build_cartesian_2d(x_range, ((y_low / 1.5)..(y_high * 1.5)).log_scale())
-                    .map_err(draw_error(path))?;
-                chart
-                    .configure_mesh()
-                    .x_desc(x_label)
-                    .y_desc(*y_label)
-                    .y_label_formatter(&|v| format!("{v:.1e}"))
-                    .draw()
-                    .map_err(draw_error(path))?;
-                draw_series(
-                    &mut chart,
-                    series,
-                    false,
-                    SeriesLabelPosition::UpperRight,
-                    path,
-                )
-            } else {
-                let y_pad = ((y_high - y_low) * 0.05).max(1e-9);
-                let mut chart = builder
-                    .build_cartesian_2d(x_range, (y_low - y_pad)..(y_high + y_pad))
-                    .map_err(draw_error(path))?;
-                chart
-                    .configure_mesh()
-                    .x_desc(x_label)
-                    .y_desc(*y_label)
-                    .draw()
-                    .map_err(draw_error(path))?;
-                draw_series(
-                    &mut chart,
-                    series,
-                    false,
-                    SeriesLabelPosition::UpperRight,
-                    path,
-                )
-            }
-        },
-    )
+    draw_panels(panels, (900, 320), path, |area, panel| {
+        let Some((xs, ys)) = extent(panel, log_y) else {
+            return Ok(());
+        };
+        let padded = |(low, high): (f64, f64)| {
+            let pad = ((high - low) * 0.05).max(1e-9);
+            (low - pad)..(high + pad)
+        };
+        let style = PanelStyle {
+            x_label,
+            markers: false,
+            legend: SeriesLabelPosition::UpperRight,
+        };
+        if log_y {
+            let ys = ((ys.0 / 1.5)..(ys.1 * 1.5)).log_scale();
+            chart_panel(area, panel, padded(xs), ys, true, style, path)
+        } else {
+            chart_panel(area, panel, padded(xs), padded(ys), false, style, path)
+        }
+    })
+}
+
+/// The smallest and largest x and y of a panel's finite points (positive ones only when
+/// `positive`); `None` when it has none.
+fn extent(panel: &Panel, positive: bool) -> Option<((f64, f64), (f64, f64))> {
+    let points: Vec<(f64, f64)> = panel
+        .2
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .filter(|(x, y)| x.is_finite() && y.is_finite() && (!positive || (*x > 0.0 && *y > 0.0)))
+        .collect();
+    if points.is_empty() {
+        return None;
+    }
+    let bounds = |values: &mut dyn Iterator<Item = f64>| {
+        values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
+    };
+    Some((
+        bounds(&mut points.iter().map(|p| p.0)),
+        bounds(&mut points.iter().map(|p| p.1)),
+    ))
+}
+
+/// How a panel's lines are drawn.
+struct PanelStyle<'a> {
+    x_label: &'a str,
+    markers: bool,
+    legend: SeriesLabelPosition,
+}
+
+/// One panel on `area` over the given axis ranges: caption, mesh (y labels in scientific
+/// notation when `scientific_y`), and every series with a legend.
+fn chart_panel<X, Y>(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    (title, y_label, series): &Panel,
+    x_range: X,
+    y_range: Y,
+    scientific_y: bool,
+    style: PanelStyle,
+    path: &Path,
+) -> anyhow::Result<()>
+where
+    X: AsRangedCoord<Value = f64>,
+    Y: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(*title, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x_range, y_range)
+        .map_err(draw_error(path))?;
+    let scientific = |v: &f64| format!("{v:.1e}");
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(style.x_label).y_desc(*y_label);
+    if scientific_y {
+        mesh.y_label_formatter(&scientific);
+    }
+    mesh.draw().map_err(draw_error(path))?;
+    draw_series(&mut chart, series, style.markers, style.legend, path)
 }
 
 /// One area per panel, side by side for log-log (wide `size`), stacked otherwise.

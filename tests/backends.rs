@@ -84,6 +84,17 @@ fn rtrl_trains_as_on_ndarray(backend: &str) {
 
 /// Local Hebbian rules, from the same seed, score the same replications along the way as on
 /// ndarray.
+/// Every line of a run's `metrics.jsonl`, parsed.
+#[cfg(feature = "ndarray")]
+fn metrics_of(root: &std::path::Path, model: &str, name: &str) -> Vec<serde_json::Value> {
+    let path = root.join(model).join(name).join("metrics.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 #[cfg(feature = "ndarray")]
 fn hebbian_ff_learns_as_on_ndarray(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
@@ -109,16 +120,9 @@ fn hebbian_ff_learns_as_on_ndarray(backend: &str) {
             "--run-name",
             name,
         ]);
-        let path = tmp
-            .path()
-            .join("hebbian-ff")
-            .join(name)
-            .join("metrics.jsonl");
-        std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .map(|line| {
-                let m: serde_json::Value = serde_json::from_str(line).unwrap();
+        metrics_of(tmp.path(), "hebbian-ff", name)
+            .iter()
+            .map(|m| {
                 (
                     m["loss"].as_f64().unwrap(),
                     m["success_rate"].as_f64().unwrap(),
@@ -165,22 +169,9 @@ fn feedback_alignment_learns_as_on_ndarray(backend: &str) {
             "--run-name",
             name,
         ]);
-        let path = tmp
-            .path()
-            .join("feedback-alignment")
-            .join(name)
-            .join("metrics.jsonl");
-        std::fs::read_to_string(path)
-            .unwrap()
-            .lines()
-            .flat_map(|line| {
-                let m: serde_json::Value = serde_json::from_str(line).unwrap();
-                [
-                    m["mse"].as_f64().unwrap(),
-                    m["angle_hidden1"].as_f64().unwrap(),
-                    m["angle_hidden2"].as_f64().unwrap(),
-                ]
-            })
+        metrics_of(tmp.path(), "feedback-alignment", name)
+            .iter()
+            .flat_map(|m| ["mse", "angle_hidden1", "angle_hidden2"].map(|k| m[k].as_f64().unwrap()))
             .collect()
     };
     let (ours, reference) = (run(backend, "other"), run("ndarray", "reference"));

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
@@ -202,13 +203,15 @@ pub fn angle_name(layer: usize) -> String {
 pub struct TrainJob {
     pub config: FeedbackAlignmentRun,
     pub run: RunDir,
+    /// The Fashion-MNIST data, loaded once for every method (`None` for the product task).
+    pub data: Option<Arc<FashionMnist>>,
 }
 
 impl BackendJob for TrainJob {
     type Output = anyhow::Result<String>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<String> {
-        let Self { config, run } = self;
+        let Self { config, run, data } = self;
         config.validate()?;
         run.write_json(CONFIG_FILE, &config)?;
         let started = Instant::now();
@@ -219,7 +222,11 @@ impl BackendJob for TrainJob {
                 train_product::<B::InnerBackend>(&config, *signal, *steps, &log, &run, &device)?
             }
             FaTask::FashionMnist { .. } => {
-                train_fashion::<B::InnerBackend>(&config, &log, &device)?
+                let data = match data {
+                    Some(data) => data,
+                    None => Arc::new(fashion_data(&config.task)?),
+                };
+                train_fashion::<B::InnerBackend>(&config, &data, &log, &device)?
             }
         };
         let seconds = started.elapsed().as_secs_f64();
@@ -417,13 +424,13 @@ pub fn test_error<B: Backend>(
 /// Fashion-MNIST by mini-batches, the test error measured after every epoch.
 fn train_fashion<B: Backend>(
     run: &FeedbackAlignmentRun,
+    data: &FashionMnist,
     log: &MetricsLog,
     device: &B::Device,
 ) -> anyhow::Result<(Learner<B>, Vec<EpisodeMetrics>, String, usize)> {
     let FaTask::FashionMnist { epochs, batch, .. } = run.task else {
         bail!("not a Fashion-MNIST task");
     };
-    let data = fashion_data(&run.task)?;
     if data.train.features != run.network.inputs {
         bail!(
             "the images have {} pixels, the net {} inputs",
@@ -703,10 +710,11 @@ pub const PRODUCT_DEFAULT_SECONDS: f64 = 3000.0;
 /// learning curves, `<out>/feedback-alignment/<name>-comparison.png`.
 pub fn train_methods(args: &FeedbackAlignmentArgs, backend: BackendChoice) -> anyhow::Result<()> {
     let runs = resolve(args)?;
-    if let FaTask::FashionMnist { .. } = runs[0].task {
-        // A missing or broken data set fails before any run directory is made.
-        fashion_data(&runs[0].task)?;
-    }
+    // Loaded once, before any run directory is made: a missing or broken data set fails first.
+    let data = match runs[0].task {
+        FaTask::FashionMnist { .. } => Some(Arc::new(fashion_data(&runs[0].task)?)),
+        FaTask::Product { .. } => None,
+    };
     let several = runs.len() > 1;
     // `--run-name` names a lone run as given; otherwise every run is `<base>-<method>`.
     let base = args
@@ -728,14 +736,19 @@ pub fn train_methods(args: &FeedbackAlignmentArgs, backend: BackendChoice) -> an
             run.path.display()
         );
         dirs.push((config.method, run.clone()));
-        println!("{}", backend::run_on(backend, TrainJob { config, run })??);
+        let job = TrainJob {
+            config,
+            run,
+            data: data.clone(),
+        };
+        println!("{}", backend::run_on(backend, job)??);
     }
     if several {
         let path = args
             .out
             .join(MODEL_NAME)
             .join(format!("{base}-comparison.png"));
-        write_comparison(&runs[0].task, &dirs, &path)?;
+        write_comparison(&runs[0], &dirs, &path)?;
         println!("comparison of the methods: {}", path.display());
     }
     Ok(())
@@ -752,7 +765,14 @@ fn format_hidden(network: &MlpConfig) -> String {
 /// The learning curves of several runs of one task in one plot: the product task's MSE
 /// against simulated time, or Fashion-MNIST's test error against epochs; and the last
 /// hidden layer's alignment angle.
-fn write_comparison(task: &FaTask, runs: &[(Method, RunDir)], path: &Path) -> anyhow::Result<()> {
+fn write_comparison(
+    config: &FeedbackAlignmentRun,
+    runs: &[(Method, RunDir)],
+    path: &Path,
+) -> anyhow::Result<()> {
+    let task = &config.task;
+    let last_hidden = config.network.hidden.len() - 1;
+    let angle = angle_name(last_hidden);
     let (metric, x_name, title, y_label, x_label) = match task {
         FaTask::Product { .. } => (
             "mse",
@@ -785,19 +805,13 @@ fn write_comparison(task: &FaTask, runs: &[(Method, RunDir)], path: &Path) -> an
             points,
         });
         if *method != Method::Bp {
-            let last_hidden = (0..)
-                .take_while(|&l| curve.iter().any(|m| m.get(&angle_name(l)).is_some()))
-                .last();
-            if let Some(layer) = last_hidden {
-                let name = angle_name(layer);
-                angles.push(Series {
-                    label: format!("{} (hidden layer {})", method.name(), layer + 1),
-                    points: curve
-                        .iter()
-                        .filter_map(|m| Some((m.episode as f64, m.get(&name)?)))
-                        .collect(),
-                });
-            }
+            angles.push(Series {
+                label: format!("{} (hidden layer {})", method.name(), last_hidden + 1),
+                points: curve
+                    .iter()
+                    .filter_map(|m| Some((m.episode as f64, m.get(&angle)?)))
+                    .collect(),
+            });
         }
     }
     let panels = vec![(title, y_label, errors)];
