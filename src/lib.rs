@@ -1,14 +1,15 @@
-//! The plastic-zoo application: CLI, training loops, checkpoints, reports. The binary in
-//! `main.rs` is a thin shell over this library so that tests can drive it directly.
+//! The plastic-zoo application: the experiments, the trainer, checkpoints, the CLI. The
+//! binary in `main.rs` only parses and dispatches, so that tests can drive all of it.
 
 pub mod backend;
-pub mod bench;
 pub mod checkpoint;
 pub mod cli;
-pub mod compare;
 pub mod config;
+pub mod experiment;
+pub mod experiments;
+pub mod flags;
 pub mod memory;
 pub mod metrics;
-pub mod models;
 pub mod plot;
-pub mod train;
+pub mod trainer;
+pub mod util;

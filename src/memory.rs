@@ -1,8 +1,60 @@
-//! Heap accounting: the process allocator wrapped to count live bytes and their peak, so
-//! that a computation's peak memory can be measured in-process (used by `compare`).
+//! Memory: the guard that refuses a run before it allocates more than the machine has, and
+//! heap accounting — the system allocator wrapped to count live bytes and their peak, so that
+//! a computation's peak memory can be measured in-process (`compare`). The binary installs
+//! [`CountingAllocator`] as its global allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::bail;
+
+use crate::util::human_bytes;
+
+/// Refuses a run whose estimated peak `needed` (bytes) exceeds `limit` (`--max-memory`) or,
+/// without one, the memory the machine has available; `hint` says what lowers the need.
+pub fn check(needed: u64, limit: Option<u64>, hint: &str) -> anyhow::Result<()> {
+    let needed_text = human_bytes(u128::from(needed));
+    match limit {
+        Some(limit) if needed > limit => bail!(
+            "this run needs about {needed_text} of memory, more than --max-memory {}: {hint}, or raise --max-memory",
+            human_bytes(u128::from(limit))
+        ),
+        Some(_) => Ok(()),
+        None => match available_bytes() {
+            Some(available) if needed > available => bail!(
+                "this run needs about {needed_text} of memory but {} is available: {hint}, or pass --max-memory {} to try anyway",
+                human_bytes(u128::from(available)),
+                size_flag(needed)
+            ),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// A byte count as `--max-memory` reads it, rounded up: `13G`, `700M`.
+fn size_flag(bytes: u64) -> String {
+    const GIB: u64 = 1 << 30;
+    const MIB: u64 = 1 << 20;
+    if bytes >= GIB {
+        format!("{}G", bytes.div_ceil(GIB))
+    } else {
+        format!("{}M", bytes.div_ceil(MIB).max(1))
+    }
+}
+
+/// Memory the operating system can give without swapping (Linux `MemAvailable`); `None`
+/// where it cannot be read.
+pub fn available_bytes() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Bytes of `count` `f32` values, saturating instead of overflowing.
+pub fn floats(count: u128) -> u64 {
+    u64::try_from(count.saturating_mul(4)).unwrap_or(u64::MAX)
+}
 
 /// The system allocator, counting.
 pub struct CountingAllocator;
@@ -48,9 +100,6 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 }
 
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
-
 /// Heap bytes in use now.
 pub fn live_bytes() -> usize {
     LIVE.load(Ordering::Relaxed)
@@ -68,6 +117,20 @@ pub fn peak_during<T>(work: impl FnOnce() -> T) -> (T, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[global_allocator]
+    static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+    #[test]
+    fn runs_beyond_the_limit_are_refused_with_the_flag_to_lift_it() {
+        let refused = check(2 << 30, Some(1 << 30), "lower --neurons").unwrap_err();
+        let text = refused.to_string();
+        assert!(text.contains("2.0 GiB") && text.contains("--max-memory"), "{text}");
+        assert!(check(1 << 20, Some(1 << 30), "").is_ok());
+        assert!(check(u64::MAX, None, "lower --neurons").is_err() || available_bytes().is_none());
+        assert_eq!(size_flag(13 << 30), "13G");
+        assert_eq!(size_flag(700 << 20), "700M");
+    }
 
     #[test]
     fn a_temporary_allocation_shows_in_the_peak() {

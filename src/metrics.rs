@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
+use crate::util::write_atomically;
+
 /// What one training episode measured; model-specific figures live in `values`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeMetrics {
@@ -43,7 +45,9 @@ impl MetricsLog {
             .append(true)
             .open(&self.path)
             .with_context(|| format!("cannot append to {}", self.path.display()))?;
-        writeln!(file, "{}", serde_json::to_string(metrics)?)
+        // One write per line: an interrupted run leaves whole lines, or a last line cut short.
+        let line = format!("{}\n", serde_json::to_string(metrics)?);
+        file.write_all(line.as_bytes())
             .with_context(|| format!("cannot append to {}", self.path.display()))
     }
 
@@ -51,29 +55,35 @@ impl MetricsLog {
         read_lines(&self.path)
     }
 
-    /// Drops the lines past `episode`: they were logged after the checkpoint a resumed run
-    /// starts from, and the resumed run logs them again.
-    pub fn truncate_after(&self, episode: usize) -> anyhow::Result<()> {
+    /// Drops the lines past `step`: they were logged after the checkpoint a resumed run
+    /// starts from, and the resumed run logs them again. A last line cut short by an
+    /// interrupted write goes too.
+    pub fn truncate_after(&self, step: usize) -> anyhow::Result<()> {
         if !self.path.exists() {
             return Ok(());
         }
         let text = fs::read_to_string(&self.path)
             .with_context(|| format!("cannot read {}", self.path.display()))?;
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
         let mut kept = String::new();
-        let mut dropped = false;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            let metrics: EpisodeMetrics = serde_json::from_str(line)
-                .with_context(|| format!("{} holds a corrupt line", self.path.display()))?;
-            if metrics.episode <= episode {
+        for (index, line) in lines.iter().enumerate() {
+            let metrics: EpisodeMetrics = match serde_json::from_str(line) {
+                Ok(metrics) => metrics,
+                Err(_) if index + 1 == lines.len() && !text.ends_with('\n') => break,
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("{} line {} is corrupt", self.path.display(), index + 1)
+                    })
+                }
+            };
+            if metrics.episode <= step {
                 // The line as written: re-serialising could change the last digit.
                 kept.push_str(line);
                 kept.push('\n');
-            } else {
-                dropped = true;
             }
         }
-        if dropped {
-            crate::checkpoint::write_atomically(&self.path, kept.as_bytes())?;
+        if kept != text {
+            write_atomically(&self.path, kept.as_bytes())?;
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use plastic_models::rtrl::WINDOW_STEPS;
 use plastic_models::{last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig};
-use plastic_zoo::compare::relative_difference;
+use plastic_zoo::experiments::plastic_rnn::compare::relative_difference;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -9,11 +9,12 @@ use plastic_models::{
     FeedForward, LearnedRule, LearnedRuleConfig, OutputActivation, RuleMemory, RuleNetKind,
 };
 use plastic_tasks::TwoInputTask;
-use plastic_zoo::config::TrainConfig;
-use plastic_zoo::train::learned_rule::{
-    clipped_adam, default_network, inner_loop, meta_loss, LearnedRuleRun,
+use burn::optim::{GradientsParams, Optimizer};
+use plastic_zoo::experiment::Experiment;
+use plastic_zoo::experiments::learned_rule::{
+    inner_loop, meta_loss, LearnedRuleExperiment, LearnedRuleRun,
 };
-use plastic_zoo::train::optimizer_step;
+use plastic_zoo::trainer::adam;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -156,24 +157,15 @@ fn a_rule_reading_the_reward_gets_minus_the_squared_error() {
 }
 
 fn small_run(kind: RuleNetKind) -> LearnedRuleRun {
-    LearnedRuleRun {
-        rule: LearnedRuleConfig::new(kind),
-        network: default_network(vec![8]),
-        train_tasks: vec!["and".into(), "or".into(), "nand".into(), "a".into()],
-        held_out: vec!["xor".into()],
-        inner_steps: 8,
-        truncation: None,
-        loss_during: false,
-        w_max: 1.0,
-        grad_clip: 1.0,
-        train: TrainConfig {
-            episodes: 20,
-            batch: 8,
-            learning_rate: 1e-2,
-            seed: 0,
-            checkpoint_every: 20,
-        },
-    }
+    let mut run = LearnedRuleExperiment::preset("boolean").unwrap();
+    run.rule = LearnedRuleConfig::new(kind);
+    run.hidden = vec![8];
+    run.held_out = vec![TwoInputTask::named("xor").unwrap()];
+    run.inner_steps = 8;
+    run.train.episodes = 20;
+    run.train.batch = 8;
+    run.train.optimizer.learning_rate = 1e-2;
+    run
 }
 
 #[test]
@@ -184,7 +176,9 @@ fn twenty_meta_steps_lower_the_meta_loss_on_a_fixed_task_batch() {
         let device = Default::default();
         B::seed(&device, 1);
         let mut rule = run.rule.init::<B>(&device);
-        let tasks: Vec<TwoInputTask> = run.train_task_list().unwrap().repeat(2);
+        let tasks: Vec<TwoInputTask> = ["and", "or", "nand", "a"]
+            .map(|name| TwoInputTask::named(name).unwrap())
+            .repeat(2);
         // The same nets and examples at every step: only the rule changes.
         let loss_of = |rule: &LearnedRule<B>| {
             let mut rng = ChaCha8Rng::seed_from_u64(9);
@@ -192,10 +186,10 @@ fn twenty_meta_steps_lower_the_meta_loss_on_a_fixed_task_batch() {
             meta_loss(&network, &tasks)
         };
         let before = loss_of(&rule).into_scalar().elem::<f64>();
-        let mut optim = clipped_adam(run.grad_clip);
+        let mut optim = adam::<B, LearnedRule<B>>(&run.train.optimizer);
         for _ in 0..20 {
-            let loss = loss_of(&rule);
-            rule = optimizer_step(rule, &mut optim, run.train.learning_rate, loss, None);
+            let gradients = GradientsParams::from_grads(loss_of(&rule).backward(), &rule);
+            rule = optim.step(run.train.optimizer.learning_rate, rule, gradients);
         }
         let after = loss_of(&rule).into_scalar().elem::<f64>();
         assert!(

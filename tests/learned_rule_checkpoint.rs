@@ -7,7 +7,7 @@ use burn::backend::NdArray;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use plastic_models::{LearnedRule, LearnedRuleConfig, RuleNetKind};
-use plastic_zoo::checkpoint::{RunDir, RunState};
+use plastic_zoo::checkpoint::{module_bytes, RunDir, RunState, MODEL_FILE};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -21,19 +21,13 @@ fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
 fn a_saved_rule_reloads_with_identical_weight_changes() {
     let tmp = tempfile::tempdir().unwrap();
     let device = Default::default();
-    let run = RunDir::create(tmp.path(), "learned-rule", "r", false).unwrap();
-    let state = RunState {
-        model: "learned-rule".into(),
-        crate_version: "test".into(),
-        episode: 0,
-        rng: ChaCha8Rng::seed_from_u64(0),
-        last_metrics: None,
-    };
+    let run = RunDir::create(tmp.path(), "learned-rule", "r").unwrap();
+    let state = RunState::fresh("learned-rule", ChaCha8Rng::seed_from_u64(0));
     let config = LearnedRuleConfig::new(RuleNetKind::Lstm);
     F32::seed(&device, 5);
     let saved = config.init::<F32>(&device);
-    run.save_model::<F32, _>(&saved, &state).unwrap();
-    std::fs::write(run.file("config.json"), "{}").unwrap();
+    let files = vec![(MODEL_FILE.to_string(), module_bytes::<F32, _>(&saved).unwrap())];
+    run.save(&state, &serde_json::json!({}), files).unwrap();
 
     F32::seed(&device, 6);
     let other = config.init::<F32>(&device);
@@ -47,10 +41,8 @@ fn a_saved_rule_reloads_with_identical_weight_changes() {
         changes(&other),
         "two seeds gave the same rule"
     );
-    let loaded = RunDir::open(&run.path)
-        .unwrap()
-        .load_model(other, &device)
-        .unwrap();
+    let (_, checkpoint) = RunDir::open(&run.path).unwrap();
+    let loaded = checkpoint.load_module(MODEL_FILE, other, &device).unwrap();
     assert_eq!(changes(&saved), changes(&loaded));
 }
 

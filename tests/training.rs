@@ -4,14 +4,16 @@
 use burn::backend::{Autodiff, NdArray};
 use burn::module::AutodiffModule;
 use burn::tensor::Tensor;
-use plastic_models::PlasticRnn;
-use plastic_zoo::checkpoint::{RunDir, RunState};
-use plastic_zoo::config::{
-    resolve_plastic_rnn, GradientEngine, PlasticRnnOverrides, PlasticRnnRun,
+use plastic_models::{GradientEngine, PlasticRnn};
+use plastic_zoo::checkpoint::{module_bytes, RunDir, RunState, MODEL_FILE};
+use plastic_zoo::experiment::launch::resolve;
+use plastic_zoo::experiments::plastic_rnn::episode::{
+    batch_tensors, episode_rng, evaluate, run_episode,
 };
-use plastic_zoo::train::plastic_rnn::{batch_tensors, episode_rng, evaluate, run_episode};
-use plastic_zoo::train::{adam, optimizer_step};
+use plastic_zoo::experiments::plastic_rnn::{PlasticRnnExperiment, PlasticRnnRun};
+use plastic_zoo::trainer::{GradientSteps, Learner};
 use rand::SeedableRng;
+use serde_json::json;
 
 type B = Autodiff<NdArray<f32>>;
 
@@ -37,35 +39,40 @@ fn outputs_of(model: &PlasticRnn<NdArray<f32>>, inputs: Tensor<NdArray<f32>, 3>)
 
 #[test]
 fn saved_and_loaded_model_gives_bit_identical_outputs() {
-    let flags = PlasticRnnOverrides {
-        neurons: Some(12),
-        patterns: Some(2),
-        learning_rate: Some(0.01),
-        ..Default::default()
-    };
-    let config = resolve_plastic_rnn("bohp", None, &flags).unwrap();
+    let flags = json!({
+        "model": {"neurons": 12},
+        "task": {"neurons": 12, "patterns": 2},
+        "train": {"optimizer": {"learning_rate": 0.01}},
+    });
+    let config = resolve::<PlasticRnnExperiment>(Some("bohp"), None, &flags).unwrap();
     let device = Default::default();
-    let mut model = config.model.init::<B>(1, &device);
-    let mut optim = adam();
+    let task = config.task.clone();
+    let mut learner = GradientSteps::new(
+        config.model.init::<B>(1, &device),
+        &config.train.optimizer,
+        |model: &PlasticRnn<B>, rng: &mut _| {
+            run_episode(model, GradientEngine::Bptt, &task, 2, rng)
+        },
+        &device,
+    );
     let mut rng = episode_rng(1);
-    for _ in 0..5 {
-        let outcome = run_episode(&model, GradientEngine::Bptt, &config.task, 2, &mut rng).unwrap();
-        model = optimizer_step(model, &mut optim, 0.01, outcome.loss, None);
+    for step in 1..=5 {
+        learner.step(step, &mut rng).unwrap();
     }
+    let model = learner.into_model();
     let dir = tempfile::tempdir().unwrap();
-    let run = RunDir::create(dir.path(), "plastic-rnn", "r", true).unwrap();
-    let state = RunState {
-        model: "plastic-rnn".into(),
-        crate_version: "test".into(),
-        episode: 5,
-        rng: episode_rng(1),
-        last_metrics: None,
-    };
-    run.save_checkpoint(&model, &optim, &state).unwrap();
+    let run = RunDir::create(dir.path(), "plastic-rnn", "r").unwrap();
+    let mut state = RunState::fresh("plastic-rnn", episode_rng(1));
+    state.step = 5;
+    let files = vec![(MODEL_FILE.to_string(), module_bytes::<B, _>(&model).unwrap())];
+    run.save(&state, &serde_json::to_value(&config).unwrap(), files)
+        .unwrap();
 
     // A model from another seed, overwritten by the checkpoint.
-    let loaded: PlasticRnn<B> = run
-        .load_model(config.model.init::<B>(99, &device), &device)
+    let (_, checkpoint) = RunDir::open(&run.path).unwrap();
+    assert_eq!(checkpoint.step(), 5);
+    let loaded: PlasticRnn<B> = checkpoint
+        .load_module(MODEL_FILE, config.model.init::<B>(99, &device), &device)
         .unwrap();
     let batch = plastic_tasks::generate_batch(
         &config.task,
@@ -85,35 +92,29 @@ fn saved_and_loaded_model_gives_bit_identical_outputs() {
 
 /// The bohp preset at learning rate 0.03, where 50 episodes make visible progress.
 fn bohp_at_high_rate() -> PlasticRnnRun {
-    let flags = PlasticRnnOverrides {
-        learning_rate: Some(0.03),
-        ..Default::default()
-    };
-    resolve_plastic_rnn("bohp", None, &flags).unwrap()
+    let flags = json!({"train": {"optimizer": {"learning_rate": 0.03}}});
+    resolve::<PlasticRnnExperiment>(Some("bohp"), None, &flags).unwrap()
 }
 
 /// Trains `episodes` bohp episodes with one gradient engine; returns the model and the
 /// per-episode losses.
 fn bohp_training(gradient: GradientEngine, episodes: usize) -> (PlasticRnn<B>, Vec<f64>) {
     let config = bohp_at_high_rate();
-    let mut model = config
-        .model
-        .init::<B>(config.train.seed, &Default::default());
-    let mut optim = adam();
+    let device = Default::default();
+    let task = config.task.clone();
+    let mut learner = GradientSteps::new(
+        config.model.init::<B>(config.train.seed, &device),
+        &config.train.optimizer,
+        |model: &PlasticRnn<B>, rng: &mut _| run_episode(model, gradient, &task, 1, rng),
+        &device,
+    );
     let mut rng = episode_rng(config.train.seed);
     let mut losses = Vec::new();
-    for _ in 0..episodes {
-        let outcome = run_episode(&model, gradient, &config.task, 1, &mut rng).unwrap();
-        losses.push(outcome.loss.clone().into_scalar() as f64);
-        model = optimizer_step(
-            model,
-            &mut optim,
-            config.train.learning_rate,
-            outcome.loss,
-            outcome.gradients,
-        );
+    for step in 1..=episodes {
+        let records = learner.step(step, &mut rng).unwrap();
+        losses.push(records[0].loss);
     }
-    (model, losses)
+    (learner.into_model(), losses)
 }
 
 /// RTRL and BPTT compute the same gradient, so in f32 their training runs may part only by

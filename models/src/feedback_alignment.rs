@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// The nonlinearity of every hidden layer (the output layer is linear).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     Tanh,
@@ -47,6 +48,7 @@ impl Activation {
 
 /// How a layer's error reaches the layer below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Backpropagation: through the transpose of the forward weights.

@@ -194,44 +194,39 @@ pub fn hebbian_product<B: Backend>(post: Tensor<B, 3>, pre: Tensor<B, 3>) -> Ten
     post.swap_dims(1, 2).matmul(pre)
 }
 
-/// One network of the kind a [`FeedForward`] stacks, as a Burn module so that it can be
-/// saved and loaded as a checkpoint.
+/// The weights of a [`FeedForward`] (every replication) as a Burn module, so that they can
+/// be saved and loaded as a checkpoint.
 #[derive(Module, Debug)]
 pub struct SavedNetwork<B: Backend> {
-    /// Layer weights `[out, in]`, input side first.
-    pub layers: Vec<Param<Tensor<B, 2>>>,
+    /// Layer weights `[replications, out, in]`, input side first.
+    pub layers: Vec<Param<Tensor<B, 3>>>,
 }
 
 impl<B: Backend> SavedNetwork<B> {
-    /// Zero weights of `config`'s shapes, to load a record into.
-    pub fn empty(config: &FeedForwardConfig, device: &B::Device) -> Self {
+    /// Zero weights of `config`'s shapes for `replications` nets, to load a record into.
+    pub fn empty(config: &FeedForwardConfig, replications: usize, device: &B::Device) -> Self {
         let layers = config
             .layer_shapes()
             .into_iter()
-            .map(|shape| Param::from_tensor(Tensor::zeros(shape, device)))
+            .map(|[out, inp]| Param::from_tensor(Tensor::zeros([replications, out, inp], device)))
             .collect();
         Self { layers }
     }
 
-    /// Replication `index` of `network`.
-    pub fn from_replication(network: &FeedForward<B>, index: usize) -> Self {
+    /// Every replication of `network`.
+    pub fn from_network(network: &FeedForward<B>) -> Self {
         let layers = network
-            .replication(index)
             .weights
-            .into_iter()
-            .map(|w| Param::from_tensor(w.squeeze_dim(0)))
+            .iter()
+            .map(|w| Param::from_tensor(w.clone()))
             .collect();
         Self { layers }
     }
 
-    /// A network of one replication with these weights.
+    /// The networks these weights describe.
     pub fn to_network(&self, output_activation: OutputActivation) -> FeedForward<B> {
         FeedForward {
-            weights: self
-                .layers
-                .iter()
-                .map(|w| w.val().unsqueeze_dim(0))
-                .collect(),
+            weights: self.layers.iter().map(|w| w.val()).collect(),
             output_activation,
         }
     }
@@ -509,37 +504,98 @@ pub enum AnyRule {
     Delta(DeltaRule),
 }
 
-/// Names of the rules, in the order tables list them.
-pub const RULE_NAMES: [&str; 6] = [
-    "supervised",
-    "bounded",
-    "unsupervised",
-    "reward",
-    "oja",
-    "delta",
-];
+/// The hand-written rules by name, in the order tables list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum RuleKind {
+    /// Supervised Hebbian: the output layer's postsynaptic term is the target
+    Supervised,
+    /// Bounded Hebbian: growth slows as a weight nears ±w_max
+    Bounded,
+    /// Unsupervised Hebbian on the linear activities
+    Unsupervised,
+    /// Reward-modulated Hebbian with the seed's global signal
+    Reward,
+    /// Oja's rule: Hebbian growth with a decay that keeps rows near unit length
+    Oja,
+    /// The delta rule (Widrow–Hoff) on the output layer
+    Delta,
+}
+
+impl RuleKind {
+    pub const ALL: [RuleKind; 6] = [
+        Self::Supervised,
+        Self::Bounded,
+        Self::Unsupervised,
+        Self::Reward,
+        Self::Oja,
+        Self::Delta,
+    ];
+
+    /// Name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Supervised => "supervised",
+            Self::Bounded => "bounded",
+            Self::Unsupervised => "unsupervised",
+            Self::Reward => "reward",
+            Self::Oja => "oja",
+            Self::Delta => "delta",
+        }
+    }
+
+    /// The rule called `name`.
+    pub fn named(name: &str) -> Result<Self, HebbianError> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Self::ALL.iter().map(|k| k.name()).collect();
+                HebbianError::InvalidRule(format!(
+                    "unknown rule '{name}' (known: {})",
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// Whether the rule reads a target.
+    pub fn needs_target(self) -> bool {
+        matches!(self, Self::Supervised | Self::Reward | Self::Delta)
+    }
+}
 
 impl AnyRule {
-    /// The rule called `name` (one of [`RULE_NAMES`]) with this step.
-    pub fn named(name: &str, step: RuleStep) -> Result<Self, HebbianError> {
+    /// The rule of `kind` with this step (the supervised rule's first layer fixed).
+    pub fn new(kind: RuleKind, step: RuleStep) -> Result<Self, HebbianError> {
         step.validate()?;
-        Ok(match name {
-            "supervised" => Self::Supervised(SupervisedHebbian {
+        Ok(match kind {
+            RuleKind::Supervised => Self::Supervised(SupervisedHebbian {
                 step,
                 first_layer_learns: false,
             }),
-            "bounded" => Self::Bounded(BoundedHebbian { step }),
-            "unsupervised" => Self::Unsupervised(UnsupervisedHebbian { step }),
-            "reward" => Self::Reward(RewardModulatedHebbian { step }),
-            "oja" => Self::Oja(OjaRule { step }),
-            "delta" => Self::Delta(DeltaRule { step }),
-            other => {
-                return Err(HebbianError::InvalidRule(format!(
-                    "unknown rule '{other}' (known: {})",
-                    RULE_NAMES.join(", ")
-                )))
-            }
+            RuleKind::Bounded => Self::Bounded(BoundedHebbian { step }),
+            RuleKind::Unsupervised => Self::Unsupervised(UnsupervisedHebbian { step }),
+            RuleKind::Reward => Self::Reward(RewardModulatedHebbian { step }),
+            RuleKind::Oja => Self::Oja(OjaRule { step }),
+            RuleKind::Delta => Self::Delta(DeltaRule { step }),
         })
+    }
+
+    /// The rule called `name` (see [`RuleKind`]) with this step.
+    pub fn named(name: &str, step: RuleStep) -> Result<Self, HebbianError> {
+        Self::new(RuleKind::named(name)?, step)
+    }
+
+    pub fn kind(&self) -> RuleKind {
+        match self {
+            Self::Bounded(_) => RuleKind::Bounded,
+            Self::Supervised(_) => RuleKind::Supervised,
+            Self::Unsupervised(_) => RuleKind::Unsupervised,
+            Self::Reward(_) => RuleKind::Reward,
+            Self::Oja(_) => RuleKind::Oja,
+            Self::Delta(_) => RuleKind::Delta,
+        }
     }
 
     pub fn step(&self) -> RuleStep {
@@ -555,20 +611,13 @@ impl AnyRule {
 
     /// Whether the rule reads a target.
     pub fn needs_target(&self) -> bool {
-        matches!(self, Self::Supervised(_) | Self::Reward(_) | Self::Delta(_))
+        self.kind().needs_target()
     }
 }
 
 impl LocalRule for AnyRule {
     fn name(&self) -> &'static str {
-        match self {
-            Self::Bounded(rule) => rule.name(),
-            Self::Supervised(rule) => rule.name(),
-            Self::Unsupervised(rule) => rule.name(),
-            Self::Reward(rule) => rule.name(),
-            Self::Oja(rule) => rule.name(),
-            Self::Delta(rule) => rule.name(),
-        }
+        self.kind().name()
     }
 
     fn update<B: Backend>(

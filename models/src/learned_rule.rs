@@ -16,6 +16,7 @@ use crate::hebbian_ff::FeedForward;
 
 /// The architecture of a learned rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum RuleNetKind {
     /// An LSTM cell per synapse (shared weights, private state): the rule can remember.

@@ -9,12 +9,13 @@ pub mod rtrl;
 
 pub use feedback_alignment::{Activation, Feedback, Loss, Method, Mlp, MlpConfig, Updates};
 pub use hebbian_ff::{
-    AnyRule, FeedForward, FeedForwardConfig, HebbianError, LocalRule, OutputActivation, RuleStep,
-    SavedNetwork,
+    AnyRule, FeedForward, FeedForwardConfig, HebbianError, LocalRule, OutputActivation, RuleKind,
+    RuleStep, SavedNetwork,
 };
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, RuleMemory, RuleNetKind};
 pub use plastic_rnn::{
-    last_step_loss, AlphaInit, HebbRule, PlasticRnn, PlasticRnnConfig, PlasticState,
+    last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticRnn, PlasticRnnConfig,
+    PlasticState,
 };
 pub use rtrl::{rtrl_sensitivity_bytes, RtrlGradients};
 

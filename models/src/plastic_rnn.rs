@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// How the Hebbian trace follows pre- and postsynaptic activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum HebbRule {
     /// Decaying average: `Hebb(t) = (1-η)·Hebb(t-1) + η·outer(y(t-1), y(t))`.
@@ -32,6 +33,28 @@ pub enum AlphaInit {
     Normal,
     /// `scale · |U(0, 1)|` (backpropagation of Hebbian plasticity).
     Uniform,
+}
+
+/// How the gradient of a [`PlasticRnn`]'s loss is computed; both give the same gradient.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum GradientEngine {
+    /// Backpropagation through time (autodiff): memory grows with the episode length.
+    #[default]
+    Bptt,
+    /// Real-time recurrent learning, forward in time: O(N⁴) memory, any episode length.
+    Rtrl,
+}
+
+impl GradientEngine {
+    /// Name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Bptt => "bptt",
+            Self::Rtrl => "rtrl",
+        }
+    }
 }
 
 /// Shape and learning rule of a [`PlasticRnn`].

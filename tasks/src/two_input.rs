@@ -3,6 +3,7 @@
 //! linear maps. Each family has members kept out of meta-training by default.
 
 use rand::Rng;
+use serde::{Deserialize, Serialize};
 
 use crate::boolean::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
 use crate::TaskError;
@@ -62,9 +63,13 @@ impl LinearMap {
 }
 
 /// The tasks of one family share their probe inputs, so a batch of nets can mix them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
 pub enum TaskFamily {
+    /// The 16 two-input boolean functions in ±1 coding
     Boolean,
+    /// 12 maps x ↦ 0.5·(cos θ·x0 + sin θ·x1), θ = 0, 30, …, 330, named linear-θ
     Linear,
 }
 
@@ -97,6 +102,14 @@ impl TaskFamily {
         }
     }
 
+    /// The members as tasks.
+    pub fn tasks(self) -> Vec<TwoInputTask> {
+        self.members()
+            .iter()
+            .map(|name| TwoInputTask::named(name).expect("a family's members are tasks"))
+            .collect()
+    }
+
     /// Members kept out of meta-training by default: XOR and XNOR, the two functions no single
     /// threshold unit computes; and a linear map with its negation.
     pub fn held_out(self) -> [&'static str; 2] {
@@ -120,14 +133,36 @@ impl TaskFamily {
     }
 }
 
-/// A boolean function or a linear map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A boolean function or a linear map; written by its name in configuration files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum TwoInputTask {
     Boolean(BooleanFunction),
     Linear(LinearMap),
 }
 
+impl TryFrom<String> for TwoInputTask {
+    type Error = TaskError;
+    fn try_from(name: String) -> Result<Self, TaskError> {
+        Self::named(&name)
+    }
+}
+
+impl From<TwoInputTask> for String {
+    fn from(task: TwoInputTask) -> String {
+        task.name().to_string()
+    }
+}
+
 impl TwoInputTask {
+    /// Every task of every family, boolean functions first.
+    pub fn all() -> Vec<TwoInputTask> {
+        [TaskFamily::Boolean, TaskFamily::Linear]
+            .into_iter()
+            .flat_map(|family| family.tasks())
+            .collect()
+    }
+
     /// The task of a name in [`BOOLEAN_FUNCTIONS`] or [`LINEAR_MAPS`] (case-insensitive).
     pub fn named(name: &str) -> Result<Self, TaskError> {
         let wanted = name.trim().to_ascii_lowercase();

@@ -2,26 +2,76 @@
 //! parameters and the same episodes: how far apart they are (in f64), how long each takes
 //! and how much memory each needs, against the network size N and the episode length T.
 
-use std::fmt::Write as _;
-use std::path::Path;
+mod report;
+
+use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::{last_step_loss, PlasticRnn, PlasticRnnConfig};
+use plastic_models::{last_step_loss, rtrl_sensitivity_bytes, PlasticRnn, PlasticRnnConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::config::preset;
 use crate::backend::{BackendChoice, BackendJob};
-use crate::cli::{CompareArgs, ComparePart};
-use crate::config::plastic_rnn_preset;
 use crate::memory::peak_during;
-use crate::plot::{log_log, Series};
-use crate::train::plastic_rnn::{check_rtrl_memory, human_bytes};
+use crate::util::median;
+use report::{markdown_row, summary, write_outputs};
+
+/// What `compare` runs.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// Network sizes N, total neurons (bias neuron included).
+    pub sizes: Vec<usize>,
+    /// Episode lengths T.
+    pub steps: Vec<usize>,
+    /// Timed gradient computations per case and engine (the median is reported).
+    pub episodes: usize,
+    /// Episodes per gradient.
+    pub batch: usize,
+    /// Seed of the parameters and episodes.
+    pub seed: u64,
+    /// Directory for compare.csv, compare.md and compare.png.
+    pub out: PathBuf,
+    /// Largest RTRL sensitivity storage to allocate (`None`: the memory available).
+    pub max_memory: Option<u64>,
+    /// Compute one part of the first case in this process and print it as JSON.
+    pub in_process: Option<ComparePart>,
+}
+
+/// The parts of a `compare` case, each run in a process of its own: the f64 check and the
+/// timing must not share ndarray's device, whose float type is set by its first use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComparePart {
+    /// Both gradients in f64 on ndarray, and their largest relative difference.
+    Difference,
+    /// Time and peak memory of each engine on the chosen backend.
+    Timing,
+}
+
+impl ComparePart {
+    pub const NAMES: [&'static str; 2] = ["difference", "timing"];
+
+    pub fn named(name: &str) -> Option<Self> {
+        match name {
+            "difference" => Some(Self::Difference),
+            "timing" => Some(Self::Timing),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Difference => "difference",
+            Self::Timing => "timing",
+        }
+    }
+}
 
 /// `max_k |a_k − b_k| / max_k |b_k|`: the largest difference relative to the size of the
 /// reference gradient `b` (elementwise ratios blow up on entries that are zero up to rounding).
@@ -57,7 +107,7 @@ pub struct CompareRow {
 /// The BOHP network at `neurons` total neurons (bias included), with η learned so that all
 /// three parameter gradients are compared.
 fn network(neurons: usize) -> anyhow::Result<PlasticRnnConfig> {
-    let mut model = plastic_rnn_preset("bohp")?.model;
+    let mut model = preset("bohp")?.model;
     model.neurons = neurons - 1;
     model.learn_eta = true;
     model.w_init_std = 1.1 / (neurons as f64).sqrt();
@@ -228,11 +278,12 @@ fn measure<T>(work: impl Fn() -> T, repeats: usize) -> (f64, usize) {
         }
     }
     times.sort_by(f64::total_cmp);
-    (crate::bench::median(&times), peak)
+    (median(&times), peak)
 }
 
-/// Runs the whole comparison, prints the table and writes CSV, markdown and PNG.
-pub fn compare(args: &CompareArgs, backend: BackendChoice) -> anyhow::Result<()> {
+/// Runs the whole comparison, prints the table, writes CSV, markdown and PNG, and returns the
+/// rows as one JSON object.
+pub fn compare(args: &CompareOptions, backend: BackendChoice) -> anyhow::Result<serde_json::Value> {
     if args.sizes.is_empty() || args.sizes.iter().any(|&n| n < 2) {
         bail!("sizes are total neurons (bias included) and must be at least 2");
     }
@@ -243,10 +294,16 @@ pub fn compare(args: &CompareArgs, backend: BackendChoice) -> anyhow::Result<()>
         bail!("episodes and batch must be at least 1");
     }
     for &size in &args.sizes {
-        check_rtrl_memory(&network(size)?, args.batch, args.max_memory)?;
+        let needed = rtrl_sensitivity_bytes(&network(size)?, args.batch, size_of::<f32>());
+        crate::memory::check(
+            u64::try_from(needed).unwrap_or(u64::MAX),
+            args.max_memory,
+            "lower --sizes or --batch",
+        )?;
     }
     if let Some(part) = args.in_process {
-        return compare_part(args, backend, part);
+        compare_part(args, backend, part)?;
+        return Ok(serde_json::Value::Null);
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
@@ -283,11 +340,11 @@ pub fn compare(args: &CompareArgs, backend: BackendChoice) -> anyhow::Result<()>
         "wrote compare.csv, compare.md and compare.png to {}",
         args.out.display()
     );
-    Ok(())
+    Ok(serde_json::json!({ "model": "plastic-rnn", "backend": backend.name(), "cases": rows }))
 }
 
 /// The parameters and episodes of the case (`size`, `steps`): the same in every process.
-fn case(args: &CompareArgs, size: usize, steps: usize) -> anyhow::Result<Case> {
+fn case(args: &CompareOptions, size: usize, steps: usize) -> anyhow::Result<Case> {
     let config = network(size)?;
     let seed = args.seed ^ ((size as u64) << 32) ^ steps as u64;
     let (inputs, targets) = episodes(&config, args.batch, steps, seed);
@@ -301,7 +358,7 @@ fn case(args: &CompareArgs, size: usize, steps: usize) -> anyhow::Result<Case> {
 
 /// Computes `part` of the first case here and prints it as one JSON line.
 fn compare_part(
-    args: &CompareArgs,
+    args: &CompareOptions,
     backend: BackendChoice,
     part: ComparePart,
 ) -> anyhow::Result<()> {
@@ -327,17 +384,14 @@ fn compare_part(
 
 /// Runs `part` of the case (`size`, `steps`) in a child process and reads its JSON line.
 fn part_in_child<T: DeserializeOwned>(
-    args: &CompareArgs,
+    args: &CompareOptions,
     backend: BackendChoice,
     part: ComparePart,
     size: usize,
     steps: usize,
 ) -> anyhow::Result<T> {
-    let part_name = match part {
-        ComparePart::Difference => "difference",
-        ComparePart::Timing => "timing",
-    };
-    let child_args: Vec<String> = [
+    let part_name = part.name();
+    let mut child_args: Vec<String> = [
         "--backend",
         backend.name(),
         "compare",
@@ -353,197 +407,14 @@ fn part_in_child<T: DeserializeOwned>(
         &args.batch.to_string(),
         "--seed",
         &args.seed.to_string(),
-        "--max-memory",
-        &args.max_memory.to_string(),
     ]
     .map(String::from)
     .to_vec();
+    if let Some(limit) = args.max_memory {
+        child_args.extend(["--max-memory".to_string(), limit.to_string()]);
+    }
     let what = format!("the {part_name} of N = {size}, T = {steps}");
     let output = crate::backend::run_self(&child_args, &what)?;
     serde_json::from_str(output.trim()).with_context(|| format!("{what}: unreadable output"))
 }
 
-fn markdown_row(row: &CompareRow) -> String {
-    format!(
-        "| {} | {} | {:.1e} | {:.4} | {:.4} | {} | {} |",
-        row.neurons,
-        row.steps,
-        row.max_relative_difference,
-        row.bptt_seconds,
-        row.rtrl_seconds,
-        human_bytes(row.bptt_peak_bytes as u128),
-        human_bytes(row.rtrl_peak_bytes as u128),
-    )
-}
-
-/// Least-squares slope and intercept of `y` against `x`.
-fn linear_fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
-    let count = points.len() as f64;
-    if points.len() < 2 {
-        return None;
-    }
-    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / count;
-    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / count;
-    let spread: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
-    if spread == 0.0 {
-        return None;
-    }
-    let slope = points
-        .iter()
-        .map(|p| (p.0 - mean_x) * (p.1 - mean_y))
-        .sum::<f64>()
-        / spread;
-    Some((slope, mean_y - slope * mean_x))
-}
-
-/// The exponent `k` of `y ∝ N^k`, fitted on log-log axes.
-fn exponent(points: &[(f64, f64)]) -> Option<f64> {
-    let logs: Vec<(f64, f64)> = points
-        .iter()
-        .filter(|(x, y)| *x > 0.0 && *y > 0.0)
-        .map(|(x, y)| (x.ln(), y.ln()))
-        .collect();
-    linear_fit(&logs).map(|(slope, _)| slope)
-}
-
-/// Which quantity of a row a series plots.
-#[derive(Clone, Copy)]
-enum Quantity {
-    Seconds,
-    Bytes,
-}
-
-fn series_points(
-    rows: &[CompareRow],
-    steps: usize,
-    rtrl: bool,
-    quantity: Quantity,
-) -> Vec<(f64, f64)> {
-    rows.iter()
-        .filter(|r| r.steps == steps)
-        .map(|r| {
-            let value = match (quantity, rtrl) {
-                (Quantity::Seconds, false) => r.bptt_seconds,
-                (Quantity::Seconds, true) => r.rtrl_seconds,
-                (Quantity::Bytes, false) => r.bptt_peak_bytes as f64,
-                (Quantity::Bytes, true) => r.rtrl_peak_bytes as f64,
-            };
-            (r.neurons as f64, value)
-        })
-        .collect()
-}
-
-/// Fitted exponents in N, and for each N the episode length beyond which RTRL needs less
-/// memory than BPTT.
-fn summary(rows: &[CompareRow], sizes: &[usize], steps: &[usize]) -> String {
-    let mut text = String::new();
-    for &t in steps {
-        for (name, rtrl) in [("BPTT", false), ("RTRL", true)] {
-            let time = exponent(&series_points(rows, t, rtrl, Quantity::Seconds));
-            let memory = exponent(&series_points(rows, t, rtrl, Quantity::Bytes));
-            if let (Some(time), Some(memory)) = (time, memory) {
-                let _ = writeln!(
-                    text,
-                    "{name}, T = {t}: time ∝ N^{time:.2}, peak memory ∝ N^{memory:.2}"
-                );
-            }
-        }
-    }
-    for &n in sizes {
-        let cells: Vec<&CompareRow> = rows.iter().filter(|r| r.neurons == n).collect();
-        let measured = cells
-            .iter()
-            .find(|r| r.rtrl_peak_bytes < r.bptt_peak_bytes)
-            .map(|r| r.steps);
-        let bptt: Vec<(f64, f64)> = cells
-            .iter()
-            .map(|r| (r.steps as f64, r.bptt_peak_bytes as f64))
-            .collect();
-        let rtrl_mean =
-            cells.iter().map(|r| r.rtrl_peak_bytes as f64).sum::<f64>() / cells.len() as f64;
-        let fitted = linear_fit(&bptt)
-            .filter(|(slope, _)| *slope > 0.0)
-            .map(|(slope, intercept)| ((rtrl_mean - intercept) / slope).max(0.0));
-        let measured_text = match measured {
-            Some(t) => format!("first measured at T = {t}"),
-            None => format!(
-                "not reached up to T = {}",
-                steps.iter().max().copied().unwrap_or(0)
-            ),
-        };
-        let fitted_text = fitted
-            .map(|t| format!("; BPTT memory grows linearly in T and passes RTRL's at T ≈ {t:.0}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            text,
-            "N = {n}: RTRL needs less memory than BPTT: {measured_text}{fitted_text}"
-        );
-    }
-    text
-}
-
-fn write_outputs(
-    rows: &[CompareRow],
-    summary: &str,
-    out: &Path,
-    backend: BackendChoice,
-) -> anyhow::Result<()> {
-    let mut csv = String::from(
-        "neurons,steps,max_relative_difference,bptt_seconds,rtrl_seconds,bptt_peak_bytes,rtrl_peak_bytes\n",
-    );
-    let mut markdown = format!(
-        "Backend {backend}; times are medians per episode; peak = heap bytes of one gradient computation.\n\n| N | steps | max rel. gradient difference (f64) | BPTT s/episode | RTRL s/episode | BPTT peak | RTRL peak |\n|---|---|---|---|---|---|---|\n"
-    );
-    for row in rows {
-        let _ = writeln!(
-            csv,
-            "{},{},{:e},{},{},{},{}",
-            row.neurons,
-            row.steps,
-            row.max_relative_difference,
-            row.bptt_seconds,
-            row.rtrl_seconds,
-            row.bptt_peak_bytes,
-            row.rtrl_peak_bytes
-        );
-        let _ = writeln!(markdown, "{}", markdown_row(row));
-    }
-    markdown.push('\n');
-    for line in summary.lines() {
-        let _ = writeln!(markdown, "- {line}");
-    }
-    let write = |name: &str, text: &str| {
-        let path = out.join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
-    };
-    write("compare.csv", &csv)?;
-    write("compare.md", &markdown)?;
-    let mut steps: Vec<usize> = rows.iter().map(|r| r.steps).collect();
-    steps.dedup();
-    steps.sort_unstable();
-    steps.dedup();
-    let panel = |quantity: Quantity| -> Vec<Series> {
-        let mut series = Vec::new();
-        for &t in &steps {
-            for (name, rtrl) in [("BPTT", false), ("RTRL", true)] {
-                let points = series_points(rows, t, rtrl, quantity);
-                let fit = exponent(&points)
-                    .map(|k| format!(" ∝ N^{k:.2}"))
-                    .unwrap_or_default();
-                series.push(Series {
-                    label: format!("{name}, T = {t}{fit}"),
-                    points,
-                });
-            }
-        }
-        series
-    };
-    log_log(
-        &[
-            ("time per episode", "seconds", panel(Quantity::Seconds)),
-            ("peak memory", "bytes", panel(Quantity::Bytes)),
-        ],
-        "N (neurons)",
-        &out.join("compare.png"),
-    )
-}

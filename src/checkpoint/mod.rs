@@ -1,0 +1,416 @@
+//! Run directories and their checkpoints.
+//!
+//! A run lives in `<out>/<model>/<run-name>/`: `config.json`, `metrics.jsonl`, plots, and
+//! checkpoints. Each checkpoint is a directory `checkpoint-<step>/` holding the run's
+//! configuration, its state (step, RNG, last metrics), the model and optimizer records and a
+//! `MANIFEST` with the digest of every file. A checkpoint is written in full under a
+//! temporary name, renamed into place, and only then named current in `LATEST` (replaced
+//! atomically); the previous checkpoint stays until a newer one is complete. Loading
+//! verifies the manifest and refuses a torn or corrupted checkpoint, naming the last good
+//! one.
+
+mod manifest;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use burn::module::{AutodiffModule, Module};
+use burn::optim::Optimizer;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use rand_chacha::ChaCha8Rng;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use manifest::{sha256_hex, Manifest, MANIFEST_FILE};
+
+use crate::metrics::EpisodeMetrics;
+use crate::util::{sync_dir, write_atomically, write_synced};
+
+pub const CONFIG_FILE: &str = "config.json";
+pub const STATE_FILE: &str = "state.json";
+pub const MODEL_FILE: &str = "model.mpk";
+pub const OPTIMIZER_FILE: &str = "optimizer.mpk";
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// Names the current checkpoint of a run.
+pub const LATEST_FILE: &str = "LATEST";
+
+/// Complete checkpoints kept per run: the current one and the one before it.
+const KEPT: usize = 2;
+
+const PREFIX: &str = "checkpoint-";
+
+type ByteRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+/// Where a run lives: `<out>/<model>/<run-name>/`.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub path: PathBuf,
+}
+
+/// Progress of a run, saved in every checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunState {
+    /// Name of the model on the command line.
+    pub model: String,
+    /// Version of plastic-zoo that wrote the checkpoint.
+    pub crate_version: String,
+    /// Steps (episodes, updates, meta-steps) completed.
+    pub step: usize,
+    /// The generator of the training examples, exactly where it stopped.
+    pub rng: ChaCha8Rng,
+    /// Metrics of the last logged step.
+    pub last_metrics: Option<EpisodeMetrics>,
+    /// What the learner carries between steps besides its parameters (e.g. losses not yet
+    /// averaged into a metrics line).
+    #[serde(default)]
+    pub learner: serde_json::Value,
+}
+
+impl RunState {
+    /// The state of a run about to take its first step.
+    pub fn fresh(model: &str, rng: ChaCha8Rng) -> Self {
+        Self {
+            model: model.to_string(),
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            step: 0,
+            rng,
+            last_metrics: None,
+            learner: serde_json::Value::Null,
+        }
+    }
+}
+
+/// A verified checkpoint: its manifest, state and file contents.
+pub struct Checkpoint {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    pub state: RunState,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl RunDir {
+    /// Creates a fresh run directory; refuses one that already holds a run.
+    pub fn create(out: &Path, model: &str, run_name: &str) -> anyhow::Result<Self> {
+        Self::create_at(out.join(model), run_name)
+    }
+
+    /// Creates the run directory `parent/run_name`.
+    pub fn create_at(parent: PathBuf, run_name: &str) -> anyhow::Result<Self> {
+        if run_name.is_empty()
+            || run_name.contains(['/', '\\'])
+            || run_name == "."
+            || run_name == ".."
+        {
+            bail!("run name '{run_name}' must be a plain, non-empty directory name");
+        }
+        let path = parent.join(run_name);
+        let run = Self { path };
+        if run.file(CONFIG_FILE).exists()
+            || run.file(LATEST_FILE).exists()
+            || !run.checkpoint_dirs().is_empty()
+        {
+            let shown = run.path.display();
+            bail!("run directory {shown} already holds a run: continue it with --resume {shown}, choose another --run-name, or remove it");
+        }
+        fs::create_dir_all(&run.path)
+            .with_context(|| format!("cannot create run directory {}", run.path.display()))?;
+        Ok(run)
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    pub fn write_json<T: Serialize>(&self, name: &str, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        write_atomically(&self.file(name), text.as_bytes())
+    }
+
+    /// Opens `path`, a run directory (its current checkpoint) or one checkpoint directory of
+    /// a run, and verifies the checkpoint.
+    pub fn open(path: &Path) -> anyhow::Result<(Self, Checkpoint)> {
+        if !path.is_dir() {
+            bail!("run directory {} does not exist", path.display());
+        }
+        if path.join(MANIFEST_FILE).exists() {
+            let parent = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+            let run = Self { path: parent };
+            let checkpoint = run.verified(path)?;
+            return Ok((run, checkpoint));
+        }
+        let run = Self {
+            path: path.to_path_buf(),
+        };
+        let latest = run.file(LATEST_FILE);
+        if latest.exists() {
+            let bytes = fs::read(&latest)
+                .with_context(|| format!("cannot read {}", latest.display()))?;
+            let name = String::from_utf8(bytes).unwrap_or_default();
+            let name = name.strip_suffix('\n').unwrap_or(&name);
+            if !is_checkpoint_name(name) {
+                bail!(
+                    "{} is damaged (it names no checkpoint); {}",
+                    latest.display(),
+                    run.last_good(None)
+                );
+            }
+            let checkpoint = run.verified(&run.file(name))?;
+            return Ok((run, checkpoint));
+        }
+        // A run killed between its first checkpoint and the first LATEST: the newest
+        // complete checkpoint is current.
+        if let Some((_, dir)) = run.checkpoint_dirs().pop() {
+            let checkpoint = run.verified(&dir)?;
+            return Ok((run, checkpoint));
+        }
+        if run.file(MODEL_FILE).exists() && run.file(STATE_FILE).exists() {
+            bail!(
+                "{} holds a checkpoint in the layout of an older plastic-zoo (no MANIFEST): train it again",
+                path.display()
+            );
+        }
+        bail!("{} is not a checkpoint: it holds no checkpoint directory", path.display())
+    }
+
+    /// Verifies the checkpoint in `dir`; the error names what is wrong and the last good
+    /// checkpoint of the run.
+    fn verified(&self, dir: &Path) -> anyhow::Result<Checkpoint> {
+        Checkpoint::verify(dir).map_err(|problem| {
+            anyhow::anyhow!(
+                "checkpoint {} is unusable: {problem}; {}",
+                dir.display(),
+                self.last_good(Some(dir))
+            )
+        })
+    }
+
+    /// "the last good checkpoint is …", or that none is left.
+    fn last_good(&self, besides: Option<&Path>) -> String {
+        let good = self
+            .checkpoint_dirs()
+            .into_iter()
+            .rev()
+            .filter(|(_, dir)| Some(dir.as_path()) != besides)
+            .find_map(|(step, dir)| Checkpoint::verify(&dir).ok().map(|_| (step, dir)));
+        match good {
+            Some((step, dir)) => format!(
+                "the last good checkpoint is {} (step {step}): pass it to --resume or eval",
+                dir.display()
+            ),
+            None => format!("no intact checkpoint is left in {}", self.path.display()),
+        }
+    }
+
+    /// The complete checkpoint directories of the run, oldest first.
+    pub fn checkpoint_dirs(&self) -> Vec<(usize, PathBuf)> {
+        let Ok(entries) = fs::read_dir(&self.path) else {
+            return Vec::new();
+        };
+        let mut dirs: Vec<(usize, PathBuf)> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                let step = checkpoint_step(&name)?;
+                entry.path().is_dir().then(|| (step, entry.path()))
+            })
+            .collect();
+        dirs.sort();
+        dirs
+    }
+
+    /// Writes a checkpoint of `state` holding `config` and `files`, makes it current and
+    /// drops all but the newest [`KEPT`] checkpoints.
+    pub fn save(
+        &self,
+        state: &RunState,
+        config: &serde_json::Value,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> anyhow::Result<()> {
+        let name = format!("{PREFIX}{:09}", state.step);
+        let target = self.file(&name);
+        if self.current_name().as_deref() == Some(name.as_str()) {
+            return Ok(());
+        }
+        let mut all = vec![
+            (
+                CONFIG_FILE.to_string(),
+                serde_json::to_vec_pretty(config)?,
+            ),
+            (STATE_FILE.to_string(), serde_json::to_vec_pretty(state)?),
+        ];
+        all.extend(files);
+        let partial = self.file(&format!(".{name}.partial"));
+        remove_dir_if_present(&partial)?;
+        fs::create_dir(&partial)
+            .with_context(|| format!("cannot create {}", partial.display()))?;
+        for (file, bytes) in &all {
+            write_synced(&partial.join(file), bytes)?;
+        }
+        let manifest = Manifest::describe(&state.model, state.step, &all);
+        write_synced(&partial.join(MANIFEST_FILE), manifest.to_text().as_bytes())?;
+        sync_dir(&partial);
+        // A directory of this step that is not current is left over from a run resumed from
+        // an earlier checkpoint: it is replaced.
+        remove_dir_if_present(&target)?;
+        fs::rename(&partial, &target)
+            .with_context(|| format!("cannot rename {} to {}", partial.display(), target.display()))?;
+        sync_dir(&self.path);
+        write_atomically(&self.file(LATEST_FILE), format!("{name}\n").as_bytes())?;
+        sync_dir(&self.path);
+        let dirs = self.checkpoint_dirs();
+        for (_, old) in dirs.iter().take(dirs.len().saturating_sub(KEPT)) {
+            remove_dir_if_present(old)?;
+        }
+        Ok(())
+    }
+
+    /// Drops the checkpoints after `step`: a run resumed from an earlier checkpoint writes
+    /// them again.
+    pub fn discard_after(&self, step: usize) -> anyhow::Result<()> {
+        for (later, dir) in self.checkpoint_dirs() {
+            if later > step {
+                remove_dir_if_present(&dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn current_name(&self) -> Option<String> {
+        let text = fs::read_to_string(self.file(LATEST_FILE)).ok()?;
+        Some(text.trim_end().to_string())
+    }
+}
+
+fn checkpoint_step(name: &str) -> Option<usize> {
+    name.strip_prefix(PREFIX)?.parse().ok()
+}
+
+fn is_checkpoint_name(name: &str) -> bool {
+    checkpoint_step(name).is_some() && name.len() == PREFIX.len() + 9
+}
+
+fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Checkpoint {
+    /// Reads and checks the checkpoint in `dir`; the error says what is wrong.
+    fn verify(dir: &Path) -> Result<Self, String> {
+        let text = fs::read(dir.join(MANIFEST_FILE))
+            .map_err(|e| format!("MANIFEST is missing or unreadable ({e})"))?;
+        let manifest = Manifest::from_text(&text)?;
+        let files = manifest.verify_files(dir)?;
+        let state: RunState = files
+            .get(STATE_FILE)
+            .ok_or_else(|| format!("MANIFEST lists no {STATE_FILE}"))
+            .and_then(|bytes| {
+                serde_json::from_slice(bytes).map_err(|e| format!("{STATE_FILE} is unreadable ({e})"))
+            })?;
+        if state.model != manifest.model || state.step != manifest.step {
+            return Err(format!("{STATE_FILE} disagrees with MANIFEST"));
+        }
+        if !files.contains_key(CONFIG_FILE) {
+            return Err(format!("MANIFEST lists no {CONFIG_FILE}"));
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            manifest,
+            state,
+            files,
+        })
+    }
+
+    /// Steps completed when the checkpoint was written.
+    pub fn step(&self) -> usize {
+        self.state.step
+    }
+
+    /// Name of the model that wrote the checkpoint.
+    pub fn model(&self) -> &str {
+        &self.manifest.model
+    }
+
+    /// The run's configuration as saved with the checkpoint.
+    pub fn config_value(&self) -> anyhow::Result<serde_json::Value> {
+        serde_json::from_slice(&self.files[CONFIG_FILE])
+            .with_context(|| format!("{} holds an unreadable {CONFIG_FILE}", self.dir.display()))
+    }
+
+    pub fn config<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_slice(&self.files[CONFIG_FILE]).with_context(|| {
+            format!(
+                "{} holds a {CONFIG_FILE} of another shape than this model's",
+                self.dir.display()
+            )
+        })
+    }
+
+    fn bytes(&self, name: &str) -> anyhow::Result<&[u8]> {
+        self.files
+            .get(name)
+            .map(Vec::as_slice)
+            .with_context(|| format!("{} holds no {name}", self.dir.display()))
+    }
+
+    /// Loads the record `name` into `module` (which fixes the expected structure).
+    pub fn load_module<B: Backend, M: Module<B>>(
+        &self,
+        name: &str,
+        module: M,
+        device: &B::Device,
+    ) -> anyhow::Result<M> {
+        let record = self.load_record::<B, M::Record>(name, device)?;
+        Ok(module.load_record(record))
+    }
+
+    /// Loads the optimizer state saved as `name`.
+    pub fn load_optimizer<B, M, O>(&self, name: &str, optim: O, device: &B::Device) -> anyhow::Result<O>
+    where
+        B: AutodiffBackend,
+        M: AutodiffModule<B>,
+        O: Optimizer<M, B>,
+    {
+        let record = self.load_record::<B, O::Record>(name, device)?;
+        Ok(optim.load_record(record))
+    }
+
+    fn load_record<B: Backend, R: burn::record::Record<B>>(
+        &self,
+        name: &str,
+        device: &B::Device,
+    ) -> anyhow::Result<R> {
+        let bytes = self.bytes(name)?.to_vec();
+        Recorder::<B>::load(&ByteRecorder::default(), bytes, device).map_err(|e| {
+            anyhow::anyhow!(
+                "{} does not fit this model ({e})",
+                self.dir.join(name).display()
+            )
+        })
+    }
+}
+
+/// A module's record as bytes (Burn named MessagePack, full precision).
+pub fn module_bytes<B: Backend, M: Module<B>>(module: &M) -> anyhow::Result<Vec<u8>> {
+    Recorder::<B>::record(&ByteRecorder::default(), module.clone().into_record(), ())
+        .context("cannot serialise the model")
+}
+
+/// An optimizer's state as bytes.
+pub fn optimizer_bytes<B, M, O>(optim: &O) -> anyhow::Result<Vec<u8>>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Optimizer<M, B>,
+{
+    Recorder::<B>::record(&ByteRecorder::default(), optim.to_record(), ())
+        .context("cannot serialise the optimizer")
+}

@@ -1,0 +1,127 @@
+//! The command line: clap types live here and nowhere else. `train <model>` and `eval`'s
+//! flags are made from the list of experiments; this module parses and dispatches.
+
+mod commands;
+mod tools;
+
+use anyhow::bail;
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+
+pub use commands::{EvalCommand, TrainCommand};
+pub use tools::{BenchArgs, BenchModel, CompareArgs};
+
+use crate::backend::{self, BackendChoice};
+use crate::checkpoint::RunDir;
+use crate::experiments;
+use crate::flags::Entry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "plastic-zoo",
+    version,
+    about = "Networks that learn the way synapses do"
+)]
+pub struct Cli {
+    /// Backend to run on: ndarray, wgpu or flex (default: the first compiled in)
+    #[arg(long, global = true, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<BackendChoice>()))]
+    pub backend: Option<BackendChoice>,
+    /// End standard output with one line of JSON: the headline figures, for scripts
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List models and their presets, one per line
+    List,
+    /// Train a model
+    #[command(subcommand)]
+    Train(TrainCommand),
+    /// Evaluate a checkpoint (the model is read from it)
+    Eval(EvalCommand),
+    /// Time training episodes and print JSON lines (median seconds per episode, peak memory)
+    #[command(subcommand)]
+    Bench(BenchModel),
+    /// Plastic RNN: BPTT and RTRL gradients side by side (difference, time, memory)
+    Compare(CompareArgs),
+}
+
+/// What `list` prints: one line per model, then one per preset.
+pub fn list_lines(entries: &[Box<dyn Entry>]) -> Vec<String> {
+    let mut lines: Vec<String> = entries
+        .iter()
+        .map(|e| format!("model   {:<18} {}", e.name(), e.about()))
+        .collect();
+    for entry in entries {
+        for (preset, about) in entry.presets() {
+            lines.push(format!("preset  {preset:<18} {}: {about}", entry.name()));
+        }
+    }
+    lines
+}
+
+fn find(entries: &[Box<dyn Entry>], name: &str) -> Option<usize> {
+    entries.iter().position(|e| e.name() == name)
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let backend = backend::resolve(cli.backend)?;
+    let entries = experiments::all();
+    let json: Option<Value> = match cli.command {
+        Command::List => {
+            for line in list_lines(&entries) {
+                println!("{line}");
+            }
+            None
+        }
+        Command::Train(train) => {
+            let entry = &entries[find(&entries, &train.model).expect("clap knows the models")];
+            let trained = entry.train(&train.matches, backend)?;
+            let mut reports: Vec<Value> = trained
+                .reports
+                .iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?;
+            Some(if reports.len() == 1 {
+                reports.pop().expect("one report")
+            } else {
+                let seconds: f64 = trained.reports.iter().map(|r| r.seconds).sum();
+                json!({ "model": entry.name(), "runs": reports, "seconds": seconds })
+            })
+        }
+        Command::Eval(eval) => {
+            let (_, checkpoint) = RunDir::open(&eval.dir)?;
+            let Some(index) = find(&entries, checkpoint.model()) else {
+                bail!(
+                    "{} holds a checkpoint of unknown model '{}'",
+                    eval.dir.display(),
+                    checkpoint.model()
+                );
+            };
+            let report = entries[index].eval(&checkpoint, &eval.matches, backend)?;
+            Some(serde_json::to_value(report)?)
+        }
+        Command::Bench(BenchModel::PlasticRnn(args)) => {
+            let options = args.options();
+            let in_process = options.in_process;
+            let summary = experiments::plastic_rnn::bench::bench_plastic_rnn(&options, backend)?;
+            (!in_process).then_some(summary)
+        }
+        Command::Compare(args) => {
+            let options = args.options();
+            let in_process = options.in_process.is_some();
+            let summary = experiments::plastic_rnn::compare::compare(&options, backend)?;
+            (!in_process).then_some(summary)
+        }
+    };
+    if cli.json {
+        if let Some(json) = json {
+            println!("{}", serde_json::to_string(&json)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! The net, its feedback path and plain SGD on the updates of an explicit backward pass,
+//! as local updates for the trainer: online on the product task, by mini-batches on
+//! Fashion-MNIST.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use plastic_models::feedback_alignment::{alignment_terms, angle_degrees};
+use plastic_models::{Feedback, Loss, Method, Mlp};
+use plastic_tasks::fashion_mnist::FashionMnist;
+use plastic_tasks::ProductSignal;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::config::FeedbackAlignmentRun;
+use super::data::{batch_of, test_error};
+use crate::metrics::EpisodeMetrics;
+use crate::trainer::{parameters_are_finite, LocalUpdate};
+use crate::util::host_values;
+
+/// The net, its feedback path and the step size: one update at a time.
+pub struct FaNet<B: Backend> {
+    pub mlp: Mlp<B>,
+    feedback: Option<Feedback<B>>,
+    learning_rate: f64,
+    loss: Loss,
+    device: B::Device,
+}
+
+impl<B: Backend> FaNet<B> {
+    pub fn new(run: &FeedbackAlignmentRun, device: &B::Device) -> Self {
+        // Drawn on the host: every backend starts from the same weights and feedback.
+        let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
+        let mlp = run.network.init::<B>(&mut rng, device);
+        let feedback =
+            (run.method != Method::Bp).then(|| run.network.feedback(run.method, &mut rng, device));
+        Self {
+            mlp,
+            feedback,
+            learning_rate: run.learning_rate,
+            loss: run.loss(),
+            device: device.clone(),
+        }
+    }
+
+    /// One update on a batch; returns the batch's loss `[1]` and, when `measure`, the angle
+    /// terms between this update and the true gradient for every hidden layer.
+    fn update(
+        &mut self,
+        input: Tensor<B, 2>,
+        target: Tensor<B, 2>,
+        measure: bool,
+    ) -> (Tensor<B, 1>, Option<Tensor<B, 1>>) {
+        let pass = self.mlp.forward_pass(input);
+        let (loss, error) = Mlp::loss_and_error(&pass, target, self.loss);
+        let updates = self
+            .mlp
+            .updates(&pass, error.clone(), self.feedback.as_ref());
+        let angles = (measure && self.feedback.is_some()).then(|| {
+            let gradient = self.mlp.updates(&pass, error, None);
+            let hidden = updates.weights.len() - 1;
+            Tensor::cat(
+                (0..hidden)
+                    .map(|l| {
+                        alignment_terms(updates.weights[l].clone(), gradient.weights[l].clone())
+                    })
+                    .collect(),
+                0,
+            )
+        });
+        self.mlp.step(&updates, self.learning_rate);
+        (loss, angles)
+    }
+}
+
+/// `angle_hidden1`, … : the metric holding hidden layer `layer`'s alignment angle.
+pub fn angle_name(layer: usize) -> String {
+    format!("angle_hidden{}", layer + 1)
+}
+
+/// One metrics record: a loss and the angles, named per layer.
+fn record(
+    update: usize,
+    loss: f64,
+    alignment: Option<Vec<f32>>,
+    extra: &[(&str, f64)],
+) -> EpisodeMetrics {
+    let mut values = BTreeMap::new();
+    for (layer, terms) in alignment.unwrap_or_default().chunks(3).enumerate() {
+        let terms = [0, 1, 2].map(|k| f64::from(terms[k]));
+        values.insert(angle_name(layer), angle_degrees(terms));
+    }
+    for (name, value) in extra {
+        values.insert(name.to_string(), *value);
+    }
+    EpisodeMetrics {
+        episode: update,
+        loss,
+        values,
+    }
+}
+
+/// Scalar losses `[1]` each, kept on the device until they are averaged; saved with a
+/// checkpoint as their values, so that a resumed run averages the very same numbers.
+struct Losses<B: Backend>(Vec<Tensor<B, 1>>);
+
+impl<B: Backend> Losses<B> {
+    /// Mean of the losses, read back in one transfer; empties the list.
+    fn take_mean(&mut self) -> anyhow::Result<f64> {
+        let losses = std::mem::take(&mut self.0);
+        let count = losses.len() as f64;
+        let total = host_values(Tensor::cat(losses, 0).sum())?;
+        Ok(f64::from(total[0]) / count)
+    }
+
+    fn values(&self) -> anyhow::Result<Vec<f32>> {
+        if self.0.is_empty() {
+            return Ok(Vec::new());
+        }
+        host_values(Tensor::cat(self.0.clone(), 0))
+    }
+
+    fn from_values(values: &[f32], device: &B::Device) -> Self {
+        Self(
+            values
+                .iter()
+                .map(|&v| Tensor::from_data(TensorData::new(vec![v], [1]), device))
+                .collect(),
+        )
+    }
+}
+
+impl<B: Backend> FaNet<B> {
+    fn load(&mut self, mlp: Mlp<B>) {
+        self.mlp = mlp;
+    }
+}
+
+/// The product task, online: sample `step − 1` at update `step`, each sample once.
+pub struct ProductUpdates<B: Backend> {
+    pub net: FaNet<B>,
+    signal: ProductSignal,
+    steps: usize,
+    log_every: usize,
+    window: Losses<B>,
+}
+
+impl<B: Backend> ProductUpdates<B> {
+    pub fn new(net: FaNet<B>, signal: ProductSignal, steps: usize, log_every: usize) -> Self {
+        Self {
+            net,
+            signal,
+            steps,
+            log_every,
+            window: Losses(Vec::new()),
+        }
+    }
+}
+
+/// What a product run carries between updates: the losses of the unfinished window.
+#[derive(Serialize, Deserialize)]
+struct ProductState {
+    window: Vec<f32>,
+}
+
+impl<B: Backend> LocalUpdate for ProductUpdates<B> {
+    type Backend = B;
+    type Network = Mlp<B>;
+
+    fn update(
+        &mut self,
+        step: usize,
+        _rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+        let device = self.net.device.clone();
+        let (input, target) = self.signal.sample(step - 1);
+        let input = Tensor::from_data(TensorData::new(input.to_vec(), [1, 2]), &device);
+        let target = Tensor::from_data(TensorData::new(vec![target], [1, 1]), &device);
+        let last_of_window = step % self.log_every == 0 || step == self.steps;
+        let (loss, angles) = self.net.update(input, target, last_of_window);
+        self.window.0.push(loss);
+        if !last_of_window {
+            return Ok(Vec::new());
+        }
+        // The loss is ½(y − t)²: twice its mean is the mean squared error.
+        let mse = 2.0 * self.window.take_mean()?;
+        let angles = angles.map(host_values).transpose()?;
+        let extra = [("time", self.signal.time(step)), ("mse", mse)];
+        Ok(vec![record(step, mse, angles, &extra)])
+    }
+
+    fn network(&self) -> Mlp<B> {
+        self.net.mlp.clone()
+    }
+
+    fn set_network(&mut self, network: Mlp<B>) {
+        self.net.load(network);
+    }
+
+    fn device(&self) -> B::Device {
+        self.net.device.clone()
+    }
+
+    fn state(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::to_value(ProductState {
+            window: self.window.values()?,
+        })?)
+    }
+
+    fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
+        let state: ProductState = serde_json::from_value(state.clone())?;
+        self.window = Losses::from_values(&state.window, &self.net.device);
+        Ok(())
+    }
+}
+
+/// Fashion-MNIST by mini-batches over epochs shuffled by the trainer's generator, the test
+/// error measured after every epoch.
+pub struct FashionUpdates<B: Backend> {
+    pub net: FaNet<B>,
+    data: Arc<FashionMnist>,
+    batch: usize,
+    log_every: usize,
+    window: Losses<B>,
+    epoch_losses: Losses<B>,
+    /// The order of this epoch's images, and the generator as it was before drawing it.
+    order: Vec<usize>,
+    epoch_rng: Option<ChaCha8Rng>,
+    test_error: f64,
+}
+
+impl<B: Backend> FashionUpdates<B> {
+    pub fn new(net: FaNet<B>, data: Arc<FashionMnist>, batch: usize, log_every: usize) -> Self {
+        Self {
+            net,
+            data,
+            batch,
+            log_every,
+            window: Losses(Vec::new()),
+            epoch_losses: Losses(Vec::new()),
+            order: Vec::new(),
+            epoch_rng: None,
+            test_error: f64::NAN,
+        }
+    }
+
+    /// Mini-batches per epoch.
+    pub fn batches(&self) -> usize {
+        self.data.train.len().div_ceil(self.batch)
+    }
+
+    fn shuffle(&mut self, rng: &mut ChaCha8Rng) {
+        self.epoch_rng = Some(rng.clone());
+        let mut indices: Vec<usize> = (0..self.data.train.len()).collect();
+        indices.shuffle(rng);
+        self.order = indices;
+    }
+}
+
+/// What a Fashion-MNIST run carries between updates.
+#[derive(Serialize, Deserialize)]
+struct FashionState {
+    window: Vec<f32>,
+    epoch_losses: Vec<f32>,
+    epoch_rng: Option<ChaCha8Rng>,
+}
+
+impl<B: Backend> LocalUpdate for FashionUpdates<B> {
+    type Backend = B;
+    type Network = Mlp<B>;
+
+    fn update(
+        &mut self,
+        step: usize,
+        rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+        let batches = self.batches();
+        let position = (step - 1) % batches;
+        let epoch = (step - 1) / batches + 1;
+        if position == 0 {
+            self.shuffle(rng);
+        }
+        let end = ((position + 1) * self.batch).min(self.order.len());
+        let chunk = &self.order[position * self.batch..end];
+        let (input, target) = batch_of::<B>(&self.data.train, chunk, &self.net.device);
+        let last_of_window = step % self.log_every == 0;
+        let (loss, angles) = self.net.update(input, target, last_of_window);
+        self.window.0.push(loss.clone());
+        self.epoch_losses.0.push(loss);
+        let mut records = Vec::new();
+        if last_of_window {
+            let loss = self.window.take_mean()?;
+            records.push(record(step, loss, angles.map(host_values).transpose()?, &[]));
+        }
+        if position + 1 == batches {
+            let error = if parameters_are_finite(&self.net.mlp) {
+                test_error(&self.net.mlp, &self.data.test, &self.net.device)?
+            } else {
+                f64::NAN
+            };
+            self.test_error = error;
+            let epoch_loss = self.epoch_losses.take_mean()?;
+            let extra = [("test_error", error), ("epoch", epoch as f64)];
+            records.push(record(step, epoch_loss, None, &extra));
+        }
+        Ok(records)
+    }
+
+    fn network(&self) -> Mlp<B> {
+        self.net.mlp.clone()
+    }
+
+    fn set_network(&mut self, network: Mlp<B>) {
+        self.net.load(network);
+    }
+
+    fn device(&self) -> B::Device {
+        self.net.device.clone()
+    }
+
+    fn state(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::to_value(FashionState {
+            window: self.window.values()?,
+            epoch_losses: self.epoch_losses.values()?,
+            epoch_rng: self.epoch_rng.clone(),
+        })?)
+    }
+
+    fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
+        let state: FashionState = serde_json::from_value(state.clone())?;
+        self.window = Losses::from_values(&state.window, &self.net.device);
+        self.epoch_losses = Losses::from_values(&state.epoch_losses, &self.net.device);
+        // The epoch under way is drawn again from where its generator stood.
+        if let Some(mut rng) = state.epoch_rng {
+            self.shuffle(&mut rng);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,131 @@
+//! `train hebbian-ff` flags; each serialises to its field of the run.
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
+use plastic_models::RuleKind;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::sweep::SEED_TABLE;
+use super::HebbianFfExperiment;
+use crate::experiment::launch::Variant;
+use crate::experiments::local_rules::FfTask;
+use crate::flags::{overlay_of, parse_layer_sizes, CommandLine, LayerSizes, TrainFlags};
+
+impl CommandLine for HebbianFfExperiment {
+    type Flags = HebbianFfFlags;
+    type EvalFlags = NoEvalFlags;
+}
+
+/// Parses a task name into its JSON value.
+fn task_parser() -> impl TypedValueParser<Value = String> {
+    PossibleValuesParser::new(FfTask::names())
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct HebbianFfFlags {
+    /// Task: a two-input boolean function, a linear map linear-θ or pca (one linear neuron on
+    /// correlated Gaussian data; implies --preset pca) [default: xor]
+    #[arg(long, value_parser = task_parser(), hide_possible_values = true)]
+    pub task: Option<String>,
+    /// Learning rule [default: supervised; oja for pca]
+    #[arg(long, value_enum)]
+    pub rule: Option<RuleKind>,
+    /// Hidden layer sizes, comma-separated, e.g. 100 or 10,10 [default: 100]
+    #[arg(long, value_name = "SIZES", value_parser = parse_layer_sizes)]
+    pub hidden: Option<LayerSizes>,
+    /// Independent networks trained side by side, each from its own initial weights
+    /// [default: 100]
+    #[arg(long)]
+    pub replications: Option<usize>,
+    /// Updates, each on one random example per replication [default: 400]
+    #[arg(long)]
+    pub updates: Option<usize>,
+    /// Learning rate of the rule [default: 0.01]
+    #[arg(long = "lr", allow_negative_numbers = true)]
+    pub learning_rate: Option<f64>,
+    /// Weights are clamped to [-w_max, w_max] after every update [default: 1]
+    #[arg(long, allow_negative_numbers = true)]
+    pub w_max: Option<f64>,
+    /// Seed of the initial weights and the examples [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Supervised rule: let the first layer learn too (the seed network's first layer keeps
+    /// its random weights)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub first_layer_learns: Option<bool>,
+    /// Covariance of the pca task's data, rows separated by ';', e.g. "3,1;1,2"
+    #[arg(long, value_name = "ROWS", value_parser = parse_matrix)]
+    pub covariance: Option<Vec<Vec<f64>>>,
+    /// Score every replication every K updates (metrics.jsonl and the plot) [default:
+    /// updates/100]
+    #[arg(long, value_name = "K")]
+    pub score_every: Option<usize>,
+    /// Write a checkpoint every K updates (and at the end) [default: 100]
+    #[arg(long, value_name = "K")]
+    pub checkpoint_every: Option<usize>,
+    /// Run the seed's table (and, xor × hidden [10], [100], [10,10]) for every rule, or for
+    /// --rule, and print it beside the seed's figures; each cell is a run of its own under
+    /// <out>/hebbian-ff/sweep-seed<seed>/
+    #[arg(long, conflicts_with_all = ["task", "hidden", "updates", "score_every", "covariance"])]
+    #[serde(skip)]
+    pub sweep: bool,
+}
+
+/// `"3,1;1,2"` → `[[3, 1], [1, 2]]`.
+fn parse_matrix(text: &str) -> Result<Vec<Vec<f64>>, String> {
+    text.split(';')
+        .map(|row| {
+            row.split(',')
+                .map(|v| {
+                    v.trim().parse::<f64>().map_err(|_| {
+                        format!("'{v}' is not a number (rows are separated by ';', entries by ',', e.g. \"3,1;1,2\")")
+                    })
+                })
+                .collect()
+        })
+        .collect()
+}
+
+impl TrainFlags for HebbianFfFlags {
+    fn overlay(&self) -> anyhow::Result<Value> {
+        overlay_of(self)
+    }
+
+    /// `--sweep`: one run per rule and cell of the seed's table.
+    fn variants(&self) -> anyhow::Result<Vec<Variant>> {
+        if !self.sweep {
+            return Ok(Vec::new());
+        }
+        let rules = match self.rule {
+            Some(rule) => vec![rule],
+            None => RuleKind::ALL.to_vec(),
+        };
+        let mut variants = Vec::new();
+        for rule in rules {
+            for cell in &SEED_TABLE {
+                let hidden: Vec<String> = cell.hidden.iter().map(usize::to_string).collect();
+                variants.push(Variant {
+                    name: format!("{}-{}-h{}", rule.name(), cell.task, hidden.join("x")),
+                    flags: json!({
+                        "task": cell.task,
+                        "hidden": cell.hidden,
+                        "updates": cell.updates,
+                        "score_every": cell.updates,
+                        "rule": rule,
+                    }),
+                });
+            }
+        }
+        Ok(variants)
+    }
+
+    fn group(&self) -> Option<String> {
+        self.sweep
+            .then(|| format!("sweep-seed{}", self.seed.unwrap_or(0)))
+    }
+}
+
+/// `eval` on a hebbian-ff checkpoint takes no options.
+#[derive(Debug, Args, Serialize)]
+pub struct NoEvalFlags {}

@@ -1,0 +1,126 @@
+//! What a learned-rule run is, and its presets.
+
+use anyhow::bail;
+use plastic_models::{FeedForwardConfig, LearnedRuleConfig, RuleNetKind};
+use plastic_tasks::{TaskFamily, TwoInputTask};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AdamSettings, TrainConfig};
+use crate::experiments::local_rules::two_input_network;
+
+/// Everything a `train learned-rule` run needs: its `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LearnedRuleRun {
+    pub rule: LearnedRuleConfig,
+    /// Hidden layer sizes of the nets the rule trains (two inputs, one tanh output).
+    pub hidden: Vec<usize>,
+    /// The family of tasks: boolean functions or linear maps.
+    pub family: TaskFamily,
+    /// Tasks of the family kept out of meta-training, for evaluation; the rest are trained on.
+    pub held_out: Vec<TwoInputTask>,
+    /// Updates of the inner loop, each on one random example per net.
+    pub inner_steps: usize,
+    /// Backpropagate through only the last this many inner updates (`None`: all).
+    pub truncation: Option<usize>,
+    /// Meta-loss: the nets' error averaged over every inner update (true) or after the
+    /// last one only (false).
+    pub loss_during: bool,
+    /// Weights are clamped to `[−w_max, w_max]` after every inner update.
+    pub w_max: f64,
+    /// Meta-steps (`episodes`), nets per meta-step (`batch`), seed, Adam.
+    pub train: TrainConfig,
+}
+
+/// The presets: one per task family, with its default held-out tasks.
+pub fn preset(name: &str) -> anyhow::Result<LearnedRuleRun> {
+    let family = match name {
+        "boolean" => TaskFamily::Boolean,
+        "linear" => TaskFamily::Linear,
+        other => bail!("unknown preset '{other}' (known: boolean, linear)"),
+    };
+    Ok(LearnedRuleRun {
+        rule: LearnedRuleConfig::new(RuleNetKind::Lstm),
+        hidden: vec![20],
+        family,
+        held_out: family
+            .held_out()
+            .iter()
+            .map(|name| TwoInputTask::named(name).expect("held-out tasks exist"))
+            .collect(),
+        inner_steps: 40,
+        truncation: None,
+        loss_during: false,
+        w_max: 1.0,
+        train: TrainConfig {
+            episodes: 1000,
+            batch: 32,
+            seed: 0,
+            checkpoint_every: 100,
+            optimizer: AdamSettings {
+                grad_clip: Some(1.0),
+                ..AdamSettings::with_learning_rate(1e-3)
+            },
+        },
+    })
+}
+
+impl LearnedRuleRun {
+    /// The nets the rule trains.
+    pub fn network(&self) -> FeedForwardConfig {
+        two_input_network(self.hidden.clone())
+    }
+
+    /// The family's tasks that are not held out.
+    pub fn train_tasks(&self) -> Vec<TwoInputTask> {
+        self.family
+            .tasks()
+            .into_iter()
+            .filter(|task| !self.held_out.contains(task))
+            .collect()
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.train.validate()?;
+        self.network().validate()?;
+        if self.hidden.is_empty() {
+            bail!("the nets need at least one hidden layer");
+        }
+        if self.inner_steps == 0 {
+            bail!("--inner-steps must be at least 1");
+        }
+        if self.truncation == Some(0) {
+            bail!("--truncation must be at least 1 update");
+        }
+        if self.rule.hidden == 0 {
+            bail!("--rule-hidden must be at least 1");
+        }
+        if !(self.rule.step_scale.is_finite() && self.rule.step_scale > 0.0) {
+            bail!("--step-scale must be a positive number");
+        }
+        if !(self.w_max.is_finite() && self.w_max > 0.0) {
+            bail!("--w-max must be positive");
+        }
+        if self.held_out.is_empty() {
+            bail!("--held-out is empty: name at least one task to evaluate on");
+        }
+        same_family(self.family, &self.held_out)?;
+        if self.train_tasks().is_empty() {
+            bail!("no task is left to meta-train on: --held-out holds the whole family");
+        }
+        Ok(())
+    }
+}
+
+/// An error naming the first of `tasks` outside `family`.
+pub fn same_family(family: TaskFamily, tasks: &[TwoInputTask]) -> anyhow::Result<()> {
+    if let Some(stranger) = tasks.iter().find(|task| task.family() != family) {
+        bail!(
+            "task {} is not in the {} family of this run (its tasks: {})",
+            stranger.name(),
+            family.name(),
+            family.members().join(", ")
+        );
+    }
+    Ok(())
+}

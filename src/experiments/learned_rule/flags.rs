@@ -1,0 +1,107 @@
+//! `train learned-rule` and `eval` flags; each serialises to its place in the run's JSON.
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
+use plastic_models::RuleNetKind;
+use plastic_tasks::{TaskFamily, TwoInputTask};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::LearnedRuleExperiment;
+use crate::flags::{overlay_of, parse_layer_sizes, AdamFlags, CommandLine, LayerSizes, TrainFlags};
+
+impl CommandLine for LearnedRuleExperiment {
+    type Flags = LearnedRuleFlags;
+    type EvalFlags = LearnedRuleEvalFlags;
+}
+
+/// Parses the name of a two-input task.
+pub fn task_parser() -> impl TypedValueParser<Value = String> {
+    let names: Vec<&'static str> = TwoInputTask::all().iter().map(|t| t.name()).collect();
+    PossibleValuesParser::new(names)
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct LearnedRuleFlags {
+    #[command(flatten)]
+    pub rule: RuleNetFlags,
+    /// Hidden layer sizes of the nets the rule trains [default: 20]
+    #[arg(long, value_name = "SIZES", value_parser = parse_layer_sizes)]
+    pub hidden: Option<LayerSizes>,
+    /// Task family (implies the preset of the same name) [default: boolean]
+    #[arg(long, value_enum)]
+    pub family: Option<TaskFamily>,
+    /// Tasks of the family held out of meta-training, comma-separated [default: xor,xnor;
+    /// linear-60,linear-240]
+    #[arg(long, value_delimiter = ',', value_parser = task_parser(), hide_possible_values = true)]
+    pub held_out: Option<Vec<String>>,
+    /// Updates of the inner loop (one random example per net each) [default: 40]
+    #[arg(long)]
+    pub inner_steps: Option<usize>,
+    /// Backpropagate through only the last K inner updates
+    #[arg(long, value_name = "K")]
+    pub truncation: Option<usize>,
+    /// Meta-loss averaged over every inner update instead of taken after the last one
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub loss_during: Option<bool>,
+    /// Weights of the trained nets are clamped to [-w_max, w_max] [default: 1]
+    #[arg(long, allow_negative_numbers = true)]
+    pub w_max: Option<f64>,
+    #[command(flatten)]
+    pub train: MetaTrainingFlags,
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct RuleNetFlags {
+    /// Architecture of the rule [default: lstm]
+    #[arg(long = "rule-net", value_enum)]
+    pub kind: Option<RuleNetKind>,
+    /// Hidden units of the rule network [default: 10]
+    #[arg(long = "rule-hidden")]
+    pub hidden: Option<usize>,
+    /// Feed each synapse the global error target − output (true/false) [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub error_signal: Option<bool>,
+    /// Feed each synapse the global reward −(target − output)² as well
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub reward_signal: Option<bool>,
+    /// Δw = step-scale × the rule network's output [default: 0.1]
+    #[arg(long, allow_negative_numbers = true)]
+    pub step_scale: Option<f64>,
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct MetaTrainingFlags {
+    /// Meta-steps (Adam steps on the rule) [default: 1000]
+    #[arg(long = "meta-steps")]
+    pub episodes: Option<usize>,
+    /// Nets (tasks drawn from the training tasks) per meta-step [default: 32]
+    #[arg(long = "meta-batch")]
+    pub batch: Option<usize>,
+    /// Seed of the rule's initial weights and of the meta-training tasks [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write a checkpoint every K meta-steps (and at the end) [default: 100]
+    #[arg(long, value_name = "K")]
+    pub checkpoint_every: Option<usize>,
+    #[command(flatten)]
+    pub optimizer: AdamFlags,
+}
+
+impl TrainFlags for LearnedRuleFlags {
+    fn overlay(&self) -> anyhow::Result<Value> {
+        overlay_of(self)
+    }
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct LearnedRuleEvalFlags {
+    /// learned-rule: tasks of the run's family to score, comma-separated [default: the
+    /// held-out ones]
+    #[arg(long = "task", value_delimiter = ',', value_parser = task_parser(), hide_possible_values = true)]
+    pub tasks: Option<Vec<String>>,
+    /// learned-rule: fresh nets trained per task, by the learned rule and by each
+    /// hand-written rule [default: 100]
+    #[arg(long)]
+    pub replications: Option<usize>,
+}

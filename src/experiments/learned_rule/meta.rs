@@ -1,0 +1,107 @@
+//! Meta-training a learned rule: every meta-step builds fresh random nets, one per task
+//! sampled from the training tasks, lets the rule train them for K online updates, and
+//! backpropagates the nets' error through the whole inner loop into the rule.
+
+use std::collections::BTreeMap;
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
+use plastic_models::{FeedForward, LearnedRule, RuleMemory};
+use plastic_tasks::{draw_examples, TwoInputTask};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::config::LearnedRuleRun;
+use crate::experiments::local_rules::{probe_outputs, successes};
+use crate::trainer::EpisodeOutcome;
+
+/// Fresh nets, one per entry of `tasks`, trained by `rule` for `inner_steps` updates.
+/// With `truncation`, the weights and the rule's memory are cut from the graph before the
+/// last `truncation` updates.
+pub fn inner_loop<B: Backend>(
+    rule: &LearnedRule<B>,
+    run: &LearnedRuleRun,
+    tasks: &[TwoInputTask],
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+) -> anyhow::Result<FeedForward<B>> {
+    inner_loop_watched(rule, run, tasks, rng, device, |_| {})
+}
+
+/// [`inner_loop`], calling `after_update` with the nets after every update.
+pub fn inner_loop_watched<B: Backend, F: FnMut(&FeedForward<B>)>(
+    rule: &LearnedRule<B>,
+    run: &LearnedRuleRun,
+    tasks: &[TwoInputTask],
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+    mut after_update: F,
+) -> anyhow::Result<FeedForward<B>> {
+    let nets = tasks.len();
+    let mut network = run.network().init::<B>(nets, rng, device)?;
+    let mut memory = RuleMemory::fresh(network.weights.len());
+    let cut_before = run
+        .truncation
+        .map(|kept| run.inner_steps.saturating_sub(kept));
+    for step in 0..run.inner_steps {
+        if cut_before == Some(step) && step > 0 {
+            network.weights = network.weights.into_iter().map(|w| w.detach()).collect();
+            memory.layers = memory
+                .layers
+                .into_iter()
+                .map(|state| state.map(|(cell, hidden)| (cell.detach(), hidden.detach())))
+                .collect();
+        }
+        let (inputs, targets) = draw_examples(tasks, rng);
+        let input = Tensor::from_data(TensorData::new(inputs, [nets, 1, 2]), device);
+        let target = Tensor::from_data(TensorData::new(targets, [nets, 1, 1]), device);
+        (network, memory) = rule.update(&network, input, target, memory, run.w_max);
+        after_update(&network);
+    }
+    Ok(network)
+}
+
+/// Mean squared error over every net and probe input, `[1]`: the meta-loss.
+pub fn meta_loss<B: Backend>(network: &FeedForward<B>, tasks: &[TwoInputTask]) -> Tensor<B, 1> {
+    let outputs = probe_outputs(network, tasks);
+    let [nets, probes, _] = outputs.dims();
+    let targets: Vec<f32> = tasks.iter().flat_map(|t| t.probe_targets()).collect();
+    let targets = Tensor::from_data(
+        TensorData::new(targets, [nets, probes, 1]),
+        &outputs.device(),
+    );
+    (outputs - targets).powi_scalar(2).mean()
+}
+
+/// One meta-step: a batch of tasks drawn from the training tasks, the inner loop, the
+/// meta-loss after it (or averaged over it).
+pub fn meta_step<B: AutodiffBackend>(
+    rule: &LearnedRule<B>,
+    run: &LearnedRuleRun,
+    train: &[TwoInputTask],
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<EpisodeOutcome<B>> {
+    let device = rule.readout.weight.device();
+    let tasks: Vec<TwoInputTask> = (0..run.train.batch)
+        .map(|_| train[rng.random_range(0..train.len())])
+        .collect();
+    let (network, loss) = if run.loss_during {
+        let mut losses = Vec::with_capacity(run.inner_steps);
+        let network = inner_loop_watched(rule, run, &tasks, rng, &device, |net| {
+            losses.push(meta_loss(net, &tasks))
+        })?;
+        (network, Tensor::cat(losses, 0).mean())
+    } else {
+        let network = inner_loop(rule, run, &tasks, rng, &device)?;
+        let loss = meta_loss(&network, &tasks);
+        (network, loss)
+    };
+    let solved = successes(&network, &tasks)?;
+    let mut values = BTreeMap::new();
+    values.insert("success_rate".into(), solved as f64 / tasks.len() as f64);
+    Ok(EpisodeOutcome {
+        loss,
+        gradients: None,
+        values,
+    })
+}

@@ -1,0 +1,20 @@
+//! The models of the zoo, one folder each, and [`all`]: the one list that `list`, the
+//! `train <model>` subcommands and `eval`'s dispatch are made from.
+
+pub mod feedback_alignment;
+pub mod hebbian_ff;
+pub mod learned_rule;
+pub mod local_rules;
+pub mod plastic_rnn;
+
+use crate::flags::{entry, Entry};
+
+/// Every model, in the order `list` shows them.
+pub fn all() -> Vec<Box<dyn Entry>> {
+    vec![
+        entry::<plastic_rnn::PlasticRnnExperiment>(),
+        entry::<hebbian_ff::HebbianFfExperiment>(),
+        entry::<learned_rule::LearnedRuleExperiment>(),
+        entry::<feedback_alignment::FeedbackAlignmentExperiment>(),
+    ]
+}

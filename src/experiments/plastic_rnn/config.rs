@@ -1,0 +1,94 @@
+//! What a plastic-RNN run is: the network, the pattern task, the optimisation; and the
+//! presets it starts from.
+
+use anyhow::{bail, Context};
+use plastic_models::{AlphaInit, GradientEngine, PlasticRnnConfig};
+use plastic_tasks::{pattern_preset, PatternTaskConfig, PATTERN_PRESETS};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AdamSettings, TrainConfig};
+
+/// Everything that defines a plastic-RNN run: its `config.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlasticRnnRun {
+    /// The preset this run started from.
+    pub preset: String,
+    /// How the gradient is computed.
+    pub gradient: GradientEngine,
+    pub model: PlasticRnnConfig,
+    pub task: PatternTaskConfig,
+    pub train: TrainConfig,
+    /// Evaluation episodes scored at the end of training.
+    pub eval_episodes: usize,
+}
+
+/// The named run configurations (see the README for where each comes from).
+pub fn preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
+    let task = pattern_preset(name).with_context(|| {
+        format!(
+            "unknown preset '{name}' (known: {})",
+            PATTERN_PRESETS.join(", ")
+        )
+    })?;
+    let mut model = PlasticRnnConfig::new(task.neurons);
+    let mut train = TrainConfig {
+        episodes: 2000,
+        batch: 1,
+        seed: 0,
+        checkpoint_every: 500,
+        optimizer: AdamSettings::with_learning_rate(3e-4),
+    };
+    if name == "bohp" {
+        // BOHP: a bias neuron, fixed trace retention 0.99, no plastic self-connections,
+        // W ~ N(0, 1.1²/N), α = 0.01·|U(0,1)|.
+        model = model
+            .with_bias_neuron(true)
+            .with_learn_eta(false)
+            .with_zero_alpha_diagonal(true)
+            .with_w_init_std(1.1 / ((task.neurons + 1) as f64).sqrt())
+            .with_alpha_init(AlphaInit::Uniform);
+        train.episodes = 10_000;
+        train.checkpoint_every = 1000;
+    }
+    Ok(PlasticRnnRun {
+        preset: name.to_string(),
+        gradient: GradientEngine::Bptt,
+        model,
+        task,
+        train,
+        eval_episodes: 100,
+    })
+}
+
+/// Checks a run configuration as a whole, whichever way it was assembled.
+pub fn validate(run: &PlasticRnnRun) -> anyhow::Result<()> {
+    run.train.validate()?;
+    run.task.validate()?;
+    let model = &run.model;
+    if model.neurons == 0 {
+        bail!("neurons must be at least 1");
+    }
+    if model.neurons != run.task.neurons {
+        bail!(
+            "the model has {} neurons but the task {} input channels",
+            model.neurons,
+            run.task.neurons
+        );
+    }
+    if !(model.eta_init.is_finite() && (0.0..=1.0).contains(&model.eta_init)) {
+        bail!("eta must lie in [0, 1], got {}", model.eta_init);
+    }
+    for (name, value) in [
+        ("w_init_std", model.w_init_std),
+        ("alpha_init_scale", model.alpha_init_scale),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            bail!("{name} must be a non-negative number, got {value}");
+        }
+    }
+    if run.eval_episodes == 0 {
+        bail!("--eval-episodes must be at least 1");
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! Episodes of the pattern task through the plastic RNN: a training batch with its loss and
+//! gradient, and the evaluation on episodes from a fixed seed.
+
+use std::collections::BTreeMap;
+
+use burn::module::AutodiffModule;
+use burn::optim::GradientsParams;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use plastic_models::{last_step_loss, GradientEngine, PlasticRnn};
+use plastic_tasks::pattern::{sign_error, sum_abs_error};
+use plastic_tasks::{generate_batch, PatternBatch, PatternTaskConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::trainer::EpisodeOutcome;
+use crate::util::host_values;
+
+/// Evaluation episodes come from this seed, never from the training stream.
+pub const EVAL_SEED: u64 = 0xE7A1_5EED;
+
+/// Episodes per forward pass during evaluation.
+const EVAL_CHUNK: usize = 16;
+
+/// The episode generator of a run: the same seed as the parameters, another ChaCha stream.
+pub fn episode_rng(seed: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1);
+    rng
+}
+
+/// A batch of episodes as tensors: inputs `[batch, steps, neurons]`, targets `[batch, neurons]`.
+pub fn batch_tensors<B: Backend>(
+    batch: &PatternBatch,
+    device: &B::Device,
+) -> (Tensor<B, 3>, Tensor<B, 2>) {
+    let inputs = TensorData::new(
+        batch.inputs.clone(),
+        [batch.batch, batch.steps, batch.neurons],
+    );
+    let targets = TensorData::new(batch.targets.clone(), [batch.batch, batch.neurons]);
+    (
+        Tensor::from_data(inputs, device),
+        Tensor::from_data(targets, device),
+    )
+}
+
+/// Runs one training batch: the loss and its gradient (BPTT: the loss attached to the
+/// graph; RTRL: the gradients, computed forward in time) and metrics.
+pub fn run_episode<B: AutodiffBackend>(
+    model: &PlasticRnn<B>,
+    gradient: GradientEngine,
+    task: &PatternTaskConfig,
+    batch_size: usize,
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<EpisodeOutcome<B>> {
+    let batch = generate_batch(task, batch_size, rng)?;
+    let device = model.w.device();
+    let (loss, outputs, gradients) = match gradient {
+        GradientEngine::Bptt => {
+            let (inputs, targets) = batch_tensors::<B>(&batch, &device);
+            let outputs = model.forward(inputs);
+            let loss = last_step_loss(outputs.clone(), targets);
+            (loss, host_values(outputs)?, None)
+        }
+        GradientEngine::Rtrl => {
+            let (inputs, targets) = batch_tensors::<B::InnerBackend>(&batch, &device);
+            let rtrl = model.valid().rtrl_gradients(inputs, targets);
+            let mut gradients = GradientsParams::new();
+            gradients.register(model.w.id, rtrl.w);
+            gradients.register(model.alpha.id, rtrl.alpha);
+            if let Some(eta) = rtrl.eta {
+                gradients.register(model.eta.id, eta);
+            }
+            let loss = Tensor::from_inner(rtrl.loss);
+            (loss, host_values(rtrl.outputs)?, Some(gradients))
+        }
+    };
+    let mut values = BTreeMap::new();
+    values.insert(
+        "sum_abs_error".to_string(),
+        sum_abs_error(&outputs, &batch.targets, task.neurons),
+    );
+    values.insert(
+        "sign_error".to_string(),
+        sign_error(&outputs, &batch.targets),
+    );
+    values.insert(
+        "eta".to_string(),
+        model.eta.val().into_scalar().elem::<f64>(),
+    );
+    Ok(EpisodeOutcome {
+        loss,
+        gradients,
+        values,
+    })
+}
+
+/// Averages over fresh evaluation episodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalScore {
+    pub episodes: usize,
+    pub loss: f64,
+    pub sum_abs_error: f64,
+    pub sign_error: f64,
+}
+
+impl std::fmt::Display for EvalScore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "eval over {} episodes (seed {EVAL_SEED:#x}): loss {:.6} sum_abs_error {:.6} sign_error {:.6}",
+            self.episodes, self.loss, self.sum_abs_error, self.sign_error
+        )
+    }
+}
+
+/// Scores `model` on `episodes` episodes drawn from [`EVAL_SEED`]; no gradients.
+pub fn evaluate<B: Backend>(
+    model: &PlasticRnn<B>,
+    task: &PatternTaskConfig,
+    episodes: usize,
+) -> anyhow::Result<EvalScore> {
+    let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
+    let (mut loss, mut abs_error, mut wrong) = (0.0, 0.0, 0.0);
+    let mut done = 0;
+    while done < episodes {
+        let size = EVAL_CHUNK.min(episodes - done);
+        let batch = generate_batch(task, size, &mut rng)?;
+        let (inputs, targets) = batch_tensors::<B>(&batch, &model.w.device());
+        let outputs = model.forward(inputs);
+        loss += last_step_loss(outputs.clone(), targets)
+            .into_scalar()
+            .elem::<f64>()
+            * size as f64;
+        let outputs = host_values(outputs)?;
+        abs_error += sum_abs_error(&outputs, &batch.targets, task.neurons) * size as f64;
+        wrong += sign_error(&outputs, &batch.targets) * size as f64;
+        done += size;
+    }
+    let n = episodes as f64;
+    Ok(EvalScore {
+        episodes,
+        loss: loss / n,
+        sum_abs_error: abs_error / n,
+        sign_error: wrong / n,
+    })
+}

@@ -1,0 +1,193 @@
+//! `plastic-rnn`: the recurrent net with Hebbian plastic connections on the
+//! pattern-completion task, trained by BPTT or RTRL gradients into Adam.
+
+pub mod bench;
+pub mod compare;
+pub mod config;
+pub mod episode;
+mod flags;
+mod plots;
+
+use std::time::Instant;
+
+use anyhow::bail;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use plastic_models::{rtrl_sensitivity_bytes, GradientEngine, PlasticRnn};
+use plastic_tasks::PATTERN_PRESETS;
+use serde::{Deserialize, Serialize};
+
+pub use config::PlasticRnnRun;
+pub use flags::{PlasticRnnEvalFlags, PlasticRnnFlags};
+
+use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::experiment::{Experiment, Report};
+use crate::memory::floats;
+use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
+use episode::{episode_rng, evaluate, run_episode, EvalScore};
+
+/// The plastic RNN on the pattern tasks.
+pub struct PlasticRnnExperiment;
+
+/// Options of `eval` on a plastic-RNN checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlasticRnnEval {
+    /// Evaluation episodes, drawn from a fixed seed.
+    pub episodes: usize,
+}
+
+impl Default for PlasticRnnEval {
+    fn default() -> Self {
+        Self { episodes: 100 }
+    }
+}
+
+impl Experiment for PlasticRnnExperiment {
+    const NAME: &'static str = "plastic-rnn";
+    const ABOUT: &'static str =
+        "recurrent net with Hebbian plastic connections (learned α, η), trained by BPTT or RTRL";
+    const HEADLINE: &'static [&'static str] = &["sum_abs_error", "sign_error"];
+    const RESUMABLE: &'static [(&'static str, &'static str)] = &[
+        ("/train/episodes", "--episodes"),
+        ("/train/checkpoint_every", "--checkpoint-every"),
+        ("/eval_episodes", "--eval-episodes"),
+    ];
+    const MEMORY_HINT: &'static str = "lower --neurons or --batch (or, for RTRL, use --grad bptt)";
+
+    type Run = PlasticRnnRun;
+    type EvalOptions = PlasticRnnEval;
+
+    fn presets() -> Vec<(&'static str, String)> {
+        PATTERN_PRESETS
+            .iter()
+            .map(|&name| {
+                let task = plastic_tasks::pattern_preset(name).expect("listed presets exist");
+                let about = format!(
+                    "{} neurons, {} patterns, {} steps",
+                    task.neurons,
+                    task.patterns,
+                    task.steps()
+                );
+                (name, about)
+            })
+            .collect()
+    }
+
+    fn preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
+        config::preset(name)
+    }
+
+    fn validate(run: &PlasticRnnRun) -> anyhow::Result<()> {
+        config::validate(run)
+    }
+
+    fn run_name(run: &PlasticRnnRun) -> String {
+        format!("{}-seed{}", run.preset, run.train.seed)
+    }
+
+    fn schedule(run: &PlasticRnnRun) -> anyhow::Result<Schedule> {
+        Ok(Schedule {
+            steps: run.train.episodes,
+            checkpoint_every: run.train.checkpoint_every,
+        })
+    }
+
+    /// BPTT keeps two `[batch, n, n]` tensors per step for the backward pass; W and α
+    /// carry a gradient and two Adam moments; a few `[batch, n, n]` tensors are in flight.
+    /// RTRL keeps its forward sensitivities instead of the history.
+    fn memory_needed(run: &PlasticRnnRun) -> u64 {
+        let n = run.model.total_neurons() as u128;
+        let batch = run.train.batch as u128;
+        let steps = run.task.steps() as u128;
+        let parameters = 8 * n * n;
+        let in_flight = 4 * batch * n * n;
+        match run.gradient {
+            GradientEngine::Bptt => floats(2 * steps * batch * n * n + in_flight + parameters),
+            GradientEngine::Rtrl => {
+                let sensitivities = rtrl_sensitivity_bytes(&run.model, run.train.batch, 4);
+                floats(in_flight + parameters)
+                    .saturating_add(u64::try_from(sensitivities).unwrap_or(u64::MAX))
+            }
+        }
+    }
+
+    fn train<B: AutodiffBackend>(
+        run: &PlasticRnnRun,
+        trainer: Trainer,
+        device: &B::Device,
+    ) -> anyhow::Result<Report> {
+        let started = Instant::now();
+        let start = trainer.start_step();
+        let (task, batch, gradient) = (run.task.clone(), run.train.batch, run.gradient);
+        let model = run.model.init::<B>(run.train.seed, device);
+        let mut learner = GradientSteps::new(
+            model,
+            &run.train.optimizer,
+            |model: &PlasticRnn<B>, rng: &mut _| run_episode(model, gradient, &task, batch, rng),
+            device,
+        );
+        let state = trainer.fit(&mut learner, episode_rng(run.train.seed))?;
+        let seconds = started.elapsed().as_secs_f64();
+        let model = learner.into_model().valid();
+        let dir = trainer.run_dir();
+        let weights = plots::write_plots(dir, &model)?;
+        let score = evaluate(&model, &run.task, run.eval_episodes)?;
+        let last = state.last_metrics.as_ref().map(summary).unwrap_or_default();
+        let text = format!(
+            "{} ({}, {}): episodes {start}..{} in {seconds:.1} s; last episode: {last}\n{weights}\ncheckpoint: {}\n{score}",
+            Self::NAME,
+            run.preset,
+            run.gradient.name(),
+            state.step,
+            dir.path.display()
+        );
+        Ok(report(run, &score).text(text).seconds(seconds))
+    }
+
+    fn eval<B: AutodiffBackend>(
+        run: &PlasticRnnRun,
+        checkpoint: &Checkpoint,
+        options: &PlasticRnnEval,
+        device: &B::Device,
+    ) -> anyhow::Result<Report> {
+        if options.episodes == 0 {
+            bail!("eval needs at least 1 episode");
+        }
+        let model = load_checked::<B::InnerBackend>(run, checkpoint, device)?;
+        let score = evaluate(&model, &run.task, options.episodes)?;
+        Ok(report(run, &score).text(score.to_string()))
+    }
+}
+
+fn report(run: &PlasticRnnRun, score: &EvalScore) -> Report {
+    Report::new(PlasticRnnExperiment::NAME, &run.preset)
+        .metric("eval_episodes", score.episodes as f64)
+        .metric("loss", score.loss)
+        .metric("sum_abs_error", score.sum_abs_error)
+        .metric("sign_error", score.sign_error)
+}
+
+/// Loads the saved weights and checks their shapes against the run's configuration.
+fn load_checked<B: Backend>(
+    run: &PlasticRnnRun,
+    checkpoint: &Checkpoint,
+    device: &B::Device,
+) -> anyhow::Result<PlasticRnn<B>> {
+    let model = run.model.init::<B>(run.train.seed, device);
+    let model = checkpoint.load_module(MODEL_FILE, model, device)?;
+    let n = run.model.total_neurons();
+    let found = (model.w.dims(), model.alpha.dims(), model.eta.dims());
+    let expected = ([n, n], run.model.alpha_shape(), [1]);
+    if found != expected {
+        bail!(
+            "{} holds weights of shape W {:?}, alpha {:?}, but its configuration needs W {:?}, alpha {:?}",
+            checkpoint.dir.display(),
+            found.0,
+            found.1,
+            expected.0,
+            expected.1
+        );
+    }
+    Ok(model)
+}

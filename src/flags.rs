@@ -1,0 +1,320 @@
+//! A model's command line. Each experiment's flags are a clap struct whose fields are all
+//! optional and serialise to the JSON shape of its run: the flags given form an overlay on
+//! the preset (a flag not given is `null` and changes nothing), so every option is written
+//! once. [`entry`] turns an experiment and its flags into what the CLI lists, parses and
+//! dispatches to.
+
+use std::marker::PhantomData;
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::builder::{PossibleValue, PossibleValuesParser};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Command, FromArgMatches};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
+
+use crate::backend::BackendChoice;
+use crate::checkpoint::Checkpoint;
+use crate::experiment::launch::{self, Trained, TrainRequest, Variant};
+use crate::experiment::{Experiment, Report};
+
+/// The command line of an experiment: its `train` flags and its `eval` flags.
+pub trait CommandLine: Experiment {
+    /// `train <model>`'s own flags.
+    type Flags: Args + TrainFlags;
+    /// `eval`'s flags for this model's checkpoints; they serialise to an overlay on
+    /// [`Experiment::EvalOptions`].
+    type EvalFlags: Args + Serialize;
+}
+
+/// What `train` flags mean for a run.
+pub trait TrainFlags {
+    /// The flags given, as an overlay on the run's JSON.
+    fn overlay(&self) -> anyhow::Result<Value>;
+
+    /// Several runs from one command line (e.g. one per `--method`); none: one run.
+    fn variants(&self) -> anyhow::Result<Vec<Variant>> {
+        Ok(Vec::new())
+    }
+
+    /// The runs a fresh command trains when the flags name no variant (e.g. every method).
+    fn default_variants(&self) -> Vec<Variant> {
+        Vec::new()
+    }
+
+    /// The directory that holds the variants' runs [default: the first run's name].
+    fn group(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The flags of every `train` subcommand.
+#[derive(Debug, Args)]
+pub struct CommonTrainArgs {
+    /// Preset to start from (see `plastic-zoo list`) [default: the first listed]
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// JSON file overriding any part of the preset (flags override it in turn); a run's
+    /// config.json is one
+    #[arg(long, value_name = "FILE.json")]
+    pub config: Option<PathBuf>,
+    /// Continue the run in this directory from its last checkpoint (or from the checkpoint
+    /// directory named)
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+    /// Name of the run directory [default: from the preset and seed]
+    #[arg(long)]
+    pub run_name: Option<String>,
+    /// Root of the run directories
+    #[arg(long, default_value = "checkpoints")]
+    pub out: PathBuf,
+    /// Refuse a run whose estimated memory exceeds this, e.g. 512M or 4G [default: the
+    /// memory the machine has available]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+}
+
+/// Arguments of `eval` that every model shares.
+const EVAL_SHARED: [&str; 4] = ["dir", "backend", "json", "max_memory"];
+
+/// A model as the CLI sees it.
+pub trait Entry: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn about(&self) -> &'static str;
+    fn presets(&self) -> Vec<(&'static str, String)>;
+    /// The `train <model>` subcommand.
+    fn train_command(&self) -> Command;
+    /// The model's `eval` flags.
+    fn eval_args(&self) -> Vec<clap::Arg>;
+    /// Runs `train <model>` as parsed.
+    fn train(&self, matches: &ArgMatches, backend: BackendChoice) -> anyhow::Result<Trained>;
+    /// Runs `eval` on `checkpoint`, a checkpoint of this model.
+    fn eval(
+        &self,
+        checkpoint: &Checkpoint,
+        matches: &ArgMatches,
+        backend: BackendChoice,
+    ) -> anyhow::Result<Report>;
+}
+
+struct ExperimentEntry<E>(PhantomData<fn() -> E>);
+
+/// The CLI's view of experiment `E`.
+pub fn entry<E: CommandLine>() -> Box<dyn Entry> {
+    Box::new(ExperimentEntry::<E>(PhantomData))
+}
+
+impl<E: CommandLine> Entry for ExperimentEntry<E> {
+    fn name(&self) -> &'static str {
+        E::NAME
+    }
+
+    fn about(&self) -> &'static str {
+        E::ABOUT
+    }
+
+    fn presets(&self) -> Vec<(&'static str, String)> {
+        E::presets()
+    }
+
+    fn train_command(&self) -> Command {
+        let presets: Vec<PossibleValue> = E::presets()
+            .into_iter()
+            .map(|(name, about)| PossibleValue::new(name).help(about))
+            .collect();
+        let command = CommonTrainArgs::augment_args(Command::new(E::NAME));
+        // The flag structs' own doc comments would otherwise become the subcommand's help.
+        E::Flags::augment_args(command)
+            .about(E::ABOUT)
+            .long_about(None)
+            .mut_arg("preset", |arg| arg.value_parser(PossibleValuesParser::new(presets)))
+    }
+
+    fn eval_args(&self) -> Vec<clap::Arg> {
+        E::EvalFlags::augment_args(Command::new(E::NAME))
+            .get_arguments()
+            .cloned()
+            .collect()
+    }
+
+    fn train(&self, matches: &ArgMatches, backend: BackendChoice) -> anyhow::Result<Trained> {
+        let common = CommonTrainArgs::from_arg_matches(matches)?;
+        let flags = E::Flags::from_arg_matches(matches)?;
+        let mut variants = flags.variants()?;
+        if variants.is_empty() && common.resume.is_none() {
+            variants = flags.default_variants();
+        }
+        let request = TrainRequest {
+            preset: common.preset,
+            config_file: common.config,
+            flags: flags.overlay()?,
+            variants,
+            group: flags.group(),
+            run_name: common.run_name,
+            out: common.out,
+            resume: common.resume,
+            max_memory: common.max_memory,
+        };
+        launch::train::<E>(request, backend)
+    }
+
+    fn eval(
+        &self,
+        checkpoint: &Checkpoint,
+        matches: &ArgMatches,
+        backend: BackendChoice,
+    ) -> anyhow::Result<Report> {
+        let own: Vec<String> = self
+            .eval_args()
+            .iter()
+            .map(|arg| arg.get_id().to_string())
+            .collect();
+        for id in matches.ids() {
+            let id = id.as_str();
+            if matches.value_source(id) == Some(ValueSource::CommandLine)
+                && !own.iter().any(|o| o == id)
+                && !EVAL_SHARED.contains(&id)
+            {
+                bail!(
+                    "--{} does not apply to a {} checkpoint",
+                    id.replace('_', "-"),
+                    E::NAME
+                );
+            }
+        }
+        let flags = E::EvalFlags::from_arg_matches(matches)?;
+        let max_memory = matches.get_one::<u64>("max_memory").copied();
+        launch::eval::<E>(checkpoint, serde_json::to_value(flags)?, backend, max_memory)
+    }
+}
+
+/// The overlay of flags that serialise to the run's shape: the flags not given (`null`,
+/// or objects of nothing but such) are left out.
+pub fn overlay_of<T: Serialize>(flags: &T) -> anyhow::Result<Value> {
+    fn prune(value: Value) -> Option<Value> {
+        match value {
+            Value::Null => None,
+            Value::Object(map) => {
+                let kept: serde_json::Map<String, Value> = map
+                    .into_iter()
+                    .filter_map(|(key, value)| prune(value).map(|v| (key, v)))
+                    .collect();
+                (!kept.is_empty()).then_some(Value::Object(kept))
+            }
+            other => Some(other),
+        }
+    }
+    Ok(prune(serde_json::to_value(flags)?).unwrap_or(Value::Object(Default::default())))
+}
+
+/// Serialises `Some(b)` as `!b`: a flag that says the opposite of the field it sets.
+pub fn negated<S: Serializer>(value: &Option<bool>, serializer: S) -> Result<S::Ok, S::Error> {
+    value.map(|b| !b).serialize(serializer)
+}
+
+/// Layer sizes, input side first (`--hidden 100` or `--hidden 10,10`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct LayerSizes(pub Vec<usize>);
+
+/// Parses `--hidden`: positive layer sizes separated by commas.
+pub fn parse_layer_sizes(text: &str) -> Result<LayerSizes, String> {
+    if text.trim().is_empty() {
+        return Err("the hidden layer list is empty: give sizes such as 100 or 10,10".into());
+    }
+    text.split(',')
+        .map(|size| match size.trim().parse::<usize>() {
+            Ok(0) => Err("every hidden layer needs at least 1 neuron".to_string()),
+            Ok(size) => Ok(size),
+            Err(_) => Err(format!(
+                "'{size}' is not a layer size: give sizes such as 100 or 10,10"
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(LayerSizes)
+}
+
+/// Parses a byte count with an optional K, M, G or T suffix (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed
+        .char_indices()
+        .find(|(_, c)| c.is_ascii_alphabetic())
+    {
+        Some((at, _)) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let shift = match unit
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("unknown size unit in '{text}' (use K, M, G or T)")),
+    };
+    let value: f64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size such as 512M or 4G"))?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(format!("size must be positive, got '{text}'"));
+    }
+    Ok((value * (1u64 << shift) as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("4X").is_err());
+        assert!(parse_size("-1G").is_err());
+        assert!(parse_size("G").is_err());
+    }
+
+    #[test]
+    fn flags_not_given_leave_no_trace_in_the_overlay() {
+        let flags = serde_json::json!({"a": null, "b": {"c": null}, "d": {"e": 1, "f": null}});
+        assert_eq!(
+            overlay_of(&flags).unwrap(),
+            serde_json::json!({"d": {"e": 1}})
+        );
+    }
+
+    #[test]
+    fn layer_sizes_parse_and_refuse_zero() {
+        assert_eq!(parse_layer_sizes("10, 20"), Ok(LayerSizes(vec![10, 20])));
+        assert!(parse_layer_sizes("10,0").is_err());
+        assert!(parse_layer_sizes("").is_err());
+    }
+}
+
+/// Adam's flags, for every model trained by gradient.
+#[derive(Debug, Args, Serialize)]
+pub struct AdamFlags {
+    /// Adam learning rate
+    #[arg(long = "lr", allow_negative_numbers = true)]
+    pub learning_rate: Option<f64>,
+    /// Adam's β1
+    #[arg(long = "adam-beta1")]
+    pub beta_1: Option<f32>,
+    /// Adam's β2
+    #[arg(long = "adam-beta2")]
+    pub beta_2: Option<f32>,
+    /// Adam's ε
+    #[arg(long = "adam-eps")]
+    pub epsilon: Option<f32>,
+    /// Largest global norm of a gradient
+    #[arg(long, allow_negative_numbers = true)]
+    pub grad_clip: Option<f64>,
+}
