@@ -31,20 +31,29 @@ fn train_writes_a_checkpoint_that_eval_reproduces() {
     let dir = run_dir(tmp.path(), "r");
     for file in [
         "config.json",
-        "model.mpk",
-        "optimizer.mpk",
-        "state.json",
+        "LATEST",
         "metrics.jsonl",
         "learning_curve.png",
         "weights.png",
     ] {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
+    let checkpoint = latest(&dir);
+    for file in [
+        "MANIFEST",
+        "config.json",
+        "model.mpk",
+        "optimizer.mpk",
+        "state.json",
+    ] {
+        assert!(checkpoint.join(file).is_file(), "{file} missing");
+    }
+    // Checkpoints at 3 and 5: the previous one is kept beside the current one.
+    assert!(dir.join("checkpoint-000000003").is_dir());
     let metrics = fs::read_to_string(dir.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 5);
-    let state: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
-    assert_eq!(state["episode"], 5);
+    let state = state_of(&dir);
+    assert_eq!(state["step"], 5);
     assert_eq!(state["model"], "plastic-rnn");
     assert!(state["crate_version"].is_string() && state["rng"].is_object());
 
@@ -94,15 +103,15 @@ fn resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
             "--lr",
             "0.1",
         ],
-        "only --episodes and --checkpoint-every",
+        "only --episodes, --checkpoint-every",
     );
     // Nothing left to do: a clear refusal, checkpoint untouched.
-    let model_before = fs::read(part.join("model.mpk")).unwrap();
+    let model_before = fs::read(latest(&part).join("model.mpk")).unwrap();
     zoo_fails(
         &["train", "plastic-rnn", "--resume", part.to_str().unwrap()],
         "already completed",
     );
-    assert_eq!(model_before, fs::read(part.join("model.mpk")).unwrap());
+    assert_eq!(model_before, fs::read(latest(&part).join("model.mpk")).unwrap());
 }
 
 #[test]
@@ -117,7 +126,7 @@ fn bad_arguments_fail_with_one_clear_line() {
             "--out",
             "/tmp/unused-zoo",
         ],
-        "unknown preset 'nope'",
+        "invalid value 'nope' for '--preset",
     );
     zoo_fails(
         &[
@@ -181,30 +190,25 @@ fn damaged_or_foreign_checkpoints_are_refused_and_never_overwritten() {
     zoo_ok(&small_run_args(out, "good", "3"));
     let good = run_dir(tmp.path(), "good");
     let snapshot = |dir: &std::path::Path| {
-        ["model.mpk", "optimizer.mpk", "state.json", "config.json"]
-            .map(|f| fs::read(dir.join(f)).unwrap())
+        ["MANIFEST", "model.mpk", "optimizer.mpk", "state.json", "config.json"]
+            .map(|f| fs::read(latest(dir).join(f)).unwrap())
     };
     let original = snapshot(&good);
 
     // Training again into the same run name refuses rather than overwriting.
     zoo_fails(&small_run_args(out, "good", "3"), "already holds a run");
 
-    // A truncated model file.
     let copy = |name: &str| {
         let dir = run_dir(tmp.path(), name);
-        fs::create_dir_all(&dir).unwrap();
-        for f in ["model.mpk", "optimizer.mpk", "state.json", "config.json"] {
-            fs::copy(good.join(f), dir.join(f)).unwrap();
-        }
+        copy_run(&good, &dir);
         dir
     };
+    // A truncated model file.
     let truncated = copy("truncated");
-    let bytes = fs::read(truncated.join("model.mpk")).unwrap();
-    fs::write(truncated.join("model.mpk"), &bytes[..bytes.len() / 2]).unwrap();
-    zoo_fails(
-        &["eval", truncated.to_str().unwrap()],
-        "truncated or corrupt",
-    );
+    let model = latest(&truncated).join("model.mpk");
+    let bytes = fs::read(&model).unwrap();
+    fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
+    zoo_fails(&["eval", truncated.to_str().unwrap()], "truncated or corrupt");
     zoo_fails(
         &[
             "train",
@@ -217,21 +221,26 @@ fn damaged_or_foreign_checkpoints_are_refused_and_never_overwritten() {
         "truncated or corrupt",
     );
 
-    // A checkpoint of another model.
+    // A well-formed checkpoint of another model.
     let foreign = copy("foreign");
-    let state = fs::read_to_string(foreign.join("state.json"))
+    let checkpoint = latest(&foreign);
+    let state = fs::read_to_string(checkpoint.join("state.json"))
         .unwrap()
         .replace("\"plastic-rnn\"", "\"hopfield\"");
-    fs::write(foreign.join("state.json"), state.clone()).unwrap();
+    fs::write(checkpoint.join("state.json"), &state).unwrap();
+    reseal(&checkpoint, "hopfield");
     zoo_fails(
         &["eval", foreign.to_str().unwrap()],
         "unknown model 'hopfield'",
     );
     // Labelled as a model that exists, with the files of another: refused, not misread.
-    let mislabelled = state.replace("\"hopfield\"", "\"hebbian-ff\"");
-    fs::write(foreign.join("state.json"), mislabelled).unwrap();
-    zoo_fails(&["eval", foreign.to_str().unwrap()], "of another kind");
-    fs::write(foreign.join("state.json"), state).unwrap();
+    fs::write(
+        checkpoint.join("state.json"),
+        state.replace("\"hopfield\"", "\"hebbian-ff\""),
+    )
+    .unwrap();
+    reseal(&checkpoint, "hebbian-ff");
+    zoo_fails(&["eval", foreign.to_str().unwrap()], "of another shape");
     zoo_fails(
         &[
             "train",
@@ -265,10 +274,11 @@ fn damaged_or_foreign_checkpoints_are_refused_and_never_overwritten() {
     ]);
     let reshaped = copy("reshaped");
     fs::copy(
-        run_dir(tmp.path(), "small").join("model.mpk"),
-        reshaped.join("model.mpk"),
+        latest(&run_dir(tmp.path(), "small")).join("model.mpk"),
+        latest(&reshaped).join("model.mpk"),
     )
     .unwrap();
+    reseal(&latest(&reshaped), "plastic-rnn");
     zoo_fails(&["eval", reshaped.to_str().unwrap()], "shape");
 
     // A directory that is no checkpoint at all.
@@ -306,11 +316,9 @@ fn divergence_stops_training_and_keeps_the_last_good_checkpoint() {
     let line = zoo_fails(&args, "diverged");
     assert!(line.contains("last good checkpoint"), "{line}");
     let dir = run_dir(tmp.path(), "wild");
-    let state: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
-    let kept = state["episode"].as_u64().unwrap();
+    let kept = state_of(&dir)["step"].as_u64().unwrap();
     assert!(kept < 20, "training should have stopped early");
-    assert!(line.contains(&format!("(episode {kept})")), "{line}");
+    assert!(line.contains(&format!("(step {kept})")), "{line}");
     // The kept checkpoint is finite and loads.
     zoo_ok(&["eval", dir.to_str().unwrap(), "--episodes", "2"]);
 }

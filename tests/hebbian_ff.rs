@@ -45,32 +45,22 @@ fn supervised_hebbian_with_100_hidden_solves_and() {
     assert_eq!(n, 100);
     assert!(k >= 90, "only {k} of 100 replications learned AND");
 
-    // The checkpoint holds the last replication; eval re-scores it from the files alone.
+    // The checkpoint holds every replication; eval re-scores them from the files alone.
     let dir = tmp.path().join("hebbian-ff/and-supervised-h100-seed7");
-    for file in [
-        "config.json",
-        "model.mpk",
-        "state.json",
-        "metrics.jsonl",
-        "success_rate.png",
-    ] {
+    for file in ["config.json", "metrics.jsonl", "success_rate.png"] {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
+    assert!(latest(&dir).join("model.mpk").is_file());
     let eval = zoo_ok(&["eval", dir.to_str().unwrap()]);
+    assert_eq!(successes(&eval), (k, n));
+    // And the outputs of the last replication at the four inputs.
     let report = stdout(&eval);
-    assert!(report.contains("learned;"), "{report}");
     let outputs: Vec<f64> = report
         .split('→')
         .skip(1)
         .map(|s| s.split_whitespace().next().unwrap().parse().unwrap())
         .collect();
     assert_eq!(outputs.len(), 4, "{report}");
-    let targets = [-1.0, -1.0, -1.0, 1.0];
-    let right = outputs
-        .iter()
-        .zip(targets)
-        .all(|(y, t)| (*y > 0.0) == (t > 0.0));
-    assert_eq!(right, !report.contains("not learned"), "{report}");
 }
 
 #[test]
@@ -102,7 +92,7 @@ fn the_delta_rule_fits_a_linear_map_that_the_supervised_rule_does_not() {
     let dir = tmp.path().join("hebbian-ff/linear-30-delta-h20-seed0");
     let report = stdout(&zoo_ok(&["eval", dir.to_str().unwrap()]));
     assert!(
-        report.contains("linear-30") && report.contains("mean squared error"),
+        report.contains("linear-30") && report.contains(&format!("success {delta}/100")),
         "{report}"
     );
 }
@@ -145,7 +135,7 @@ fn the_sweep_reproduces_the_seeds_small_network_cells() {
     }
     let saved =
         std::fs::read_to_string(tmp.path().join("hebbian-ff/sweep-seed0/sweep.md")).unwrap();
-    assert_eq!(saved, table);
+    assert!(table.contains(&saved), "{table}");
     assert!(tmp
         .path()
         .join("hebbian-ff/sweep-seed0/sweep.csv")
@@ -207,8 +197,8 @@ fn bad_hebbian_arguments_fail_with_one_clear_line() {
         args.extend(extra);
         args
     };
-    zoo_fails(&train(&["--task", "xand"]), "unknown task 'xand'");
-    zoo_fails(&train(&["--rule", "stdp"]), "unknown rule 'stdp'");
+    zoo_fails(&train(&["--task", "xand"]), "invalid value 'xand' for '--task");
+    zoo_fails(&train(&["--rule", "stdp"]), "invalid value 'stdp' for '--rule");
     zoo_fails(&train(&["--hidden", ""]), "hidden layer list is empty");
     zoo_fails(&train(&["--hidden", "10,0"]), "at least 1 neuron");
     zoo_fails(
@@ -236,5 +226,8 @@ fn bad_hebbian_arguments_fail_with_one_clear_line() {
         &train(&["--rule", "oja", "--first-layer-learns"]),
         "supervised rule only",
     );
-    zoo_fails(&train(&["--sweep", "--task", "and"]), "drop --task");
+    zoo_fails(
+        &train(&["--sweep", "--task", "and"]),
+        "'--sweep' cannot be used with '--task",
+    );
 }

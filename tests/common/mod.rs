@@ -107,3 +107,44 @@ pub fn eval_numbers(line: &str) -> Vec<f64> {
         .filter_map(|w| w.parse::<f64>().ok())
         .collect()
 }
+
+/// The current checkpoint directory of a run (named by its `LATEST`).
+pub fn latest(run: &Path) -> PathBuf {
+    let name = std::fs::read_to_string(run.join("LATEST")).expect("the run has a LATEST file");
+    run.join(name.trim())
+}
+
+/// The `state.json` of a run's current checkpoint.
+pub fn state_of(run: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(latest(run).join("state.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Writes a fresh manifest for the files of checkpoint `dir`, as if `model` had saved them
+/// at the state's step: a well-formed checkpoint with chosen contents.
+pub fn reseal(dir: &Path, model: &str) {
+    let mut files = Vec::new();
+    for name in ["config.json", "state.json", "model.mpk", "optimizer.mpk"] {
+        if let Ok(bytes) = std::fs::read(dir.join(name)) {
+            files.push((name.to_string(), bytes));
+        }
+    }
+    let state: serde_json::Value = serde_json::from_slice(&files[1].1).unwrap();
+    let step = state["step"].as_u64().unwrap() as usize;
+    let manifest = plastic_zoo::checkpoint::Manifest::describe(model, step, &files);
+    std::fs::write(dir.join("MANIFEST"), manifest.to_text()).unwrap();
+}
+
+/// Copies a run directory, checkpoints and all.
+pub fn copy_run(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_run(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

@@ -56,7 +56,7 @@ pub struct HebbianFfFlags {
     pub first_layer_learns: Option<bool>,
     /// Covariance of the pca task's data, rows separated by ';', e.g. "3,1;1,2"
     #[arg(long, value_name = "ROWS", value_parser = parse_matrix)]
-    pub covariance: Option<Vec<Vec<f64>>>,
+    pub covariance: Option<Matrix>,
     /// Score every replication every K updates (metrics.jsonl and the plot) [default:
     /// updates/100]
     #[arg(long, value_name = "K")]
@@ -72,8 +72,13 @@ pub struct HebbianFfFlags {
     pub sweep: bool,
 }
 
+/// A matrix given on the command line, by rows.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Matrix(Vec<Vec<f64>>);
+
 /// `"3,1;1,2"` → `[[3, 1], [1, 2]]`.
-fn parse_matrix(text: &str) -> Result<Vec<Vec<f64>>, String> {
+fn parse_matrix(text: &str) -> Result<Matrix, String> {
     text.split(';')
         .map(|row| {
             row.split(',')
@@ -84,7 +89,8 @@ fn parse_matrix(text: &str) -> Result<Vec<Vec<f64>>, String> {
                 })
                 .collect()
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(Matrix)
 }
 
 impl TrainFlags for HebbianFfFlags {
