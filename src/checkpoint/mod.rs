@@ -268,9 +268,14 @@ impl RunDir {
         Ok(())
     }
 
-    /// Drops the checkpoints after `step`: a run resumed from an earlier checkpoint writes
-    /// them again.
+    /// Makes the checkpoint of `step` current and drops those after it: a run resumed from
+    /// an earlier checkpoint writes them again.
     pub fn discard_after(&self, step: usize) -> anyhow::Result<()> {
+        let name = format!("{PREFIX}{step:09}");
+        if self.file(&name).is_dir() && self.current_name().as_deref() != Some(name.as_str()) {
+            write_atomically(&self.file(LATEST_FILE), format!("{name}\n").as_bytes())?;
+            sync_dir(&self.path);
+        }
         for (later, dir) in self.checkpoint_dirs() {
             if later > step {
                 remove_dir_if_present(&dir)?;
