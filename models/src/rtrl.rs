@@ -145,16 +145,15 @@ enum Retention<B: Backend> {
 pub fn rtrl_sensitivity_bytes(config: &PlasticRnnConfig, batch: usize, float_bytes: usize) -> u128 {
     let n = config.total_neurons();
     let [a0, a1] = config.alpha_shape();
-    let connections = n * n + a0 * a1;
-    let parameters = (connections + usize::from(config.learn_eta)) as u128;
+    let connections = n.saturating_mul(n).saturating_add(a0.saturating_mul(a1));
+    let parameters = (connections as u128) + u128::from(config.learn_eta);
     let (n, batch, window) = (n as u128, batch as u128, WINDOW_STEPS as u128);
     let state = (n + n * n) * parameters;
     let drive = window * n * parameters;
-    let columns_in_flight = column_blocks(batch as usize, n as usize, connections)
-        .iter()
-        .take(rayon::current_num_threads())
-        .map(|columns| columns.len() as u128)
-        .sum::<u128>();
+    // The first blocks, one per worker, each `width` columns wide (the last may be cut).
+    let width = block_width(batch as usize, n as usize, connections) as u128;
+    let workers = rayon::current_num_threads().max(1) as u128;
+    let columns_in_flight = (workers * width).min(connections as u128);
     // Per block in flight: the window's ∂y/∂θ (kept, concatenated, stacked twice) and
     // the stored product, then the two folded terms.
     let in_flight = (5 * window * n + 2 * n * n) * columns_in_flight;
@@ -488,17 +487,24 @@ const BLOCK_FLOATS: usize = 1 << 19;
 /// is independent of the others', given the forward trajectory. The block count is a
 /// multiple of the worker count, so that the workers finish together.
 fn column_blocks(batch: usize, n: usize, columns: usize) -> Vec<Range<usize>> {
-    let floats = batch * n * n * columns;
-    let workers = rayon::current_num_threads().max(1);
-    let count = floats
-        .div_ceil(BLOCK_FLOATS)
-        .next_multiple_of(workers)
-        .clamp(1, columns.max(1));
-    let width = columns.div_ceil(count).max(1);
+    let width = block_width(batch, n, columns);
     (0..columns)
         .step_by(width)
         .map(|start| start..(start + width).min(columns))
         .collect()
+}
+
+/// Columns per block of [`column_blocks`], worked out in wide integers so that it never
+/// overflows (the memory estimate asks for networks far too large to build).
+fn block_width(batch: usize, n: usize, columns: usize) -> usize {
+    let (batch, n, columns_wide) = (batch as u128, n as u128, columns as u128);
+    let floats = batch * n * n * columns_wide;
+    let workers = rayon::current_num_threads().max(1) as u128;
+    let count = floats
+        .div_ceil(BLOCK_FLOATS as u128)
+        .next_multiple_of(workers)
+        .clamp(1, columns_wide.max(1));
+    usize::try_from(columns_wide.div_ceil(count).max(1)).unwrap_or(usize::MAX)
 }
 
 /// Advances every block of connection sensitivities through a window, the blocks in
