@@ -85,7 +85,10 @@ impl AdamSettings {
             }
         }
         if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            bail!("Adam's epsilon must be a positive number, got {}", self.epsilon);
+            bail!(
+                "Adam's epsilon must be a positive number, got {}",
+                self.epsilon
+            );
         }
         if let Some(norm) = self.grad_clip {
             if !(norm.is_finite() && norm > 0.0) {
@@ -152,12 +155,19 @@ pub fn overlay_file<T: Serialize + DeserializeOwned>(base: &T, path: &Path) -> a
         .with_context(|| format!("cannot read config file {}", path.display()))?;
     let overlay: Value = serde_json::from_str(&text)
         .with_context(|| format!("config file {} is not valid JSON", path.display()))?;
-    overlay_value(base, overlay)
-        .with_context(|| format!("config file {} does not fit this model's run", path.display()))
+    overlay_value(base, overlay).with_context(|| {
+        format!(
+            "config file {} does not fit this model's run",
+            path.display()
+        )
+    })
 }
 
 /// `base` with `overlay` laid over it.
-pub fn overlay_value<T: Serialize + DeserializeOwned>(base: &T, overlay: Value) -> anyhow::Result<T> {
+pub fn overlay_value<T: Serialize + DeserializeOwned>(
+    base: &T,
+    overlay: Value,
+) -> anyhow::Result<T> {
     let mut merged = serde_json::to_value(base)?;
     merge_json(&mut merged, overlay);
     Ok(serde_json::from_value(merged)?)

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::backend::BackendChoice;
 use crate::checkpoint::Checkpoint;
-use crate::experiment::launch::{self, Trained, TrainRequest, Variant};
+use crate::experiment::launch::{self, TrainRequest, Trained, Variant};
 use crate::experiment::{Experiment, Report};
 
 /// The command line of an experiment: its `train` flags and its `eval` flags.
@@ -128,7 +128,9 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
         E::Flags::augment_args(command)
             .about(E::ABOUT)
             .long_about(None)
-            .mut_arg("preset", |arg| arg.value_parser(PossibleValuesParser::new(presets)))
+            .mut_arg("preset", |arg| {
+                arg.value_parser(PossibleValuesParser::new(presets))
+            })
     }
 
     fn eval_args(&self) -> Vec<clap::Arg> {
@@ -185,7 +187,12 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
         }
         let flags = E::EvalFlags::from_arg_matches(matches)?;
         let max_memory = matches.get_one::<u64>("max_memory").copied();
-        launch::eval::<E>(checkpoint, serde_json::to_value(flags)?, backend, max_memory)
+        launch::eval::<E>(
+            checkpoint,
+            serde_json::to_value(flags)?,
+            backend,
+            max_memory,
+        )
     }
 }
 

@@ -125,7 +125,10 @@ mod tests {
     fn runs_beyond_the_limit_are_refused_with_the_flag_to_lift_it() {
         let refused = check(2 << 30, Some(1 << 30), "lower --neurons").unwrap_err();
         let text = refused.to_string();
-        assert!(text.contains("2.0 GiB") && text.contains("--max-memory"), "{text}");
+        assert!(
+            text.contains("2.0 GiB") && text.contains("--max-memory"),
+            "{text}"
+        );
         assert!(check(1 << 20, Some(1 << 30), "").is_ok());
         assert!(check(u64::MAX, None, "lower --neurons").is_err() || available_bytes().is_none());
         assert_eq!(size_flag(13 << 30), "13G");

@@ -5,7 +5,7 @@ mod common;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::*;
 use rand::{Rng, SeedableRng};
@@ -148,7 +148,14 @@ fn a_checkpoint_with_any_byte_changed_is_refused_naming_the_last_good_one() {
             // Resuming refuses it the same way, and leaves the files as they were.
             let before = fs::read(latest(&scratch).join(file)).unwrap();
             zoo_fails(
-                &["train", "plastic-rnn", "--resume", scratch.to_str().unwrap(), "--episodes", "9"],
+                &[
+                    "train",
+                    "plastic-rnn",
+                    "--resume",
+                    scratch.to_str().unwrap(),
+                    "--episodes",
+                    "9",
+                ],
                 "is unusable",
             );
             assert_eq!(before, fs::read(latest(&scratch).join(file)).unwrap());
@@ -160,7 +167,12 @@ fn a_checkpoint_with_any_byte_changed_is_refused_naming_the_last_good_one() {
     flip(&latest(&scratch).join("model.mpk"), &mut rng);
     let earlier = scratch.join("checkpoint-000000003");
     zoo_ok(&["eval", earlier.to_str().unwrap(), "--episodes", "2"]);
-    zoo_ok(&["train", "plastic-rnn", "--resume", earlier.to_str().unwrap()]);
+    zoo_ok(&[
+        "train",
+        "plastic-rnn",
+        "--resume",
+        earlier.to_str().unwrap(),
+    ]);
     assert_eq!(
         fs::read_to_string(scratch.join("metrics.jsonl")).unwrap(),
         fs::read_to_string(good.join("metrics.jsonl")).unwrap()

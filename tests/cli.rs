@@ -111,7 +111,10 @@ fn resumed_run_ends_bit_identical_to_an_uninterrupted_one() {
         &["train", "plastic-rnn", "--resume", part.to_str().unwrap()],
         "already completed",
     );
-    assert_eq!(model_before, fs::read(latest(&part).join("model.mpk")).unwrap());
+    assert_eq!(
+        model_before,
+        fs::read(latest(&part).join("model.mpk")).unwrap()
+    );
 }
 
 #[test]
@@ -190,8 +193,14 @@ fn damaged_or_foreign_checkpoints_are_refused_and_never_overwritten() {
     zoo_ok(&small_run_args(out, "good", "3"));
     let good = run_dir(tmp.path(), "good");
     let snapshot = |dir: &std::path::Path| {
-        ["MANIFEST", "model.mpk", "optimizer.mpk", "state.json", "config.json"]
-            .map(|f| fs::read(latest(dir).join(f)).unwrap())
+        [
+            "MANIFEST",
+            "model.mpk",
+            "optimizer.mpk",
+            "state.json",
+            "config.json",
+        ]
+        .map(|f| fs::read(latest(dir).join(f)).unwrap())
     };
     let original = snapshot(&good);
 
@@ -208,7 +217,10 @@ fn damaged_or_foreign_checkpoints_are_refused_and_never_overwritten() {
     let model = latest(&truncated).join("model.mpk");
     let bytes = fs::read(&model).unwrap();
     fs::write(&model, &bytes[..bytes.len() / 2]).unwrap();
-    zoo_fails(&["eval", truncated.to_str().unwrap()], "truncated or corrupt");
+    zoo_fails(
+        &["eval", truncated.to_str().unwrap()],
+        "truncated or corrupt",
+    );
     zoo_fails(
         &[
             "train",
@@ -443,7 +455,13 @@ fn every_model_refuses_a_run_beyond_the_memory_it_has() {
         &["hebbian-ff", "--replications", "1000000000"],
         &["learned-rule", "--meta-batch", "100000000"],
         &["feedback-alignment", "--hidden", "1000000,1000000"],
-        &["plastic-rnn", "--preset", "dp-simple", "--max-memory", "100M"],
+        &[
+            "plastic-rnn",
+            "--preset",
+            "dp-simple",
+            "--max-memory",
+            "100M",
+        ],
     ];
     for case in cases {
         let mut args = vec!["train"];
@@ -517,5 +535,10 @@ fn json_ends_the_output_of_train_eval_bench_and_compare() {
         tmp.path().join("cmp").to_str().unwrap(),
         "--json",
     ]));
-    assert!(compared["cases"][0]["max_relative_difference"].as_f64().unwrap() <= 1e-9);
+    assert!(
+        compared["cases"][0]["max_relative_difference"]
+            .as_f64()
+            .unwrap()
+            <= 1e-9
+    );
 }

@@ -110,7 +110,9 @@ fn fashion_mnist_trains_from_idx_files_and_eval_reproduces_the_test_error() {
         // Four easy classes of 20 test images: every method beats chance (75 % error).
         assert!(test_error(line) < 50.0, "{line}");
     }
-    let root = tmp.path().join("runs/feedback-alignment/fashion-mnist-seed0");
+    let root = tmp
+        .path()
+        .join("runs/feedback-alignment/fashion-mnist-seed0");
     assert!(root.join("comparison.png").is_file());
     assert!(root.join("comparison-alignment.png").is_file());
     let fa = root.join("fa");

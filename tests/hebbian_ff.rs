@@ -197,8 +197,14 @@ fn bad_hebbian_arguments_fail_with_one_clear_line() {
         args.extend(extra);
         args
     };
-    zoo_fails(&train(&["--task", "xand"]), "invalid value 'xand' for '--task");
-    zoo_fails(&train(&["--rule", "stdp"]), "invalid value 'stdp' for '--rule");
+    zoo_fails(
+        &train(&["--task", "xand"]),
+        "invalid value 'xand' for '--task",
+    );
+    zoo_fails(
+        &train(&["--rule", "stdp"]),
+        "invalid value 'stdp' for '--rule",
+    );
     zoo_fails(&train(&["--hidden", ""]), "hidden layer list is empty");
     zoo_fails(&train(&["--hidden", "10,0"]), "at least 1 neuron");
     zoo_fails(

@@ -206,7 +206,8 @@ fn replications_update_independently() {
     let batch = config.init::<B>(3, &mut rng, &Default::default()).unwrap();
     let inputs = tensor(&[0.3, -1.0, 0.7, 1.0, 0.2, -0.4, -0.6, 0.9, 0.1], [3, 1, 3]);
     let targets = tensor(&[1.0, -1.0, -1.0, 1.0, 1.0, 1.0], [3, 1, 2]);
-    let rules: [&dyn Fn(&FeedForward<B>, Tensor<B, 3>, Tensor<B, 3>) -> FeedForward<B>; 5] = [
+    type Update<'a> = &'a dyn Fn(&FeedForward<B>, Tensor<B, 3>, Tensor<B, 3>) -> FeedForward<B>;
+    let rules: [Update; 5] = [
         &|n, x, t| {
             SupervisedHebbian {
                 step: STEP,

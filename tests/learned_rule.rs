@@ -3,13 +3,13 @@
 #![cfg(feature = "ndarray")]
 
 use burn::backend::{Autodiff, NdArray};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use plastic_models::{
     FeedForward, LearnedRule, LearnedRuleConfig, OutputActivation, RuleMemory, RuleNetKind,
 };
 use plastic_tasks::TwoInputTask;
-use burn::optim::{GradientsParams, Optimizer};
 use plastic_zoo::experiment::Experiment;
 use plastic_zoo::experiments::learned_rule::{
     inner_loop, meta_loss, LearnedRuleExperiment, LearnedRuleRun,

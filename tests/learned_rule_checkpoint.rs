@@ -26,7 +26,10 @@ fn a_saved_rule_reloads_with_identical_weight_changes() {
     let config = LearnedRuleConfig::new(RuleNetKind::Lstm);
     F32::seed(&device, 5);
     let saved = config.init::<F32>(&device);
-    let files = vec![(MODEL_FILE.to_string(), module_bytes::<F32, _>(&saved).unwrap())];
+    let files = vec![(
+        MODEL_FILE.to_string(),
+        module_bytes::<F32, _>(&saved).unwrap(),
+    )];
     run.save(&state, &serde_json::json!({}), files).unwrap();
 
     F32::seed(&device, 6);
@@ -172,7 +175,10 @@ fn the_linear_family_meta_trains_and_evaluates_any_of_its_maps() {
     let config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["family"], "linear", "{config}");
-    assert_eq!(config["held_out"], serde_json::json!(["linear-60", "linear-240"]));
+    assert_eq!(
+        config["held_out"],
+        serde_json::json!(["linear-60", "linear-240"])
+    );
     assert_eq!(config["rule"]["reward_signal"], true);
     let dir = dir.to_str().unwrap();
     let eval = common::zoo_ok(&["eval", dir, "--task", "linear-0", "--replications", "5"]);

@@ -64,7 +64,10 @@ fn saved_and_loaded_model_gives_bit_identical_outputs() {
     let run = RunDir::create(dir.path(), "plastic-rnn", "r").unwrap();
     let mut state = RunState::fresh("plastic-rnn", episode_rng(1));
     state.step = 5;
-    let files = vec![(MODEL_FILE.to_string(), module_bytes::<B, _>(&model).unwrap())];
+    let files = vec![(
+        MODEL_FILE.to_string(),
+        module_bytes::<B, _>(&model).unwrap(),
+    )];
     run.save(&state, &serde_json::to_value(&config).unwrap(), files)
         .unwrap();
 

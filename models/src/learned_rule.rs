@@ -96,12 +96,15 @@ pub struct LearnedRule<B: Backend> {
     pub config: LearnedRuleConfig,
 }
 
+/// An LSTM rule's cell and hidden state, `[synapses, hidden]` each.
+pub type CellState<B> = (Tensor<B, 2>, Tensor<B, 2>);
+
 /// What a learned rule carries from one update to the next: for the LSTM, the cell and
 /// hidden state `[synapses, hidden]` of every synapse, per layer (`None` before the first
 /// update: zeros).
 #[derive(Debug, Clone)]
 pub struct RuleMemory<B: Backend> {
-    pub layers: Vec<Option<(Tensor<B, 2>, Tensor<B, 2>)>>,
+    pub layers: Vec<Option<CellState<B>>>,
 }
 
 impl<B: Backend> RuleMemory<B> {
@@ -118,8 +121,8 @@ impl<B: Backend> LearnedRule<B> {
     pub fn changes(
         &self,
         features: Tensor<B, 2>,
-        state: Option<(Tensor<B, 2>, Tensor<B, 2>)>,
-    ) -> (Tensor<B, 1>, Option<(Tensor<B, 2>, Tensor<B, 2>)>) {
+        state: Option<CellState<B>>,
+    ) -> (Tensor<B, 1>, Option<CellState<B>>) {
         let (hidden, state) = match (&self.lstm, &self.mlp) {
             (Some(lstm), _) => {
                 let state = state.map(|(cell, hidden)| LstmState::new(cell, hidden));

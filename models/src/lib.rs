@@ -14,8 +14,7 @@ pub use hebbian_ff::{
 };
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, RuleMemory, RuleNetKind};
 pub use plastic_rnn::{
-    last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticRnn, PlasticRnnConfig,
-    PlasticState,
+    last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticRnn, PlasticRnnConfig, PlasticState,
 };
 pub use rtrl::{rtrl_sensitivity_bytes, RtrlGradients};
 

@@ -256,9 +256,9 @@ impl<B: Backend> PlasticRnn<B> {
                 .collect(),
             0,
         );
-        let w = flat.clone().slice([0..n * n]).reshape([n, n]);
+        let w = flat.clone().slice(0..n * n).reshape([n, n]);
         let alpha = flat
-            .slice([n * n..connection_count])
+            .slice(n * n..connection_count)
             .reshape([alpha_rows, alpha_cols]);
         RtrlGradients {
             w,
@@ -555,15 +555,13 @@ fn advance_window<B: Backend>(
         * window.stored_scale.clone();
     let mut history = Vec::with_capacity(steps + 1);
     history.push(activity);
-    for tau in 0..steps {
+    for (tau, direct) in direct_drive.iter().enumerate().take(steps) {
         let stacked = Tensor::cat(history.clone(), 1);
         let from_stored = stored
             .clone()
             .slice([0..batch, tau..tau + 1])
             .reshape([batch, n, parameters]);
-        history.push(
-            window.coupling[tau].clone().matmul(stacked) + from_stored + direct_drive[tau].clone(),
-        );
+        history.push(window.coupling[tau].clone().matmul(stacked) + from_stored + direct.clone());
     }
     let kept = match &window.decay {
         Retention::Uniform(factor) => trace.mul_scalar(*factor),

@@ -141,7 +141,10 @@ mod tests {
             for bit in [0x01u8, 0x20, 0x80] {
                 let mut changed = text.clone();
                 changed[at] ^= bit;
-                assert!(Manifest::from_text(&changed).is_err(), "byte {at} ^ {bit:#x}");
+                assert!(
+                    Manifest::from_text(&changed).is_err(),
+                    "byte {at} ^ {bit:#x}"
+                );
             }
         }
     }

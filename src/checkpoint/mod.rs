@@ -147,8 +147,8 @@ impl RunDir {
         };
         let latest = run.file(LATEST_FILE);
         if latest.exists() {
-            let bytes = fs::read(&latest)
-                .with_context(|| format!("cannot read {}", latest.display()))?;
+            let bytes =
+                fs::read(&latest).with_context(|| format!("cannot read {}", latest.display()))?;
             let name = String::from_utf8(bytes).unwrap_or_default();
             let name = name.strip_suffix('\n').unwrap_or(&name);
             if !is_checkpoint_name(name) {
@@ -173,7 +173,10 @@ impl RunDir {
                 path.display()
             );
         }
-        bail!("{} is not a checkpoint: it holds no checkpoint directory", path.display())
+        bail!(
+            "{} is not a checkpoint: it holds no checkpoint directory",
+            path.display()
+        )
     }
 
     /// Verifies the checkpoint in `dir`; the error names what is wrong and the last good
@@ -236,17 +239,13 @@ impl RunDir {
             return Ok(());
         }
         let mut all = vec![
-            (
-                CONFIG_FILE.to_string(),
-                serde_json::to_vec_pretty(config)?,
-            ),
+            (CONFIG_FILE.to_string(), serde_json::to_vec_pretty(config)?),
             (STATE_FILE.to_string(), serde_json::to_vec_pretty(state)?),
         ];
         all.extend(files);
         let partial = self.file(&format!(".{name}.partial"));
         remove_dir_if_present(&partial)?;
-        fs::create_dir(&partial)
-            .with_context(|| format!("cannot create {}", partial.display()))?;
+        fs::create_dir(&partial).with_context(|| format!("cannot create {}", partial.display()))?;
         for (file, bytes) in &all {
             write_synced(&partial.join(file), bytes)?;
         }
@@ -256,8 +255,13 @@ impl RunDir {
         // A directory of this step that is not current is left over from a run resumed from
         // an earlier checkpoint: it is replaced.
         remove_dir_if_present(&target)?;
-        fs::rename(&partial, &target)
-            .with_context(|| format!("cannot rename {} to {}", partial.display(), target.display()))?;
+        fs::rename(&partial, &target).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                partial.display(),
+                target.display()
+            )
+        })?;
         sync_dir(&self.path);
         write_atomically(&self.file(LATEST_FILE), format!("{name}\n").as_bytes())?;
         sync_dir(&self.path);
@@ -318,7 +322,8 @@ impl Checkpoint {
             .get(STATE_FILE)
             .ok_or_else(|| format!("MANIFEST lists no {STATE_FILE}"))
             .and_then(|bytes| {
-                serde_json::from_slice(bytes).map_err(|e| format!("{STATE_FILE} is unreadable ({e})"))
+                serde_json::from_slice(bytes)
+                    .map_err(|e| format!("{STATE_FILE} is unreadable ({e})"))
             })?;
         if state.model != manifest.model || state.step != manifest.step {
             return Err(format!("{STATE_FILE} disagrees with MANIFEST"));
@@ -378,7 +383,12 @@ impl Checkpoint {
     }
 
     /// Loads the optimizer state saved as `name`.
-    pub fn load_optimizer<B, M, O>(&self, name: &str, optim: O, device: &B::Device) -> anyhow::Result<O>
+    pub fn load_optimizer<B, M, O>(
+        &self,
+        name: &str,
+        optim: O,
+        device: &B::Device,
+    ) -> anyhow::Result<O>
     where
         B: AutodiffBackend,
         M: AutodiffModule<B>,

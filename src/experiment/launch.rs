@@ -139,7 +139,9 @@ pub fn train<E: Experiment>(
     let mut finished = Vec::with_capacity(runs.len());
     for ((run, variant), dir) in runs.into_iter().zip(variants).zip(dirs) {
         dir.write_json(CONFIG_FILE, &run)?;
-        let label = variant.map(|v| format!(" ({})", v.name)).unwrap_or_default();
+        let label = variant
+            .map(|v| format!(" ({})", v.name))
+            .unwrap_or_default();
         eprintln!(
             "training {}{label} on {backend} into {}",
             E::NAME,
@@ -253,7 +255,10 @@ pub fn eval<E: Experiment>(
     let options: E::EvalOptions = overlay_value(&E::EvalOptions::default(), options)?;
     let run: E::Run = checkpoint.config()?;
     E::validate(&run).with_context(|| {
-        format!("{} holds an invalid configuration", checkpoint.dir.display())
+        format!(
+            "{} holds an invalid configuration",
+            checkpoint.dir.display()
+        )
     })?;
     memory::check(E::memory_needed(&run), max_memory, E::MEMORY_HINT)?;
     E::prepare(&run)?;

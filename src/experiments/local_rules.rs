@@ -293,15 +293,11 @@ impl<B: Backend> LocalUpdate for Replicas<B> {
         Ok(vec![line])
     }
 
-    fn update(
-        &mut self,
-        step: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
         let replications = self.network.replications();
         let (input, target) = self.data.draw::<B>(replications, rng, &self.device);
         self.network = self.rule.update(&self.network, input, target)?;
-        if step % self.score_every == 0 || step == self.updates {
+        if step.is_multiple_of(self.score_every) || step == self.updates {
             return Ok(vec![self.score()?.metrics(step)]);
         }
         Ok(Vec::new())
@@ -353,7 +349,14 @@ pub fn successes_after_training<B: Backend>(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let data = TaskData::TwoInput(task);
     let mut nets = Replicas::<B>::new(
-        network, replications, rule, data, updates, updates, &mut rng, device,
+        network,
+        replications,
+        rule,
+        data,
+        updates,
+        updates,
+        &mut rng,
+        device,
     )?;
     for step in 1..=updates {
         nets.update(step, &mut rng)?;

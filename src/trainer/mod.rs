@@ -35,8 +35,7 @@ pub struct Schedule {
 pub trait Learner {
     /// Step number `step` (from 1), drawing from `rng`: the metrics lines it logs (none,
     /// one or several). A loss that is not a finite number stops training.
-    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng)
-        -> anyhow::Result<Vec<EpisodeMetrics>>;
+    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>>;
 
     /// The metrics lines of a fresh run before its first step (e.g. what random weights
     /// score).

@@ -63,7 +63,9 @@ where
     }
 
     pub fn model(&self) -> &M {
-        self.model.as_ref().expect("the model is back after every step")
+        self.model
+            .as_ref()
+            .expect("the model is back after every step")
     }
 
     pub fn into_model(self) -> M {
@@ -77,12 +79,11 @@ where
     M: AutodiffModule<B>,
     F: FnMut(&M, &mut ChaCha8Rng) -> anyhow::Result<EpisodeOutcome<B>>,
 {
-    fn step(
-        &mut self,
-        step: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        let model = self.model.take().expect("the model is back after every step");
+    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
+        let model = self
+            .model
+            .take()
+            .expect("the model is back after every step");
         let outcome = match (self.episode)(&model, rng) {
             Ok(outcome) => outcome,
             Err(e) => {
@@ -121,7 +122,10 @@ where
     }
 
     fn restore(&mut self, checkpoint: &Checkpoint) -> anyhow::Result<()> {
-        let model = self.model.take().expect("the model is back after every step");
+        let model = self
+            .model
+            .take()
+            .expect("the model is back after every step");
         self.model = Some(checkpoint.load_module(MODEL_FILE, model, &self.device)?);
         let optim = std::mem::replace(&mut self.optim, adam(&AdamSettings::default()));
         self.optim = checkpoint.load_optimizer::<B, M, _>(OPTIMIZER_FILE, optim, &self.device)?;
@@ -142,8 +146,7 @@ pub trait LocalUpdate {
     }
 
     /// Update number `step` (from 1), drawing from `rng`: the metrics lines it logs.
-    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng)
-        -> anyhow::Result<Vec<EpisodeMetrics>>;
+    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>>;
 
     fn network(&self) -> Self::Network;
 
@@ -165,11 +168,7 @@ pub trait LocalUpdate {
 pub struct LocalSteps<U>(pub U);
 
 impl<U: LocalUpdate> Learner for LocalSteps<U> {
-    fn step(
-        &mut self,
-        step: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
         self.0.update(step, rng)
     }
 

@@ -107,7 +107,8 @@ mod tests {
     fn every_name_matches_its_truth_table() {
         let a = |row: usize| BOOLEAN_INPUTS[row][0] > 0.0;
         let b = |row: usize| BOOLEAN_INPUTS[row][1] > 0.0;
-        let logic: [(&str, fn(bool, bool) -> bool); 16] = [
+        type Gate = fn(bool, bool) -> bool;
+        let logic: [(&str, Gate); 16] = [
             ("false", |_, _| false),
             ("nor", |a, b| !(a || b)),
             ("not-a-and-b", |a, b| !a && b),

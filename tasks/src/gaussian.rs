@@ -22,12 +22,11 @@ impl CorrelatedGaussian {
         if dim == 0 || covariance.iter().any(|row| row.len() != dim) {
             return invalid("must be a non-empty square matrix");
         }
-        for i in 0..dim {
-            for j in 0..i {
-                if (covariance[i][j] - covariance[j][i]).abs() > 1e-12 {
-                    return invalid("must be symmetric");
-                }
-            }
+        let asymmetric = (0..dim)
+            .flat_map(|i| (0..i).map(move |j| (i, j)))
+            .any(|(i, j)| (covariance[i][j] - covariance[j][i]).abs() > 1e-12);
+        if asymmetric {
+            return invalid("must be symmetric");
         }
         // Cholesky–Banachiewicz, row by row.
         let mut factor = vec![vec![0.0; dim]; dim];

@@ -73,7 +73,7 @@ impl PatternTaskConfig {
                 self.input_scale
             ));
         }
-        if self.zero_sum && self.neurons % 2 != 0 {
+        if self.zero_sum && !self.neurons.is_multiple_of(2) {
             return bad(format!(
                 "zero-sum patterns need an even number of neurons, got {}",
                 self.neurons
@@ -88,7 +88,7 @@ impl PatternTaskConfig {
             } else {
                 self.patterns
             };
-            if needed > 2 && self.neurons % 4 != 0 {
+            if needed > 2 && !self.neurons.is_multiple_of(4) {
                 return bad(format!(
                     "{} mutually orthogonal{} ±1 patterns need a multiple of 4 neurons, got {}",
                     self.patterns,

@@ -12,9 +12,11 @@ use plastic_tasks::fashion_mnist::{self, FashionMnist, Split};
 
 use super::config::FaTask;
 
-/// The data sets read so far in this process, by folder and training limit: the methods of
-/// one command share one read.
-static LOADED: Mutex<Vec<((PathBuf, Option<usize>), Arc<FashionMnist>)>> = Mutex::new(Vec::new());
+/// A data set's folder and training limit.
+type DataKey = (PathBuf, Option<usize>);
+
+/// The data sets read so far in this process: the methods of one command share one read.
+static LOADED: Mutex<Vec<(DataKey, Arc<FashionMnist>)>> = Mutex::new(Vec::new());
 
 /// The data set of a Fashion-MNIST task, with the training split cut to its limit.
 pub fn fashion_data(task: &FaTask) -> anyhow::Result<Arc<FashionMnist>> {

@@ -105,16 +105,21 @@ pub struct NetworkFlags {
 impl TrainFlags for FeedbackAlignmentFlags {
     fn overlay(&self) -> anyhow::Result<Value> {
         let task = &self.task;
-        let product_flags = task.steps.is_some() || task.signal.dt.is_some() || task.signal.period.is_some();
+        let product_flags =
+            task.steps.is_some() || task.signal.dt.is_some() || task.signal.period.is_some();
         let fashion_flags = task.epochs.is_some()
             || task.batch.is_some()
             || task.train_limit.is_some()
             || task.data_dir.is_some();
         if task.kind == Some(TaskKind::FashionMnist) && product_flags {
-            bail!("--steps, --dt and --period apply to the product task; fashion-mnist runs --epochs");
+            bail!(
+                "--steps, --dt and --period apply to the product task; fashion-mnist runs --epochs"
+            );
         }
         if task.kind == Some(TaskKind::Product) && fashion_flags {
-            bail!("--epochs, --batch, --train-limit and --data-dir apply to the fashion-mnist task");
+            bail!(
+                "--epochs, --batch, --train-limit and --data-dir apply to the fashion-mnist task"
+            );
         }
         overlay_of(self)
     }

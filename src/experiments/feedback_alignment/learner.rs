@@ -180,7 +180,7 @@ impl<B: Backend> LocalUpdate for ProductUpdates<B> {
         let (input, target) = self.signal.sample(step - 1);
         let input = Tensor::from_data(TensorData::new(input.to_vec(), [1, 2]), &device);
         let target = Tensor::from_data(TensorData::new(vec![target], [1, 1]), &device);
-        let last_of_window = step % self.log_every == 0 || step == self.steps;
+        let last_of_window = step.is_multiple_of(self.log_every) || step == self.steps;
         let (loss, angles) = self.net.update(input, target, last_of_window);
         self.window.0.push(loss);
         if !last_of_window {
@@ -273,11 +273,7 @@ impl<B: Backend> LocalUpdate for FashionUpdates<B> {
     type Backend = B;
     type Network = Mlp<B>;
 
-    fn update(
-        &mut self,
-        step: usize,
-        rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
         let batches = self.batches();
         let position = (step - 1) % batches;
         let epoch = (step - 1) / batches + 1;
@@ -287,14 +283,19 @@ impl<B: Backend> LocalUpdate for FashionUpdates<B> {
         let end = ((position + 1) * self.batch).min(self.order.len());
         let chunk = &self.order[position * self.batch..end];
         let (input, target) = batch_of::<B>(&self.data.train, chunk, &self.net.device);
-        let last_of_window = step % self.log_every == 0;
+        let last_of_window = step.is_multiple_of(self.log_every);
         let (loss, angles) = self.net.update(input, target, last_of_window);
         self.window.0.push(loss.clone());
         self.epoch_losses.0.push(loss);
         let mut records = Vec::new();
         if last_of_window {
             let loss = self.window.take_mean()?;
-            records.push(record(step, loss, angles.map(host_values).transpose()?, &[]));
+            records.push(record(
+                step,
+                loss,
+                angles.map(host_values).transpose()?,
+                &[],
+            ));
         }
         if position + 1 == batches {
             let error = if parameters_are_finite(&self.net.mlp) {

@@ -91,7 +91,9 @@ impl Experiment for FeedbackAlignmentExperiment {
 
     fn schedule(run: &FeedbackAlignmentRun) -> anyhow::Result<Schedule> {
         let steps = match &run.task {
-            FaTask::Product { signal, steps } => FeedbackAlignmentRun::product_steps(signal, *steps),
+            FaTask::Product { signal, steps } => {
+                FeedbackAlignmentRun::product_steps(signal, *steps)
+            }
             FaTask::FashionMnist { epochs, batch, .. } => {
                 epochs * fashion_data(&run.task)?.train.len().div_ceil(*batch)
             }
@@ -243,7 +245,10 @@ impl Experiment for FeedbackAlignmentExperiment {
     fn summarise(runs: &[Finished<Self>], dir: &Path) -> anyhow::Result<Option<String>> {
         let path = dir.join("comparison.png");
         plots::write_comparison(runs, &path)?;
-        Ok(Some(format!("comparison of the methods: {}", path.display())))
+        Ok(Some(format!(
+            "comparison of the methods: {}",
+            path.display()
+        )))
     }
 }
 

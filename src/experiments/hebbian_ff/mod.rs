@@ -194,9 +194,7 @@ impl Experiment for HebbianFfExperiment {
             let outputs = host_values(probe_outputs(&network.replication(last), &[task]))?;
             write!(text, "; replication {last}:")?;
             let probes = task.family().probe_inputs();
-            for ((output, [a, b]), target) in
-                outputs.iter().zip(probes).zip(task.probe_targets())
-            {
+            for ((output, [a, b]), target) in outputs.iter().zip(probes).zip(task.probe_targets()) {
                 write!(text, " ({a:+},{b:+})→{output:+.3} (target {target:+})")?;
             }
         }

@@ -71,7 +71,12 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn metric(&self, name: &str) -> f64 {
-        self.finished.report.metrics.get(name).copied().unwrap_or(f64::NAN)
+        self.finished
+            .report
+            .metrics
+            .get(name)
+            .copied()
+            .unwrap_or(f64::NAN)
     }
 }
 
@@ -141,15 +146,14 @@ pub fn summarise(runs: &[Finished<HebbianFfExperiment>], dir: &Path) -> anyhow::
             hidden.join("x"),
             run.updates,
             row.metric("initial_success_rate"),
-            row.seed.map(|(rate, _)| rate.to_string()).unwrap_or_default(),
+            row.seed
+                .map(|(rate, _)| rate.to_string())
+                .unwrap_or_default(),
             row.finished.report.seconds
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write_atomically(&dir.join("sweep.md"), table.as_bytes())?;
     write_atomically(&dir.join("sweep.csv"), csv.as_bytes())?;
-    Ok(format!(
-        "{table}table: {}",
-        dir.join("sweep.md").display()
-    ))
+    Ok(format!("{table}table: {}", dir.join("sweep.md").display()))
 }

@@ -116,7 +116,10 @@ impl Experiment for LearnedRuleExperiment {
             .iter()
             .map(|[o, i]| (o * i) as u128)
             .sum();
-        let kept = run.truncation.unwrap_or(run.inner_steps).min(run.inner_steps) as u128;
+        let kept = run
+            .truncation
+            .unwrap_or(run.inner_steps)
+            .min(run.inner_steps) as u128;
         let per_synapse = 12 * run.rule.hidden as u128 + 2 * run.rule.features() as u128;
         floats(run.train.batch as u128 * synapses * kept * per_synapse)
     }

@@ -417,4 +417,3 @@ fn part_in_child<T: DeserializeOwned>(
     let output = crate::backend::run_self(&child_args, &what)?;
     serde_json::from_str(output.trim()).with_context(|| format!("{what}: unreadable output"))
 }
-
