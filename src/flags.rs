@@ -306,6 +306,20 @@ mod tests {
     }
 }
 
+/// The seed, the checkpoint cadence and Adam: the `train` section of a gradient-trained run
+/// besides its length and batch.
+#[derive(Debug, Args, Serialize)]
+pub struct SeedAndAdamFlags {
+    /// Seed of the initial parameters and of the training data [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write a checkpoint every K steps (and at the end)
+    #[arg(long, value_name = "K")]
+    pub checkpoint_every: Option<usize>,
+    #[command(flatten)]
+    pub optimizer: AdamFlags,
+}
+
 /// Adam's flags, for every model trained by gradient.
 #[derive(Debug, Args, Serialize)]
 pub struct AdamFlags {

@@ -175,14 +175,15 @@ fn trainer_for<E: Experiment>(
     run: &E::Run,
     resume: Option<Checkpoint>,
 ) -> anyhow::Result<Trainer> {
-    Ok(Trainer::new(
-        dir,
-        E::NAME,
-        serde_json::to_value(run)?,
-        E::schedule(run)?,
-        E::HEADLINE,
+    Ok(Trainer {
+        run: dir,
+        model: E::NAME,
+        config: serde_json::to_value(run)?,
+        schedule: E::schedule(run)?,
+        headline: E::HEADLINE,
         resume,
-    ))
+        hint: "",
+    })
 }
 
 /// `train <model> --resume DIR`: the saved run, with only its length (and what else

@@ -71,37 +71,21 @@ pub struct Diverged {
 
 /// Drives one run from its first step, or from a checkpoint, to its last.
 pub struct Trainer {
-    run: RunDir,
-    model: &'static str,
-    config: serde_json::Value,
-    schedule: Schedule,
-    headline: &'static [&'static str],
-    resume: Option<Checkpoint>,
-    hint: &'static str,
+    pub run: RunDir,
+    /// The model's name, saved in every checkpoint.
+    pub model: &'static str,
+    /// The run's configuration, saved in every checkpoint.
+    pub config: serde_json::Value,
+    pub schedule: Schedule,
+    /// The metrics the progress bar shows beside the loss.
+    pub headline: &'static [&'static str],
+    /// The checkpoint to go on from (`None`: a fresh run).
+    pub resume: Option<Checkpoint>,
+    /// Advice added to a divergence message.
+    pub hint: &'static str,
 }
 
 impl Trainer {
-    /// A trainer for `run`, whose configuration `config` every checkpoint keeps; `headline`
-    /// names the metrics the progress bar shows; `resume`: the checkpoint to go on from.
-    pub fn new(
-        run: RunDir,
-        model: &'static str,
-        config: serde_json::Value,
-        schedule: Schedule,
-        headline: &'static [&'static str],
-        resume: Option<Checkpoint>,
-    ) -> Self {
-        Self {
-            run,
-            model,
-            config,
-            schedule,
-            headline,
-            resume,
-            hint: "",
-        }
-    }
-
     /// Advice added to a divergence message (e.g. "try a smaller --lr").
     pub fn with_divergence_hint(mut self, hint: &'static str) -> Self {
         self.hint = hint;

@@ -1,6 +1,6 @@
 //! The net, its feedback path and plain SGD on the updates of an explicit backward pass,
-//! as local updates for the trainer: online on the product task, by mini-batches on
-//! Fashion-MNIST.
+//! as local updates for the trainer; a [`Feed`] brings the examples: online samples of the
+//! product task, or shuffled mini-batches of Fashion-MNIST.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -134,63 +134,80 @@ impl<B: Backend> Losses<B> {
     }
 }
 
-impl<B: Backend> FaNet<B> {
-    fn load(&mut self, mlp: Mlp<B>) {
-        self.mlp = mlp;
-    }
+/// How examples reach the net, and what is recorded beside the running loss.
+pub trait Feed<B: Backend> {
+    /// The batch of update `step` (from 1): inputs `[n, in]`, targets `[n, out]`.
+    fn batch(
+        &mut self,
+        step: usize,
+        rng: &mut ChaCha8Rng,
+        device: &B::Device,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>);
+
+    /// Whether a metrics line is due after `step` besides every `log_every` updates.
+    fn ends_window(&self, step: usize) -> bool;
+
+    /// The metrics line of a window of updates whose mean loss is `loss`.
+    fn window_line(&self, step: usize, loss: f64, angles: Option<Vec<f32>>) -> EpisodeMetrics;
+
+    /// Lines that follow update `step`, whose loss was `loss` (an epoch's end).
+    fn after(
+        &mut self,
+        net: &FaNet<B>,
+        step: usize,
+        loss: Tensor<B, 1>,
+    ) -> anyhow::Result<Vec<EpisodeMetrics>>;
+
+    /// What the feed carries between updates.
+    fn state(&self) -> anyhow::Result<serde_json::Value>;
+
+    fn restore(&mut self, state: &serde_json::Value, device: &B::Device) -> anyhow::Result<()>;
 }
 
-/// The product task, online: sample `step − 1` at update `step`, each sample once.
-pub struct ProductUpdates<B: Backend> {
+/// The net trained on a feed: a local update for the trainer.
+pub struct FaLearner<B: Backend, F> {
     pub net: FaNet<B>,
-    signal: ProductSignal,
-    steps: usize,
+    pub feed: F,
     log_every: usize,
+    /// The losses since the last metrics line.
     window: Losses<B>,
 }
 
-impl<B: Backend> ProductUpdates<B> {
-    pub fn new(net: FaNet<B>, signal: ProductSignal, steps: usize, log_every: usize) -> Self {
+impl<B: Backend, F: Feed<B>> FaLearner<B, F> {
+    pub fn new(net: FaNet<B>, feed: F, log_every: usize) -> Self {
         Self {
             net,
-            signal,
-            steps,
+            feed,
             log_every,
             window: Losses(Vec::new()),
         }
     }
 }
 
-/// What a product run carries between updates: the losses of the unfinished window.
+/// What a learner carries between updates: the unfinished window, and the feed's own.
 #[derive(Serialize, Deserialize)]
-struct ProductState {
+struct LearnerState {
     window: Vec<f32>,
+    feed: serde_json::Value,
 }
 
-impl<B: Backend> LocalUpdate for ProductUpdates<B> {
+impl<B: Backend, F: Feed<B>> LocalUpdate for FaLearner<B, F> {
     type Backend = B;
     type Network = Mlp<B>;
 
-    fn update(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        let device = self.net.device.clone();
-        let (input, target) = self.signal.sample(step - 1);
-        let input = Tensor::from_data(TensorData::new(input.to_vec(), [1, 2]), &device);
-        let target = Tensor::from_data(TensorData::new(vec![target], [1, 1]), &device);
-        let last_of_window = step.is_multiple_of(self.log_every) || step == self.steps;
+    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
+        let (input, target) = self.feed.batch(step, rng, &self.net.device);
+        let last_of_window = step.is_multiple_of(self.log_every) || self.feed.ends_window(step);
         let (loss, angles) = self.net.update(input, target, last_of_window);
-        self.window.0.push(loss);
-        if !last_of_window {
-            return Ok(Vec::new());
+        self.window.0.push(loss.clone());
+        let mut lines = Vec::new();
+        if last_of_window {
+            let mean = self.window.take_mean()?;
+            let angles = angles.map(host_values).transpose()?;
+            lines.push(self.feed.window_line(step, mean, angles));
         }
-        // The loss is ½(y − t)²: twice its mean is the mean squared error.
-        let mse = 2.0 * self.window.take_mean()?;
-        let angles = angles.map(host_values).transpose()?;
-        let extra = [("time", self.signal.time(step)), ("mse", mse)];
-        Ok(vec![record(step, mse, angles, &extra)])
+        lines.extend(self.feed.after(&self.net, step, loss)?);
+        Ok(lines)
     }
 
     fn network(&self) -> Mlp<B> {
@@ -198,7 +215,7 @@ impl<B: Backend> LocalUpdate for ProductUpdates<B> {
     }
 
     fn set_network(&mut self, network: Mlp<B>) {
-        self.net.load(network);
+        self.net.mlp = network;
     }
 
     fn device(&self) -> B::Device {
@@ -206,45 +223,91 @@ impl<B: Backend> LocalUpdate for ProductUpdates<B> {
     }
 
     fn state(&self) -> anyhow::Result<serde_json::Value> {
-        Ok(serde_json::to_value(ProductState {
+        Ok(serde_json::to_value(LearnerState {
             window: self.window.values()?,
+            feed: self.feed.state()?,
         })?)
     }
 
     fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
-        let state: ProductState = serde_json::from_value(state.clone())?;
+        let state: LearnerState = serde_json::from_value(state.clone())?;
         self.window = Losses::from_values(&state.window, &self.net.device);
+        self.feed.restore(&state.feed, &self.net.device)
+    }
+}
+
+/// The product task, online: sample `step − 1` at update `step`, each sample once.
+pub struct ProductFeed {
+    pub signal: ProductSignal,
+    pub steps: usize,
+}
+
+impl<B: Backend> Feed<B> for ProductFeed {
+    fn batch(
+        &mut self,
+        step: usize,
+        _rng: &mut ChaCha8Rng,
+        device: &B::Device,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let (input, target) = self.signal.sample(step - 1);
+        (
+            Tensor::from_data(TensorData::new(input.to_vec(), [1, 2]), device),
+            Tensor::from_data(TensorData::new(vec![target], [1, 1]), device),
+        )
+    }
+
+    fn ends_window(&self, step: usize) -> bool {
+        step == self.steps
+    }
+
+    /// The loss is ½(y − t)²: twice its mean is the mean squared error.
+    fn window_line(&self, step: usize, loss: f64, angles: Option<Vec<f32>>) -> EpisodeMetrics {
+        let mse = 2.0 * loss;
+        record(
+            step,
+            mse,
+            angles,
+            &[("time", self.signal.time(step)), ("mse", mse)],
+        )
+    }
+
+    fn after(
+        &mut self,
+        _net: &FaNet<B>,
+        _step: usize,
+        _loss: Tensor<B, 1>,
+    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+        Ok(Vec::new())
+    }
+
+    fn state(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn restore(&mut self, _state: &serde_json::Value, _device: &B::Device) -> anyhow::Result<()> {
         Ok(())
     }
 }
 
 /// Fashion-MNIST by mini-batches over epochs shuffled by the trainer's generator, the test
 /// error measured after every epoch.
-pub struct FashionUpdates<B: Backend> {
-    pub net: FaNet<B>,
+pub struct FashionFeed<B: Backend> {
     data: Arc<FashionMnist>,
     batch: usize,
-    log_every: usize,
-    window: Losses<B>,
     epoch_losses: Losses<B>,
     /// The order of this epoch's images, and the generator as it was before drawing it.
     order: Vec<usize>,
     epoch_rng: Option<ChaCha8Rng>,
-    test_error: f64,
 }
 
-impl<B: Backend> FashionUpdates<B> {
-    pub fn new(net: FaNet<B>, data: Arc<FashionMnist>, batch: usize, log_every: usize) -> Self {
+impl<B: Backend> FashionFeed<B> {
+    pub fn new(data: Arc<FashionMnist>, batch: usize) -> Self {
         Self {
-            net,
             data,
             batch,
-            log_every,
-            window: Losses(Vec::new()),
             epoch_losses: Losses(Vec::new()),
             order: Vec::new(),
             epoch_rng: None,
-            test_error: f64::NAN,
         }
     }
 
@@ -261,80 +324,72 @@ impl<B: Backend> FashionUpdates<B> {
     }
 }
 
-/// What a Fashion-MNIST run carries between updates.
+/// What a Fashion-MNIST feed carries between updates.
 #[derive(Serialize, Deserialize)]
 struct FashionState {
-    window: Vec<f32>,
     epoch_losses: Vec<f32>,
     epoch_rng: Option<ChaCha8Rng>,
 }
 
-impl<B: Backend> LocalUpdate for FashionUpdates<B> {
-    type Backend = B;
-    type Network = Mlp<B>;
-
-    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        let batches = self.batches();
-        let position = (step - 1) % batches;
-        let epoch = (step - 1) / batches + 1;
+impl<B: Backend> Feed<B> for FashionFeed<B> {
+    fn batch(
+        &mut self,
+        step: usize,
+        rng: &mut ChaCha8Rng,
+        device: &B::Device,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let position = (step - 1) % self.batches();
         if position == 0 {
             self.shuffle(rng);
         }
         let end = ((position + 1) * self.batch).min(self.order.len());
-        let chunk = &self.order[position * self.batch..end];
-        let (input, target) = batch_of::<B>(&self.data.train, chunk, &self.net.device);
-        let last_of_window = step.is_multiple_of(self.log_every);
-        let (loss, angles) = self.net.update(input, target, last_of_window);
-        self.window.0.push(loss.clone());
+        batch_of::<B>(
+            &self.data.train,
+            &self.order[position * self.batch..end],
+            device,
+        )
+    }
+
+    fn ends_window(&self, _step: usize) -> bool {
+        false
+    }
+
+    fn window_line(&self, step: usize, loss: f64, angles: Option<Vec<f32>>) -> EpisodeMetrics {
+        record(step, loss, angles, &[])
+    }
+
+    fn after(
+        &mut self,
+        net: &FaNet<B>,
+        step: usize,
+        loss: Tensor<B, 1>,
+    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
         self.epoch_losses.0.push(loss);
-        let mut records = Vec::new();
-        if last_of_window {
-            let loss = self.window.take_mean()?;
-            records.push(record(
-                step,
-                loss,
-                angles.map(host_values).transpose()?,
-                &[],
-            ));
+        let batches = self.batches();
+        if !step.is_multiple_of(batches) {
+            return Ok(Vec::new());
         }
-        if position + 1 == batches {
-            let error = if parameters_are_finite(&self.net.mlp) {
-                test_error(&self.net.mlp, &self.data.test, &self.net.device)?
-            } else {
-                f64::NAN
-            };
-            self.test_error = error;
-            let epoch_loss = self.epoch_losses.take_mean()?;
-            let extra = [("test_error", error), ("epoch", epoch as f64)];
-            records.push(record(step, epoch_loss, None, &extra));
-        }
-        Ok(records)
-    }
-
-    fn network(&self) -> Mlp<B> {
-        self.net.mlp.clone()
-    }
-
-    fn set_network(&mut self, network: Mlp<B>) {
-        self.net.load(network);
-    }
-
-    fn device(&self) -> B::Device {
-        self.net.device.clone()
+        let error = if parameters_are_finite(&net.mlp) {
+            test_error(&net.mlp, &self.data.test, &net.device)?
+        } else {
+            f64::NAN
+        };
+        let epoch_loss = self.epoch_losses.take_mean()?;
+        let epoch = (step / batches) as f64;
+        let extra = [("test_error", error), ("epoch", epoch)];
+        Ok(vec![record(step, epoch_loss, None, &extra)])
     }
 
     fn state(&self) -> anyhow::Result<serde_json::Value> {
         Ok(serde_json::to_value(FashionState {
-            window: self.window.values()?,
             epoch_losses: self.epoch_losses.values()?,
             epoch_rng: self.epoch_rng.clone(),
         })?)
     }
 
-    fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
+    fn restore(&mut self, state: &serde_json::Value, device: &B::Device) -> anyhow::Result<()> {
         let state: FashionState = serde_json::from_value(state.clone())?;
-        self.window = Losses::from_values(&state.window, &self.net.device);
-        self.epoch_losses = Losses::from_values(&state.epoch_losses, &self.net.device);
+        self.epoch_losses = Losses::from_values(&state.epoch_losses, device);
         // The epoch under way is drawn again from where its generator stood.
         if let Some(mut rng) = state.epoch_rng {
             self.shuffle(&mut rng);

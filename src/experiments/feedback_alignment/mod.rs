@@ -32,7 +32,7 @@ use crate::metrics::MetricsLog;
 use crate::plot;
 use crate::trainer::{LocalSteps, Schedule, Trainer};
 use data::{fashion_data, test_error};
-use learner::{FaNet, FashionUpdates, ProductUpdates};
+use learner::{FaLearner, FaNet, FashionFeed, ProductFeed};
 use product::product_score;
 
 /// An MLP trained by BP, FA or DFA.
@@ -143,7 +143,11 @@ impl Experiment for FeedbackAlignmentExperiment {
         let (summary, mut report) = match &run.task {
             FaTask::Product { signal, steps } => {
                 let steps = FeedbackAlignmentRun::product_steps(signal, *steps);
-                let mut learner = LocalSteps(ProductUpdates::new(net, *signal, steps, log_every));
+                let feed = ProductFeed {
+                    signal: *signal,
+                    steps,
+                };
+                let mut learner = LocalSteps(FaLearner::new(net, feed, log_every));
                 // The product task draws nothing: its samples follow from the step.
                 trainer.fit(&mut learner, ChaCha8Rng::seed_from_u64(run.seed))?;
                 let mlp = learner.0.net.mlp;
@@ -164,14 +168,15 @@ impl Experiment for FeedbackAlignmentExperiment {
                 let (train_images, test_images) = (data.train.len(), data.test.len());
                 let mut order = ChaCha8Rng::seed_from_u64(run.seed);
                 order.set_stream(1);
-                let mut learner = LocalSteps(FashionUpdates::new(net, data, *batch, log_every));
+                let feed = FashionFeed::new(data, *batch);
+                let mut learner = LocalSteps(FaLearner::new(net, feed, log_every));
                 let state = trainer.fit(&mut learner, order)?;
                 let error = state
                     .last_metrics
                     .as_ref()
                     .and_then(|m| m.get("test_error"))
                     .unwrap_or(f64::NAN);
-                let epochs = state.step / learner.0.batches();
+                let epochs = state.step / learner.0.feed.batches();
                 let summary = format!(
                     "test error {:.2} % ({test_images} test images), after {epochs} epochs of {train_images} training images",
                     100.0 * error

@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::LearnedRuleExperiment;
-use crate::flags::{overlay_of, parse_layer_sizes, AdamFlags, CommandLine, LayerSizes, TrainFlags};
+use crate::flags::{
+    overlay_of, parse_layer_sizes, CommandLine, LayerSizes, SeedAndAdamFlags, TrainFlags,
+};
 
 impl CommandLine for LearnedRuleExperiment {
     type Flags = LearnedRuleFlags;
@@ -78,14 +80,9 @@ pub struct MetaTrainingFlags {
     /// Nets (tasks drawn from the training tasks) per meta-step [default: 32]
     #[arg(long = "meta-batch")]
     pub batch: Option<usize>,
-    /// Seed of the rule's initial weights and of the meta-training tasks [default: 0]
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Write a checkpoint every K meta-steps (and at the end) [default: 100]
-    #[arg(long, value_name = "K")]
-    pub checkpoint_every: Option<usize>,
     #[command(flatten)]
-    pub optimizer: AdamFlags,
+    #[serde(flatten)]
+    pub rest: SeedAndAdamFlags,
 }
 
 impl TrainFlags for LearnedRuleFlags {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::PlasticRnnExperiment;
-use crate::flags::{negated, overlay_of, AdamFlags, CommandLine, TrainFlags};
+use crate::flags::{negated, overlay_of, CommandLine, SeedAndAdamFlags, TrainFlags};
 
 impl CommandLine for PlasticRnnExperiment {
     type Flags = PlasticRnnFlags;
@@ -37,14 +37,9 @@ pub struct OptimisationFlags {
     /// Episodes per optimizer step
     #[arg(long)]
     pub batch: Option<usize>,
-    /// Seed of the parameters and the training episodes
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Write a checkpoint every K episodes (and at the end)
-    #[arg(long, value_name = "K")]
-    pub checkpoint_every: Option<usize>,
     #[command(flatten)]
-    pub optimizer: AdamFlags,
+    #[serde(flatten)]
+    pub rest: SeedAndAdamFlags,
 }
 
 #[derive(Debug, Args, Serialize)]
