@@ -38,7 +38,8 @@ pub trait TrainFlags {
         Ok(Vec::new())
     }
 
-    /// The runs a fresh command trains when the flags name no variant (e.g. every method).
+    /// The runs a fresh command without `--config` trains when the flags name no variant
+    /// (e.g. every method).
     fn default_variants(&self) -> Vec<Variant> {
         Vec::new()
     }
@@ -144,7 +145,9 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
         let common = CommonTrainArgs::from_arg_matches(matches)?;
         let flags = E::Flags::from_arg_matches(matches)?;
         let mut variants = flags.variants()?;
-        if variants.is_empty() && common.resume.is_none() {
+        // A configuration file or a resumed run says what to train; otherwise the flags'
+        // defaults may ask for several runs (e.g. every method).
+        if variants.is_empty() && common.resume.is_none() && common.config.is_none() {
             variants = flags.default_variants();
         }
         let request = TrainRequest {

@@ -35,7 +35,7 @@ pub struct FeedbackAlignmentFlags {
     pub task: TaskFlags,
     /// Learning methods, comma-separated; several are trained one after another, each into
     /// its own run directory under <out>/feedback-alignment/<run-name>/, and compared in one
-    /// plot [default: bp,fa,dfa]
+    /// plot [default: bp,fa,dfa; with --config, the file's method]
     #[arg(long, value_enum, value_delimiter = ',')]
     #[serde(skip)]
     pub method: Option<Vec<Method>>,
