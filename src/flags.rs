@@ -77,7 +77,7 @@ pub struct CommonTrainArgs {
 }
 
 /// Arguments of `eval` that every model shares.
-const EVAL_SHARED: [&str; 4] = ["dir", "backend", "json", "max_memory"];
+const EVAL_SHARED: [&str; 3] = ["dir", "backend", "json"];
 
 /// A model as the CLI sees it.
 pub trait Entry: Send + Sync {
@@ -189,13 +189,7 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
             }
         }
         let flags = E::EvalFlags::from_arg_matches(matches)?;
-        let max_memory = matches.get_one::<u64>("max_memory").copied();
-        launch::eval::<E>(
-            checkpoint,
-            serde_json::to_value(flags)?,
-            backend,
-            max_memory,
-        )
+        launch::eval::<E>(checkpoint, serde_json::to_value(flags)?, backend)
     }
 }
 

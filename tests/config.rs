@@ -43,7 +43,10 @@ fn configured(model: &str, file: Value, flags: &[&str]) -> Value {
         "again",
     ]);
     let repeated = fs::read_to_string(tmp.path().join(model).join("again/config.json")).unwrap();
-    assert_eq!(saved, repeated, "{model}: config.json does not reproduce its run");
+    assert_eq!(
+        saved, repeated,
+        "{model}: config.json does not reproduce its run"
+    );
     config
 }
 
@@ -76,11 +79,18 @@ fn hebbian_ff_takes_the_preset_then_the_file_then_the_flags() {
 #[test]
 fn learned_rule_takes_the_preset_then_the_file_then_the_flags() {
     let file = json!({"inner_steps": 2, "hidden": [4], "train": {"batch": 2, "episodes": 1}});
-    let config = configured("learned-rule", file, &["--meta-batch", "3", "--rule-net", "mlp"]);
+    let config = configured(
+        "learned-rule",
+        file,
+        &["--meta-batch", "3", "--rule-net", "mlp"],
+    );
     assert_eq!(config["train"]["batch"], 3);
     assert_eq!(config["inner_steps"], 2);
     assert_eq!(config["rule"]["kind"], "mlp");
-    assert_eq!(config["train"]["optimizer"]["grad_clip"], 1.0, "the preset's");
+    assert_eq!(
+        config["train"]["optimizer"]["grad_clip"], 1.0,
+        "the preset's"
+    );
     assert_eq!(config["held_out"], json!(["xor", "xnor"]), "the preset's");
 }
 
@@ -88,7 +98,11 @@ fn learned_rule_takes_the_preset_then_the_file_then_the_flags() {
 fn feedback_alignment_takes_the_preset_then_the_file_then_the_flags() {
     let file = json!({"task": {"kind": "product", "steps": 50}, "learning_rate": 0.5,
                       "network": {"hidden": [8]}});
-    let config = configured("feedback-alignment", file, &["--lr", "0.01", "--method", "fa"]);
+    let config = configured(
+        "feedback-alignment",
+        file,
+        &["--lr", "0.01", "--method", "fa"],
+    );
     assert_eq!(config["learning_rate"], 0.01);
     assert_eq!(config["task"]["steps"], 50);
     assert_eq!(config["method"], "fa");
@@ -103,13 +117,27 @@ fn a_file_with_an_unknown_field_is_refused() {
     let out = tmp.path().to_str().unwrap();
     for model in ["plastic-rnn", "learned-rule"] {
         zoo_fails(
-            &["train", model, "--config", path.to_str().unwrap(), "--out", out],
+            &[
+                "train",
+                model,
+                "--config",
+                path.to_str().unwrap(),
+                "--out",
+                out,
+            ],
             "unknown field `learnig_rate`",
         );
     }
     fs::write(&path, "{not json").unwrap();
     zoo_fails(
-        &["train", "hebbian-ff", "--config", path.to_str().unwrap(), "--out", out],
+        &[
+            "train",
+            "hebbian-ff",
+            "--config",
+            path.to_str().unwrap(),
+            "--out",
+            out,
+        ],
         "is not valid JSON",
     );
 }

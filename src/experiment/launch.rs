@@ -251,7 +251,6 @@ pub fn eval<E: Experiment>(
     checkpoint: &Checkpoint,
     options: Value,
     backend: BackendChoice,
-    max_memory: Option<u64>,
 ) -> anyhow::Result<Report> {
     let options: E::EvalOptions = overlay_value(&E::EvalOptions::default(), options)?;
     let run: E::Run = checkpoint.config()?;
@@ -261,7 +260,6 @@ pub fn eval<E: Experiment>(
             checkpoint.dir.display()
         )
     })?;
-    memory::check(E::memory_needed(&run), max_memory, E::MEMORY_HINT)?;
     E::prepare(&run)?;
     let report = backend::run_on(
         backend,
