@@ -96,6 +96,8 @@ fn fashion_mnist_trains_from_idx_files_and_eval_reproduces_the_test_error() {
         "0.05",
         "--log-every",
         "4",
+        "--checkpoint-every",
+        "11",
         "--out",
         out,
     ]);
@@ -148,6 +150,13 @@ fn fashion_mnist_trains_from_idx_files_and_eval_reproduces_the_test_error() {
         .collect();
     assert_eq!(epochs.len(), 5);
     assert!(epochs[4] < epochs[0], "epoch losses {epochs:?}");
+
+    // 8 mini-batches an epoch: the checkpoint at update 33 is in the middle of the fifth
+    // epoch and of a metrics window. Resumed from it, the run logs the same lines.
+    let whole = std::fs::read_to_string(fa.join("metrics.jsonl")).unwrap();
+    let earlier = fa.join("checkpoint-000000033");
+    zoo_ok(&["train", "feedback-alignment", "--resume", earlier.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(fa.join("metrics.jsonl")).unwrap(), whole);
 
     let eval = zoo_ok(&["eval", fa.to_str().unwrap(), "--data-dir", data_dir]);
     let text = stdout(&eval);
