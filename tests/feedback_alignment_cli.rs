@@ -155,8 +155,16 @@ fn fashion_mnist_trains_from_idx_files_and_eval_reproduces_the_test_error() {
     // epoch and of a metrics window. Resumed from it, the run logs the same lines.
     let whole = std::fs::read_to_string(fa.join("metrics.jsonl")).unwrap();
     let earlier = fa.join("checkpoint-000000033");
-    zoo_ok(&["train", "feedback-alignment", "--resume", earlier.to_str().unwrap()]);
-    assert_eq!(std::fs::read_to_string(fa.join("metrics.jsonl")).unwrap(), whole);
+    zoo_ok(&[
+        "train",
+        "feedback-alignment",
+        "--resume",
+        earlier.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(fa.join("metrics.jsonl")).unwrap(),
+        whole
+    );
 
     let eval = zoo_ok(&["eval", fa.to_str().unwrap(), "--data-dir", data_dir]);
     let text = stdout(&eval);
