@@ -53,7 +53,7 @@ pub trait TrainFlags {
 /// The flags of every `train` subcommand.
 #[derive(Debug, Args)]
 pub struct CommonTrainArgs {
-    /// Preset to start from (see `plastic-zoo list`) [default: the first listed]
+    /// Preset to start from (its choices and default are the model's)
     #[arg(long)]
     pub preset: Option<String>,
     /// JSON file overriding any part of the preset (flags override it in turn); a run's
@@ -120,7 +120,12 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
     }
 
     fn train_command(&self) -> Command {
-        let presets: Vec<PossibleValue> = E::presets()
+        let presets = E::presets();
+        let help = format!(
+            "Preset to start from (see `plastic-zoo list`) [default: {}]",
+            presets[0].0
+        );
+        let presets: Vec<PossibleValue> = presets
             .into_iter()
             .map(|(name, about)| PossibleValue::new(name).help(about))
             .collect();
@@ -131,6 +136,7 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
             .long_about(None)
             .mut_arg("preset", |arg| {
                 arg.value_parser(PossibleValuesParser::new(presets))
+                    .help(help)
             })
     }
 

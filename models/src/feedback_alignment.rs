@@ -26,8 +26,6 @@ pub enum Activation {
 }
 
 impl Activation {
-    pub const NAMES: [&'static str; 3] = ["tanh", "relu", "sigmoid"];
-
     pub fn apply<B: Backend>(self, drive: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
             Self::Tanh => drive.tanh(),
@@ -61,8 +59,6 @@ pub enum Method {
 }
 
 impl Method {
-    pub const NAMES: [&'static str; 3] = ["bp", "fa", "dfa"];
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Bp => "bp",
