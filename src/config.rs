@@ -35,9 +35,9 @@ fn default_beta_2() -> f32 {
     0.999
 }
 
-/// Burn's default ε.
+/// PyTorch's default ε, which the original scripts use (Burn's is 1e-5).
 fn default_epsilon() -> f32 {
-    1e-5
+    1e-8
 }
 
 impl Default for AdamSettings {
@@ -216,10 +216,10 @@ mod tests {
     }
 
     #[test]
-    fn adam_defaults_are_burns() {
+    fn adam_defaults_are_pytorchs() {
         let settings: AdamSettings = serde_json::from_str(r#"{"learning_rate": 0.1}"#).unwrap();
         assert_eq!(settings.beta_1, 0.9);
-        assert_eq!(settings.epsilon, 1e-5);
+        assert_eq!(settings.epsilon, 1e-8);
         assert!(settings.validate().is_ok());
         assert!(AdamSettings::with_learning_rate(-1.0).validate().is_err());
     }

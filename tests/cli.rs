@@ -385,27 +385,29 @@ fn compare_writes_a_table_whose_gradients_agree() {
         .collect();
     assert_eq!(rows.len(), 4);
     for row in &rows {
-        assert!(
-            row[2] <= 1e-9,
-            "gradients differ by {} at N={}",
-            row[2],
-            row[0]
-        );
-        assert!(row[3] > 0.0 && row[4] > 0.0 && row[5] > 0.0 && row[6] > 0.0);
+        for (group, column) in [("W", 2), ("α", 3), ("η", 4)] {
+            assert!(
+                row[column] <= 1e-9,
+                "∂L/∂{group} differs by {} at N={}",
+                row[column],
+                row[0]
+            );
+        }
+        assert!(row[5] > 0.0 && row[6] > 0.0 && row[7] > 0.0 && row[8] > 0.0);
     }
     // BPTT stores the episode: its peak grows with T; RTRL's does not.
     let (short, long) = (&rows[0], &rows[1]);
     assert!(
-        long[5] > 2.0 * short[5],
+        long[7] > 2.0 * short[7],
         "BPTT peak {} vs {}",
-        short[5],
-        long[5]
+        short[7],
+        long[7]
     );
     assert!(
-        long[6] < 1.5 * short[6],
+        long[8] < 1.5 * short[8],
         "RTRL peak {} vs {}",
-        short[6],
-        long[6]
+        short[8],
+        long[8]
     );
     for file in ["compare.md", "compare.png"] {
         assert!(out.join(file).is_file(), "{file} missing");

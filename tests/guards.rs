@@ -89,7 +89,9 @@ fn json_ends_the_output_of_train_eval_bench_and_compare() {
     assert_eq!(json["task"], "bohp");
     assert!(json["seconds"].as_f64().unwrap() > 0.0);
     let sign_error = json["metrics"]["sign_error"].as_f64().unwrap();
-    assert!(eval_line(&trained).ends_with(&format!("sign_error {sign_error:.6}")));
+    assert!(eval_line(&trained).contains(&format!(" sign_error {sign_error:.6}")));
+    let degraded = json["metrics"]["degraded_sign_error"].as_f64().unwrap();
+    assert!(eval_line(&trained).ends_with(&format!("degraded_sign_error {degraded:.6}")));
     // Without --json, no JSON line.
     assert!(!stdout(&zoo_ok(&small_run_args(out, "plain", "1"))).contains('{'));
 
@@ -129,10 +131,10 @@ fn json_ends_the_output_of_train_eval_bench_and_compare() {
         tmp.path().join("cmp").to_str().unwrap(),
         "--json",
     ]));
-    assert!(
-        compared["cases"][0]["max_relative_difference"]
-            .as_f64()
-            .unwrap()
-            <= 1e-9
-    );
+    for group in ["w_difference", "alpha_difference", "eta_difference"] {
+        assert!(
+            compared["cases"][0][group].as_f64().unwrap() <= 1e-9,
+            "{compared}"
+        );
+    }
 }

@@ -38,6 +38,7 @@ pub fn pattern_preset(name: &str) -> Option<PatternTaskConfig> {
         input_scale: 20.0,
         zero_sum: true,
         orthogonal: true,
+        shuffle_cycles: true,
     };
     match name {
         // Backpropagation of Hebbian plasticity: 3 orthogonal zero-sum patterns, 66 steps.

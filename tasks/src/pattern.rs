@@ -2,7 +2,9 @@
 //! them (some bits zeroed), and must output the full pattern on the last step.
 //!
 //! Timeline of one episode, for `cycles` = 2 and patterns A, B:
-//! `A×presentation, 0×zero, B×presentation, 0×zero, A…, 0…, B…, 0…, cue×cue_steps`.
+//! `A×presentation, 0×zero, B×presentation, 0×zero, B…, 0…, A…, 0…, cue×cue_steps`, the
+//! patterns' order drawn anew in every cycle (as the original scripts do) unless
+//! `shuffle_cycles` is off.
 
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -34,6 +36,11 @@ pub struct PatternTaskConfig {
     pub zero_sum: bool,
     /// The patterns of one episode are mutually orthogonal.
     pub orthogonal: bool,
+    /// The order of the patterns is drawn anew in every presentation cycle (as in the
+    /// original scripts); off, every cycle shows them in the same order. Configurations
+    /// saved before this field existed showed them in the same order.
+    #[serde(default)]
+    pub shuffle_cycles: bool,
 }
 
 impl PatternTaskConfig {
@@ -125,6 +132,8 @@ pub struct PatternBatch {
     pub patterns: Vec<f32>,
     /// Which pattern was degraded into the cue, one per episode.
     pub cue_pattern: Vec<usize>,
+    /// 1 where the cue's bit was zeroed, else 0, `[batch, neurons]`.
+    pub degraded: Vec<f32>,
 }
 
 /// Retries allowed to draw one orthogonal pattern before giving up.
@@ -147,13 +156,18 @@ pub fn generate_batch<R: Rng>(
         targets: vec![0.0; batch * n],
         patterns: Vec::with_capacity(batch * p * n),
         cue_pattern: Vec::with_capacity(batch),
+        degraded: vec![0.0; batch * n],
     };
     for episode in 0..batch {
         let patterns = draw_patterns(config, rng)?;
         let episode_inputs = &mut out.inputs[episode * steps * n..(episode + 1) * steps * n];
         let mut step = 0;
+        let mut order: Vec<usize> = (0..p).collect();
         for _ in 0..config.cycles {
-            for pattern in &patterns {
+            if config.shuffle_cycles {
+                order.shuffle(rng);
+            }
+            for pattern in order.iter().map(|&k| &patterns[k]) {
                 for _ in 0..config.presentation_steps {
                     let row = &mut episode_inputs[step * n..(step + 1) * n];
                     for (x, &bit) in row.iter_mut().zip(pattern) {
@@ -166,10 +180,11 @@ pub fn generate_batch<R: Rng>(
         }
         let chosen = rng.random_range(0..p);
         let mut cue = patterns[chosen].clone();
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(rng);
-        for &bit in &order[..config.degraded_bits()] {
+        let mut bits: Vec<usize> = (0..n).collect();
+        bits.shuffle(rng);
+        for &bit in &bits[..config.degraded_bits()] {
             cue[bit] = 0.0;
+            out.degraded[episode * n + bit] = 1.0;
         }
         for _ in 0..config.cue_steps {
             let row = &mut episode_inputs[step * n..(step + 1) * n];
@@ -240,12 +255,31 @@ pub fn sum_abs_error(outputs: &[f32], targets: &[f32], neurons: usize) -> f64 {
     total / batch as f64
 }
 
-/// Fraction of output bits whose sign differs from the target (chance is 0.5).
+/// Whether an output bit has another sign than its target (an output of 0 has none).
+fn wrong_sign(y: f32, t: f32) -> bool {
+    y.signum() != t.signum() || y == 0.0
+}
+
+/// Fraction of output bits whose sign differs from the target. Copying the cue already gets
+/// the bits it shows right: with half the bits zeroed and those guessed at random, 0.25.
 pub fn sign_error(outputs: &[f32], targets: &[f32]) -> f64 {
     let wrong = outputs
         .iter()
         .zip(targets)
-        .filter(|(y, t)| y.signum() != t.signum() || **y == 0.0)
+        .filter(|(y, t)| wrong_sign(**y, **t))
         .count();
     wrong as f64 / targets.len() as f64
+}
+
+/// Fraction of the cue's zeroed bits (`degraded` 1) whose output sign differs from the
+/// target: the bits only memory can restore (chance is 0.5). `NaN` when no bit was zeroed.
+pub fn degraded_sign_error(outputs: &[f32], targets: &[f32], degraded: &[f32]) -> f64 {
+    let (mut wrong, mut count) = (0usize, 0usize);
+    for ((y, t), d) in outputs.iter().zip(targets).zip(degraded) {
+        if *d > 0.0 {
+            count += 1;
+            wrong += usize::from(wrong_sign(*y, *t));
+        }
+    }
+    wrong as f64 / count as f64
 }

@@ -49,7 +49,8 @@ fn unconstrained_patterns_are_not_always_zero_sum() {
 
 #[test]
 fn presentation_and_cue_timing() {
-    let config = pattern_preset("bohp").unwrap();
+    let mut config = pattern_preset("bohp").unwrap();
+    config.shuffle_cycles = false;
     let b = batch(&config, 3, 3);
     let n = config.neurons;
     let scale = config.input_scale as f32;
@@ -88,6 +89,67 @@ fn presentation_and_cue_timing() {
         }
         assert_eq!(b.steps - step, config.cue_steps);
     }
+}
+
+#[test]
+fn every_cycle_shows_every_pattern_once_in_an_order_of_its_own() {
+    let config = pattern_preset("dp-simple").unwrap();
+    let b = batch(&config, 20, 5);
+    let (n, p) = (config.neurons, config.patterns);
+    let cycle_steps = p * (config.presentation_steps + config.zero_steps);
+    let scale = config.input_scale as f32;
+    let mut orders = std::collections::BTreeSet::new();
+    for e in 0..b.batch {
+        let pats = &b.patterns[e * p * n..(e + 1) * p * n];
+        for cycle in 0..config.cycles {
+            let order: Vec<usize> = (0..p)
+                .map(|slot| {
+                    let step = cycle * cycle_steps
+                        + slot * (config.presentation_steps + config.zero_steps);
+                    let shown: Vec<f32> = row(&b, e, step).iter().map(|x| x / scale).collect();
+                    (0..p)
+                        .find(|&k| pats[k * n..(k + 1) * n] == shown[..])
+                        .expect("every presentation is one of the episode's patterns")
+                })
+                .collect();
+            let mut sorted = order.clone();
+            sorted.sort();
+            assert_eq!(
+                sorted,
+                (0..p).collect::<Vec<_>>(),
+                "a cycle shows each pattern once"
+            );
+            orders.insert(order);
+        }
+    }
+    // 40 cycles of 5 patterns: the order changes (120 orders are possible).
+    assert!(orders.len() > 10, "only {} distinct orders", orders.len());
+}
+
+#[test]
+fn the_degraded_mask_marks_exactly_the_zeroed_cue_bits() {
+    let config = pattern_preset("bohp").unwrap();
+    let b = batch(&config, 6, 9);
+    let n = config.neurons;
+    for e in 0..b.batch {
+        let cue = row(&b, e, b.steps - 1);
+        for bit in 0..n {
+            assert_eq!(b.degraded[e * n + bit] == 1.0, cue[bit] == 0.0);
+        }
+    }
+    // Outputs equal to the cue itself: right on the shown bits, wrong (0) on the zeroed ones.
+    let cue: Vec<f32> = (0..b.batch)
+        .flat_map(|e| row(&b, e, b.steps - 1).to_vec())
+        .collect();
+    assert_eq!(
+        crate::pattern::degraded_sign_error(&cue, &b.targets, &b.degraded),
+        1.0
+    );
+    assert_eq!(crate::pattern::sign_error(&cue, &b.targets), 0.5);
+    assert_eq!(
+        crate::pattern::degraded_sign_error(&b.targets, &b.targets, &b.degraded),
+        0.0
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod flags;
 mod learner;
 mod plots;
 mod product;
+mod summary;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -188,6 +189,16 @@ impl Experiment for FeedbackAlignmentExperiment {
         let dir = trainer.run_dir();
         let curve = MetricsLog::new(dir.file(METRICS_FILE)).read()?;
         plots::write_curves(run, &curve, dir)?;
+        // Each hidden layer's angle, averaged over the last 10 records (one batch each).
+        for layer in 0..run.network.hidden.len() {
+            let name = angle_name(layer);
+            let angles: Vec<f64> = curve.iter().filter_map(|m| m.get(&name)).collect();
+            if !angles.is_empty() {
+                let last = &angles[angles.len().saturating_sub(10)..];
+                let mean = last.iter().sum::<f64>() / last.len() as f64;
+                report.metrics.insert(name, mean);
+            }
+        }
         let seconds = started.elapsed().as_secs_f64();
         let updates = trainer.schedule().steps;
         report.metrics.insert("updates".into(), updates as f64);
@@ -250,8 +261,10 @@ impl Experiment for FeedbackAlignmentExperiment {
     fn summarise(runs: &[Finished<Self>], dir: &Path) -> anyhow::Result<Option<String>> {
         let path = dir.join("comparison.png");
         plots::write_comparison(runs, &path)?;
+        let table = summary::by_method(runs);
+        crate::util::write_atomically(&dir.join("summary.md"), table.as_bytes())?;
         Ok(Some(format!(
-            "comparison of the methods: {}",
+            "{table}comparison of the methods: {}",
             path.display()
         )))
     }

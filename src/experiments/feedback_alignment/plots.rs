@@ -112,12 +112,12 @@ pub fn write_comparison(
             _ => points,
         };
         errors.push(Series {
-            label: method.name().to_string(),
+            label: finished.variant.clone(),
             points,
         });
         if *method != Method::Bp {
             angles.push(Series {
-                label: format!("{} (hidden layer {})", method.name(), last_hidden + 1),
+                label: format!("{} (hidden layer {})", finished.variant, last_hidden + 1),
                 points: curve
                     .iter()
                     .filter_map(|m| Some((m.episode as f64, m.get(&angle)?)))

@@ -8,7 +8,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use plastic_models::{last_step_loss, GradientEngine, PlasticRnn};
-use plastic_tasks::pattern::{sign_error, sum_abs_error};
+use plastic_tasks::pattern::{degraded_sign_error, sign_error, sum_abs_error};
 use plastic_tasks::{generate_batch, PatternBatch, PatternTaskConfig};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -85,6 +85,12 @@ pub fn run_episode<B: AutodiffBackend>(
         "sign_error".to_string(),
         sign_error(&outputs, &batch.targets),
     );
+    if task.degraded_bits() > 0 {
+        values.insert(
+            "degraded_sign_error".to_string(),
+            degraded_sign_error(&outputs, &batch.targets, &batch.degraded),
+        );
+    }
     values.insert(
         "eta".to_string(),
         model.eta.val().into_scalar().elem::<f64>(),
@@ -103,14 +109,16 @@ pub struct EvalScore {
     pub loss: f64,
     pub sum_abs_error: f64,
     pub sign_error: f64,
+    /// The sign error on the cue's zeroed bits alone (`NaN` when none is zeroed).
+    pub degraded_sign_error: f64,
 }
 
 impl std::fmt::Display for EvalScore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "eval over {} episodes (seed {EVAL_SEED:#x}): loss {:.6} sum_abs_error {:.6} sign_error {:.6}",
-            self.episodes, self.loss, self.sum_abs_error, self.sign_error
+            "eval over {} episodes (seed {EVAL_SEED:#x}): loss {:.6} sum_abs_error {:.6} sign_error {:.6} degraded_sign_error {:.6}",
+            self.episodes, self.loss, self.sum_abs_error, self.sign_error, self.degraded_sign_error
         )
     }
 }
@@ -122,7 +130,7 @@ pub fn evaluate<B: Backend>(
     episodes: usize,
 ) -> anyhow::Result<EvalScore> {
     let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
-    let (mut loss, mut abs_error, mut wrong) = (0.0, 0.0, 0.0);
+    let (mut loss, mut abs_error, mut wrong, mut wrong_degraded) = (0.0, 0.0, 0.0, 0.0);
     let mut done = 0;
     while done < episodes {
         let size = EVAL_CHUNK.min(episodes - done);
@@ -136,6 +144,8 @@ pub fn evaluate<B: Backend>(
         let outputs = host_values(outputs)?;
         abs_error += sum_abs_error(&outputs, &batch.targets, task.neurons) * size as f64;
         wrong += sign_error(&outputs, &batch.targets) * size as f64;
+        wrong_degraded +=
+            degraded_sign_error(&outputs, &batch.targets, &batch.degraded) * size as f64;
         done += size;
     }
     let n = episodes as f64;
@@ -144,5 +154,6 @@ pub fn evaluate<B: Backend>(
         loss: loss / n,
         sum_abs_error: abs_error / n,
         sign_error: wrong / n,
+        degraded_sign_error: wrong_degraded / n,
     })
 }

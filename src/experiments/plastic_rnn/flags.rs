@@ -100,6 +100,10 @@ pub struct TaskFlags {
     /// Mutually orthogonal patterns (true/false)
     #[arg(long, value_name = "BOOL")]
     pub orthogonal: Option<bool>,
+    /// Draw the patterns' order anew in every presentation cycle (true/false; false: the same
+    /// order every cycle)
+    #[arg(long, value_name = "BOOL")]
+    pub shuffle_cycles: Option<bool>,
 }
 
 impl TrainFlags for PlasticRnnFlags {

@@ -25,6 +25,7 @@ use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
 use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
 use episode::{episode_rng, evaluate, run_episode, EvalScore};
+use plots::WeightSummary;
 
 /// The plastic RNN on the pattern tasks.
 pub struct PlasticRnnExperiment;
@@ -47,7 +48,8 @@ impl Experiment for PlasticRnnExperiment {
     const NAME: &'static str = "plastic-rnn";
     const ABOUT: &'static str =
         "recurrent net with Hebbian plastic connections (learned α, η), trained by BPTT or RTRL";
-    const HEADLINE: &'static [&'static str] = &["sum_abs_error", "sign_error"];
+    const HEADLINE: &'static [&'static str] =
+        &["sum_abs_error", "sign_error", "degraded_sign_error"];
     const RESUMABLE: &'static [(&'static str, &'static str)] = &[
         ("/train/episodes", "--episodes"),
         ("/train/checkpoint_every", "--checkpoint-every"),
@@ -131,7 +133,8 @@ impl Experiment for PlasticRnnExperiment {
         let seconds = started.elapsed().as_secs_f64();
         let model = learner.into_model().valid();
         let dir = trainer.run_dir();
-        let weights = plots::write_plots(dir, &model)?;
+        plots::write_plots(dir, &model)?;
+        let weights = plots::weight_summary(&model)?;
         let score = evaluate(&model, &run.task, run.eval_episodes)?;
         let last = state.last_metrics.as_ref().map(summary).unwrap_or_default();
         let text = format!(
@@ -142,7 +145,7 @@ impl Experiment for PlasticRnnExperiment {
             state.step,
             dir.path.display()
         );
-        Ok(report(run, &score).text(text).seconds(seconds))
+        Ok(report(run, &score, &weights).text(text).seconds(seconds))
     }
 
     fn eval<B: AutodiffBackend>(
@@ -156,16 +159,22 @@ impl Experiment for PlasticRnnExperiment {
         }
         let model = load_checked::<B::InnerBackend>(run, checkpoint, device)?;
         let score = evaluate(&model, &run.task, options.episodes)?;
-        Ok(report(run, &score).text(score.to_string()))
+        let weights = plots::weight_summary(&model)?;
+        Ok(report(run, &score, &weights).text(format!("{score}\n{weights}")))
     }
 }
 
-fn report(run: &PlasticRnnRun, score: &EvalScore) -> Report {
+fn report(run: &PlasticRnnRun, score: &EvalScore, weights: &WeightSummary) -> Report {
     Report::new(PlasticRnnExperiment::NAME, &run.preset)
+        .metric("alpha_positive_fraction", weights.alpha_positive)
+        .metric("alpha_min", weights.alpha_min)
+        .metric("w_self_mean", weights.w_self)
+        .metric("w_other_mean", weights.w_other)
         .metric("eval_episodes", score.episodes as f64)
         .metric("loss", score.loss)
         .metric("sum_abs_error", score.sum_abs_error)
         .metric("sign_error", score.sign_error)
+        .metric("degraded_sign_error", score.degraded_sign_error)
 }
 
 /// Loads the saved weights and checks their shapes against the run's configuration.

@@ -12,7 +12,8 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use plastic_models::{last_step_loss, rtrl_sensitivity_bytes, PlasticRnn, PlasticRnnConfig};
-use rand::{Rng, SeedableRng};
+use plastic_tasks::generate_batch;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use super::config::preset;
 use crate::backend::{BackendChoice, BackendJob};
 use crate::memory::peak_during;
 use crate::util::median;
-use report::{markdown_row, summary, write_outputs};
+use report::{markdown_row, summary, write_outputs, TABLE_HEAD};
 
 /// What `compare` runs.
 #[derive(Debug, Clone)]
@@ -95,8 +96,11 @@ pub struct CompareRow {
     /// Neurons, the bias neuron included.
     pub neurons: usize,
     pub steps: usize,
-    /// Largest relative difference between the two gradients over W, α and η, in f64.
-    pub max_relative_difference: f64,
+    /// The relative difference between the two gradients of W, of α and of η, each against
+    /// its own scale, in f64.
+    pub w_difference: f64,
+    pub alpha_difference: f64,
+    pub eta_difference: f64,
     pub bptt_seconds: f64,
     pub rtrl_seconds: f64,
     /// Peak heap bytes of one gradient computation, above what was in use before it.
@@ -114,25 +118,35 @@ fn network(neurons: usize) -> anyhow::Result<PlasticRnnConfig> {
     Ok(model)
 }
 
-/// Random episodes for a case: inputs uniform in (−1, 1), targets ±1.
+/// Episodes of the task itself for a case: bohp's timeline (3 random ±1 patterns shown ×20
+/// in shuffled cycles, then the cue with half its bits zeroed), with as many cycles as
+/// fill `steps`; the last `steps` steps are kept, so that every episode ends on the cue.
 fn episodes(
     config: &PlasticRnnConfig,
     batch: usize,
     steps: usize,
     seed: u64,
-) -> (TensorData, TensorData) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let neurons = config.neurons;
-    let inputs: Vec<f32> = (0..batch * steps * neurons)
-        .map(|_| rng.random_range(-1.0..1.0))
+) -> anyhow::Result<(TensorData, TensorData)> {
+    let mut task = preset("bohp")?.task;
+    task.neurons = config.neurons;
+    // Any neuron count: patterns need be neither orthogonal nor zero-sum here.
+    task.orthogonal = false;
+    task.zero_sum = false;
+    let cycle = task.patterns * (task.presentation_steps + task.zero_steps);
+    task.cycles = steps.saturating_sub(task.cue_steps).div_ceil(cycle).max(1);
+    let generated = generate_batch(&task, batch, &mut ChaCha8Rng::seed_from_u64(seed))?;
+    let (n, all) = (config.neurons, generated.steps);
+    let skip = all.saturating_sub(steps);
+    let inputs: Vec<f32> = generated
+        .inputs
+        .chunks(all * n)
+        .flat_map(|episode| episode[skip * n..].to_vec())
         .collect();
-    let targets: Vec<f32> = (0..batch * neurons)
-        .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
-        .collect();
-    (
-        TensorData::new(inputs, [batch, steps, neurons]),
-        TensorData::new(targets, [batch, neurons]),
-    )
+    let kept = all - skip;
+    Ok((
+        TensorData::new(inputs, [batch, kept, n]),
+        TensorData::new(generated.targets, [batch, n]),
+    ))
 }
 
 /// The parameters and episodes of one case, on any backend.
@@ -153,8 +167,16 @@ impl Case {
     }
 }
 
-/// Both gradients as host vectors, W then α then η.
-type GradientPair = (Vec<f64>, Vec<f64>);
+/// One engine's gradient on the host, per parameter group.
+#[derive(Debug, Default)]
+struct Gradient {
+    w: Vec<f64>,
+    alpha: Vec<f64>,
+    eta: Vec<f64>,
+}
+
+/// Both engines' gradients: BPTT's, then RTRL's.
+type GradientPair = (Gradient, Gradient);
 
 fn host<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f64> {
     tensor
@@ -168,34 +190,26 @@ fn bptt_gradients<B: AutodiffBackend>(
     model: &PlasticRnn<B>,
     inputs: Tensor<B, 3>,
     targets: Tensor<B, 2>,
-) -> Vec<f64> {
+) -> Gradient {
     let grads = last_step_loss(model.forward(inputs), targets).backward();
-    let mut all = Vec::new();
-    for gradient in [
-        model.w.grad(&grads).map(host),
-        model.alpha.grad(&grads).map(host),
-        model.eta.grad(&grads).map(host),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        all.extend(gradient);
+    Gradient {
+        w: model.w.grad(&grads).map(host).unwrap_or_default(),
+        alpha: model.alpha.grad(&grads).map(host).unwrap_or_default(),
+        eta: model.eta.grad(&grads).map(host).unwrap_or_default(),
     }
-    all
 }
 
 fn rtrl_gradients<B: Backend>(
     model: &PlasticRnn<B>,
     inputs: Tensor<B, 3>,
     targets: Tensor<B, 2>,
-) -> Vec<f64> {
+) -> Gradient {
     let gradients = model.rtrl_gradients(inputs, targets);
-    let mut all = host(gradients.w);
-    all.extend(host(gradients.alpha));
-    if let Some(eta) = gradients.eta {
-        all.extend(host(eta));
+    Gradient {
+        w: host(gradients.w),
+        alpha: host(gradients.alpha),
+        eta: gradients.eta.map(host).unwrap_or_default(),
     }
-    all
 }
 
 /// Computes both gradients of a case: run in f64 for the difference.
@@ -230,10 +244,12 @@ struct Timing {
     rtrl_peak_bytes: usize,
 }
 
-/// The largest relative difference of the two gradients of one case, in f64.
+/// The relative difference of the two gradients of one case, per parameter group, in f64.
 #[derive(Debug, Serialize, Deserialize)]
 struct Difference {
-    max_relative_difference: f64,
+    w: f64,
+    alpha: f64,
+    eta: f64,
 }
 
 impl BackendJob for TimingJob<'_> {
@@ -311,9 +327,7 @@ pub fn compare(args: &CompareOptions, backend: BackendChoice) -> anyhow::Result<
         "comparing BPTT and RTRL on {backend}: sizes {:?}, steps {:?}, batch {}, median of {}",
         args.sizes, args.steps, args.batch, args.episodes
     );
-    let header = "| N | steps | max rel. gradient difference (f64) | BPTT s/episode | RTRL s/episode | BPTT peak | RTRL peak |";
-    println!("{header}");
-    println!("|---|---|---|---|---|---|---|");
+    println!("{TABLE_HEAD}");
     let mut rows = Vec::new();
     for &size in &args.sizes {
         for &steps in &args.steps {
@@ -323,7 +337,9 @@ pub fn compare(args: &CompareOptions, backend: BackendChoice) -> anyhow::Result<
             let row = CompareRow {
                 neurons: size,
                 steps,
-                max_relative_difference: difference.max_relative_difference,
+                w_difference: difference.w,
+                alpha_difference: difference.alpha,
+                eta_difference: difference.eta,
                 bptt_seconds: timing.bptt_seconds,
                 rtrl_seconds: timing.rtrl_seconds,
                 bptt_peak_bytes: timing.bptt_peak_bytes,
@@ -347,7 +363,7 @@ pub fn compare(args: &CompareOptions, backend: BackendChoice) -> anyhow::Result<
 fn case(args: &CompareOptions, size: usize, steps: usize) -> anyhow::Result<Case> {
     let config = network(size)?;
     let seed = args.seed ^ ((size as u64) << 32) ^ steps as u64;
-    let (inputs, targets) = episodes(&config, args.batch, steps, seed);
+    let (inputs, targets) = episodes(&config, args.batch, steps, seed)?;
     Ok(Case {
         config,
         seed: args.seed,
@@ -367,7 +383,9 @@ fn compare_part(
         ComparePart::Difference => {
             let (bptt, rtrl) = crate::backend::run_f64(GradientJob(&case))?;
             serde_json::to_string(&Difference {
-                max_relative_difference: relative_difference(&rtrl, &bptt),
+                w: relative_difference(&rtrl.w, &bptt.w),
+                alpha: relative_difference(&rtrl.alpha, &bptt.alpha),
+                eta: relative_difference(&rtrl.eta, &bptt.eta),
             })?
         }
         ComparePart::Timing => {

@@ -10,12 +10,17 @@ use crate::backend::BackendChoice;
 use crate::plot::{log_log, Series};
 use crate::util::human_bytes;
 
+/// The head of the comparison's table.
+pub const TABLE_HEAD: &str = "| N | steps | rel. difference of ∂L/∂W | of ∂L/∂α | of ∂L/∂η (f64) | BPTT s/episode | RTRL s/episode | BPTT peak | RTRL peak |\n|---|---|---|---|---|---|---|---|---|";
+
 pub fn markdown_row(row: &CompareRow) -> String {
     format!(
-        "| {} | {} | {:.1e} | {:.4} | {:.4} | {} | {} |",
+        "| {} | {} | {:.1e} | {:.1e} | {:.1e} | {:.4} | {:.4} | {} | {} |",
         row.neurons,
         row.steps,
-        row.max_relative_difference,
+        row.w_difference,
+        row.alpha_difference,
+        row.eta_difference,
         row.bptt_seconds,
         row.rtrl_seconds,
         human_bytes(row.bptt_peak_bytes as u128),
@@ -136,18 +141,20 @@ pub fn write_outputs(
     backend: BackendChoice,
 ) -> anyhow::Result<()> {
     let mut csv = String::from(
-        "neurons,steps,max_relative_difference,bptt_seconds,rtrl_seconds,bptt_peak_bytes,rtrl_peak_bytes\n",
+        "neurons,steps,w_difference,alpha_difference,eta_difference,bptt_seconds,rtrl_seconds,bptt_peak_bytes,rtrl_peak_bytes\n",
     );
     let mut markdown = format!(
-        "Backend {backend}; times are medians per episode; peak = heap bytes of one gradient computation.\n\n| N | steps | max rel. gradient difference (f64) | BPTT s/episode | RTRL s/episode | BPTT peak | RTRL peak |\n|---|---|---|---|---|---|---|\n"
+        "Backend {backend}; times are medians per episode; peak = heap bytes of one gradient computation.\n\n{TABLE_HEAD}\n"
     );
     for row in rows {
         let _ = writeln!(
             csv,
-            "{},{},{:e},{},{},{},{}",
+            "{},{},{:e},{:e},{:e},{},{},{},{}",
             row.neurons,
             row.steps,
-            row.max_relative_difference,
+            row.w_difference,
+            row.alpha_difference,
+            row.eta_difference,
             row.bptt_seconds,
             row.rtrl_seconds,
             row.bptt_peak_bytes,
