@@ -132,14 +132,16 @@ fn bounded_hebbian_slows_as_weights_near_the_bound() {
 }
 
 #[test]
-fn unsupervised_hebbian_uses_the_linear_activities() {
+fn unsupervised_hebbian_feeds_each_layer_the_updated_activity_as_the_seed_does() {
     let rule = UnsupervisedHebbian { step: STEP };
     let net = rule.update(&network(), input(), None).unwrap();
-    // ΔW0 = 0.1·(0.75, −0.2)⊗(1, −1); ΔW1 = 0.1·0.42·(0.75, −0.2).
+    // Layer 0: y = (0.75, −0.2), ΔW0 = 0.1·y⊗(1, −1) → W0' = [[0.575, −0.325], [0.08, 0.32]].
+    // The next layer sees W0'·x = (0.9, −0.24), not (0.75, −0.2): y = 0.4·0.9 + 0.6·0.24 =
+    // 0.504 and ΔW1 = 0.1·0.504·(0.9, −0.24).
     assert_weights(
         "unsupervised",
         &net,
-        [&[0.575, -0.325, 0.08, 0.32], &[0.4315, -0.6084]],
+        [&[0.575, -0.325, 0.08, 0.32], &[0.44536, -0.612096]],
     );
 }
 

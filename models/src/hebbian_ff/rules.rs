@@ -70,7 +70,10 @@ impl RuleStep {
 }
 
 /// Bounded Hebbian: `ΔW = lr·yᵀx·(w_max − |W|)` on the network's own activities, layer by
-/// layer from the input; growth slows as a weight nears the bound.
+/// layer from the input; growth slows as a weight nears the bound. An adaptation of the
+/// seed's bounded rule, which computes the product on sigmoid activities of every layer and
+/// does not clamp: here the activities are the network's own (ReLU, tanh) and the weights
+/// are clamped like every rule's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BoundedHebbian {
     pub step: RuleStep,
@@ -122,28 +125,26 @@ impl LocalRule for SupervisedHebbian {
     }
 }
 
-/// Hebbian learning on the linear activities `y = W·x` (no nonlinearity), layer by layer
-/// from the input: `ΔW = lr·m·yᵀx`, with `m` one global value per replication and example
-/// (`None`: 1), `[R, M, 1]`.
-fn linear_hebbian<B: Backend>(
+/// Hebbian learning on the linear activities `y = W·x` (no nonlinearity), computed before
+/// any weight changes, layer by layer from the input: `ΔW = lr·m·yᵀx`, with `m` one global
+/// value per replication and example, `[R, M, 1]`.
+fn modulated_linear_hebbian<B: Backend>(
     step: RuleStep,
     network: &FeedForward<B>,
     input: Tensor<B, 3>,
-    modulation: Option<Tensor<B, 3>>,
+    modulation: Tensor<B, 3>,
 ) -> FeedForward<B> {
     let activities = network.linear_activations(input);
     network.updated(&activities, step.w_max, |_, post, pre, _| {
         // The modulation scales each example's postsynaptic activity, and so its product.
-        let post = match &modulation {
-            Some(m) => post.mul(m.clone()),
-            None => post,
-        };
+        let post = post.mul(modulation.clone());
         Some(hebbian_product(post, pre).mul_scalar(step.learning_rate))
     })
 }
 
-/// Unsupervised Hebbian: `ΔW = lr·yᵀx` on the linear activities `y = W·x`, layer by layer
-/// from the input.
+/// Unsupervised Hebbian, in the seed's order: layer by layer from the input, `y = W·x`,
+/// `ΔW = lr·yᵀx` (then the clamp), and the next layer receives the activity of the updated
+/// layer, `W'·x`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct UnsupervisedHebbian {
     pub step: RuleStep,
@@ -151,7 +152,23 @@ pub struct UnsupervisedHebbian {
 
 impl LocalRule for UnsupervisedHebbian {
     fn apply<B: Backend>(&self, network: &FeedForward<B>, examples: Examples<B>) -> Updated<B> {
-        Ok(linear_hebbian(self.step, network, examples.input, None))
+        let RuleStep {
+            learning_rate,
+            w_max,
+        } = self.step;
+        let mut pre = examples.input;
+        let mut weights = Vec::with_capacity(network.weights.len());
+        for layer in &network.weights {
+            let post = pre.clone().matmul(layer.clone().swap_dims(1, 2));
+            let change = hebbian_product(post, pre.clone()).mul_scalar(learning_rate);
+            let updated = (layer.clone() + change).clamp(-w_max, w_max);
+            pre = pre.matmul(updated.clone().swap_dims(1, 2));
+            weights.push(updated);
+        }
+        Ok(FeedForward {
+            weights,
+            output_activation: network.output_activation,
+        })
     }
 }
 
@@ -184,11 +201,11 @@ impl LocalRule for RewardModulatedHebbian {
     fn apply<B: Backend>(&self, network: &FeedForward<B>, examples: Examples<B>) -> Updated<B> {
         let target = examples.target(RuleKind::Reward)?;
         let reward = Self::reward(network, examples.input.clone(), target);
-        Ok(linear_hebbian(
+        Ok(modulated_linear_hebbian(
             self.step,
             network,
             examples.input,
-            Some(reward),
+            reward,
         ))
     }
 }
