@@ -127,20 +127,28 @@ fn fashion_mnist_trains_from_idx_files_and_eval_reproduces_the_test_error() {
         assert!(fa.join(file).is_file(), "{file} missing");
     }
     assert!(latest(&fa).join("model.mpk").is_file());
-    // Both hidden layers' angles are logged, each a number of degrees.
+    // Both hidden layers' angles are logged for FA and DFA, and none for BP. With two hidden
+    // layers FA and DFA are different algorithms: the first layer's angles differ.
     let metrics = std::fs::read_to_string(fa.join("metrics.jsonl")).unwrap();
-    let angled: Vec<serde_json::Value> = metrics
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .filter(|m: &serde_json::Value| m.get("angle_hidden1").is_some())
-        .collect();
-    assert!(!angled.is_empty());
-    for m in &angled {
-        for layer in ["angle_hidden1", "angle_hidden2"] {
-            let angle = m[layer].as_f64().unwrap();
-            assert!((0.0..=180.0).contains(&angle), "{m}");
-        }
-    }
+    let angles_of = |method: &str, layer: &str| -> Vec<f64> {
+        std::fs::read_to_string(root.join(method).join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter_map(|m| m.get(layer).and_then(serde_json::Value::as_f64))
+            .collect()
+    };
+    let (fa_first, dfa_first) = (
+        angles_of("fa", "angle_hidden1"),
+        angles_of("dfa", "angle_hidden1"),
+    );
+    assert_eq!(fa_first.len(), 10, "one angle every 4 of 40 updates");
+    assert_eq!(angles_of("fa", "angle_hidden2").len(), 10);
+    assert!(angles_of("bp", "angle_hidden1").is_empty());
+    assert_ne!(
+        fa_first, dfa_first,
+        "FA and DFA logged the same first-layer angles"
+    );
     // The training loss falls from the first epoch to the last.
     let epochs: Vec<f64> = metrics
         .lines()

@@ -272,7 +272,7 @@ impl Experiment for FeedbackAlignmentExperiment {
 
 fn product_summary(mse: f64) -> String {
     format!(
-        "frozen-net mean squared error over the last input cycle {mse:.6} = {:.3} % of the target variance",
+        "frozen net's mean squared error on the training signal (it repeats every 10 periods), last input cycle {mse:.6} = {:.3} % of the target variance",
         100.0 * mse / TARGET_VARIANCE
     )
 }
