@@ -3,11 +3,17 @@
 //! checks bit-identity in f32, the precision runs are saved from.
 #![cfg(feature = "ndarray")]
 
+use burn::backend::Autodiff;
 use burn::backend::NdArray;
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
+use burn::tensor::ElementConversion;
 use burn::tensor::{Tensor, TensorData};
 use plastic_models::{LearnedRule, LearnedRuleConfig, RuleNetKind};
+use plastic_tasks::TwoInputTask;
 use plastic_zoo::checkpoint::{module_bytes, RunDir, RunState, MODEL_FILE};
+use plastic_zoo::experiments::learned_rule::{inner_loop, meta_loss};
+use plastic_zoo::trainer::adam;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -193,4 +199,35 @@ fn the_linear_family_meta_trains_and_evaluates_any_of_its_maps() {
         &["eval", dir, "--task", "xor"],
         "task xor is not in the linear family",
     );
+}
+
+#[test]
+fn twenty_meta_steps_lower_the_meta_loss_on_a_fixed_task_batch() {
+    type B = Autodiff<F32>;
+    for kind in [RuleNetKind::Lstm, RuleNetKind::Mlp] {
+        let run = common::small_run(kind);
+        let device = Default::default();
+        B::seed(&device, 1);
+        let mut rule = run.rule.init::<B>(&device);
+        let tasks: Vec<TwoInputTask> = ["and", "or", "nand", "a"]
+            .map(|name| TwoInputTask::named(name).unwrap())
+            .repeat(2);
+        // The same nets and examples at every step: only the rule changes.
+        let loss_of = |rule: &LearnedRule<B>| {
+            let mut rng = ChaCha8Rng::seed_from_u64(9);
+            let network = inner_loop(rule, &run, &tasks, &mut rng, &device).unwrap();
+            meta_loss(&network, &tasks)
+        };
+        let before = loss_of(&rule).into_scalar().elem::<f64>();
+        let mut optim = adam::<B, LearnedRule<B>>(&run.train.optimizer);
+        for _ in 0..20 {
+            let gradients = GradientsParams::from_grads(loss_of(&rule).backward(), &rule);
+            rule = optim.step(run.train.optimizer.learning_rate, rule, gradients);
+        }
+        let after = loss_of(&rule).into_scalar().elem::<f64>();
+        assert!(
+            after < 0.9 * before,
+            "{kind:?}: meta-loss {before} before, {after} after 20 steps"
+        );
+    }
 }

@@ -148,3 +148,21 @@ pub fn copy_run(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A small learned-rule run: the boolean preset with nets of 8 hidden units, XOR held out,
+/// 8 inner updates, 20 meta-steps of 8 nets at rate 0.01.
+pub fn small_run(
+    kind: plastic_models::RuleNetKind,
+) -> plastic_zoo::experiments::learned_rule::LearnedRuleRun {
+    use plastic_zoo::experiment::Experiment;
+    let mut run =
+        plastic_zoo::experiments::learned_rule::LearnedRuleExperiment::preset("boolean").unwrap();
+    run.rule = plastic_models::LearnedRuleConfig::new(kind);
+    run.hidden = vec![8];
+    run.held_out = vec![plastic_tasks::TwoInputTask::named("xor").unwrap()];
+    run.inner_steps = 8;
+    run.train.episodes = 20;
+    run.train.batch = 8;
+    run.train.optimizer.learning_rate = 1e-2;
+    run
+}
