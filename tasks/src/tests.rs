@@ -133,8 +133,9 @@ fn the_degraded_mask_marks_exactly_the_zeroed_cue_bits() {
     let n = config.neurons;
     for e in 0..b.batch {
         let cue = row(&b, e, b.steps - 1);
-        for bit in 0..n {
-            assert_eq!(b.degraded[e * n + bit] == 1.0, cue[bit] == 0.0);
+        let mask = &b.degraded[e * n..(e + 1) * n];
+        for (zeroed, shown) in mask.iter().zip(cue) {
+            assert_eq!(*zeroed == 1.0, *shown == 0.0);
         }
     }
     // Outputs equal to the cue itself: right on the shown bits, wrong (0) on the zeroed ones.
