@@ -55,14 +55,19 @@ fn plastic_rnn_takes_the_preset_then_the_file_then_the_flags() {
     let file = json!({"train": {"optimizer": {"learning_rate": 0.01}, "seed": 5, "episodes": 2},
                       "task": {"cycles": 1, "neurons": 8, "patterns": 2}, "model": {"neurons": 8},
                       "eval_episodes": 2});
-    let config = configured("plastic-rnn", file, &["--seed", "9", "--adam-eps", "1e-8"]);
+    let config = configured(
+        "plastic-rnn",
+        file,
+        &["--seed", "9", "--adam-beta2", "0.99"],
+    );
     assert_eq!(config["train"]["optimizer"]["learning_rate"], 0.01);
     assert_eq!(config["train"]["seed"], 9);
     assert_eq!(config["task"]["cycles"], 1);
     assert_eq!(config["model"]["bias_neuron"], true, "the preset's");
     let optimizer = &config["train"]["optimizer"];
     assert_eq!(optimizer["beta_1"].as_f64().unwrap() as f32, 0.9);
-    assert_eq!(optimizer["beta_2"].as_f64().unwrap() as f32, 0.999);
+    assert_eq!(optimizer["beta_2"].as_f64().unwrap() as f32, 0.99);
+    // PyTorch's default ε, which the original scripts use, not Burn's 1e-5.
     assert_eq!(optimizer["epsilon"].as_f64().unwrap() as f32, 1e-8);
 }
 
@@ -82,9 +87,20 @@ fn learned_rule_takes_the_preset_then_the_file_then_the_flags() {
     let config = configured(
         "learned-rule",
         file,
-        &["--meta-batch", "3", "--rule-net", "mlp"],
+        &[
+            "--meta-batch",
+            "3",
+            "--rule-net",
+            "mlp",
+            "--adam-eps",
+            "1e-6",
+        ],
     );
     assert_eq!(config["train"]["batch"], 3);
+    assert_eq!(
+        config["train"]["optimizer"]["epsilon"].as_f64().unwrap() as f32,
+        1e-6
+    );
     assert_eq!(config["inner_steps"], 2);
     assert_eq!(config["rule"]["kind"], "mlp");
     assert_eq!(
