@@ -6,12 +6,14 @@ pub mod fashion_mnist;
 pub mod gaussian;
 pub mod pattern;
 pub mod product;
+pub mod series;
 pub mod two_input;
 
 pub use boolean::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
 pub use gaussian::CorrelatedGaussian;
 pub use pattern::{generate_batch, PatternBatch, PatternTaskConfig};
 pub use product::ProductSignal;
+pub use series::{MackeyGlass, Narma};
 pub use two_input::{draw_examples, LinearMap, TaskFamily, TwoInputTask, LINEAR_MAPS};
 
 /// A task configuration that cannot produce data.
