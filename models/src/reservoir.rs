@@ -1,0 +1,272 @@
+//! Echo-state networks: a fixed random leaky reservoir driven by the input, and a linear
+//! readout fitted in closed form by ridge regression (as reservoirpy's `Reservoir >> Ridge`).
+//!
+//! The reservoir's state advances as tensors on any backend; the readout's normal equations,
+//! N × N at most, are solved on the host in f64, where a Cholesky factorisation is exact
+//! enough and cheap next to the run.
+
+use burn::module::{Module, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use nalgebra::{DMatrix, DVector};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+/// A reservoir that cannot be built or a readout that cannot be fitted.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ReservoirError {
+    #[error("invalid reservoir: {0}")]
+    InvalidConfig(String),
+    #[error("the ridge system is not positive definite: raise the ridge (now {0})")]
+    Singular(f64),
+}
+
+/// What reservoirpy's `Reservoir` takes, with its defaults where the README benchmark
+/// does not set them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EsnConfig {
+    pub units: usize,
+    pub inputs: usize,
+    /// Largest |eigenvalue| of the recurrent matrix after scaling.
+    pub spectral_radius: f64,
+    /// x ← (1 − leak)·x + leak·tanh(…).
+    pub leak: f64,
+    /// Input weights are ±`input_scaling`.
+    pub input_scaling: f64,
+    /// Bias entries are ±`bias_scaling` (0: no bias).
+    pub bias_scaling: f64,
+    /// Probability that a recurrent connection exists.
+    pub connectivity: f64,
+    /// Probability that an input (or bias) connection exists.
+    pub input_connectivity: f64,
+    pub seed: u64,
+}
+
+impl EsnConfig {
+    pub fn new(units: usize, inputs: usize) -> Self {
+        Self {
+            units,
+            inputs,
+            spectral_radius: 1.0,
+            leak: 1.0,
+            input_scaling: 1.0,
+            bias_scaling: 1.0,
+            connectivity: 0.1,
+            input_connectivity: 0.1,
+            seed: 0,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ReservoirError> {
+        let invalid = |why: String| Err(ReservoirError::InvalidConfig(why));
+        if self.units == 0 || self.inputs == 0 {
+            return invalid("units and inputs must be at least 1".into());
+        }
+        for (name, p) in [
+            ("connectivity", self.connectivity),
+            ("input connectivity", self.input_connectivity),
+        ] {
+            if !(p > 0.0 && p <= 1.0) {
+                return invalid(format!("{name} must lie in (0, 1], not {p}"));
+            }
+        }
+        if !(self.leak > 0.0 && self.leak <= 1.0) {
+            return invalid(format!(
+                "the leak rate must lie in (0, 1], not {}",
+                self.leak
+            ));
+        }
+        if !(self.spectral_radius >= 0.0 && self.spectral_radius.is_finite()) {
+            return invalid(format!(
+                "the spectral radius must be 0 or more, not {}",
+                self.spectral_radius
+            ));
+        }
+        if !(self.input_scaling.is_finite() && self.bias_scaling.is_finite()) {
+            return invalid("input and bias scaling must be finite".into());
+        }
+        Ok(())
+    }
+
+    /// The weights, drawn on the host from `seed` so that every backend starts from the same
+    /// numbers: recurrent entries N(0, 1) where a connection exists, rescaled to the spectral
+    /// radius; input and bias entries ±scaling where a connection exists.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Result<Esn<B>, ReservoirError> {
+        self.validate()?;
+        let n = self.units;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut recurrent: Vec<f64> = (0..n * n)
+            .map(|_| {
+                if rng.random_bool(self.connectivity) {
+                    StandardNormal.sample(&mut rng)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let radius = spectral_radius(n, &recurrent);
+        if radius > 0.0 {
+            let scale = self.spectral_radius / radius;
+            recurrent.iter_mut().for_each(|w| *w *= scale);
+        }
+        let mut sign = |scaling: f64| {
+            if rng.random_bool(self.input_connectivity) {
+                if rng.random_bool(0.5) {
+                    scaling
+                } else {
+                    -scaling
+                }
+            } else {
+                0.0
+            }
+        };
+        let input: Vec<f64> = (0..self.inputs * n)
+            .map(|_| sign(self.input_scaling))
+            .collect();
+        let bias: Vec<f64> = (0..n).map(|_| sign(self.bias_scaling)).collect();
+        Ok(Esn {
+            recurrent: Param::from_tensor(tensor(recurrent, [n, n], device)),
+            input: Param::from_tensor(tensor(input, [self.inputs, n], device)),
+            bias: Param::from_tensor(tensor(bias, [1, n], device)),
+            leak: self.leak,
+        })
+    }
+}
+
+fn tensor<B: Backend, const D: usize>(
+    values: Vec<f64>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    // In the backend's own float type: an f32 tensor on an f64 backend would stay f32.
+    Tensor::from_data(
+        TensorData::new(values, shape).convert::<B::FloatElem>(),
+        device,
+    )
+}
+
+/// The largest |eigenvalue| of a row-major n × n matrix.
+pub fn spectral_radius(n: usize, values: &[f64]) -> f64 {
+    let matrix = DMatrix::from_row_slice(n, n, values);
+    matrix
+        .complex_eigenvalues()
+        .iter()
+        .map(|eigenvalue| eigenvalue.norm())
+        .fold(0.0, f64::max)
+}
+
+/// The reservoir: states are rows, `[batch, units]`; the recurrent matrix acts on the right
+/// (x·W), the transpose of reservoirpy's W·x, with the same spectrum.
+#[derive(Module, Debug)]
+pub struct Esn<B: Backend> {
+    pub recurrent: Param<Tensor<B, 2>>,
+    pub input: Param<Tensor<B, 2>>,
+    pub bias: Param<Tensor<B, 2>>,
+    #[module(skip)]
+    pub leak: f64,
+}
+
+impl<B: Backend> Esn<B> {
+    pub fn units(&self) -> usize {
+        self.recurrent.dims()[0]
+    }
+
+    /// One step: x ← (1 − leak)·x + leak·tanh(x·W + u·W_in + b).
+    pub fn step(&self, state: Tensor<B, 2>, input: Tensor<B, 2>) -> Tensor<B, 2> {
+        let drive = state.clone().matmul(self.recurrent.val())
+            + input.matmul(self.input.val())
+            + self.bias.val();
+        state.mul_scalar(1.0 - self.leak) + drive.tanh().mul_scalar(self.leak)
+    }
+
+    /// The states after each input of `inputs` (`[steps, inputs]`), from `state`
+    /// (`[1, units]`): `[steps, units]`, and the last state.
+    pub fn run(&self, inputs: Tensor<B, 2>, state: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let steps = inputs.dims()[0];
+        let mut state = state;
+        let mut states = Vec::with_capacity(steps);
+        for t in 0..steps {
+            state = self.step(state, inputs.clone().narrow(0, t, 1));
+            states.push(state.clone());
+        }
+        (Tensor::cat(states, 0), state)
+    }
+
+    pub fn zero_state(&self) -> Tensor<B, 2> {
+        Tensor::zeros([1, self.units()], &self.recurrent.device())
+    }
+}
+
+/// A linear readout y = x·W + b.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Readout {
+    /// `[units][outputs]`, row-major.
+    pub weights: Vec<f64>,
+    pub bias: Vec<f64>,
+    pub units: usize,
+    pub outputs: usize,
+}
+
+impl Readout {
+    /// Ridge regression on centred states and targets, so that the bias is not regularised:
+    /// W = (XcᵀXc + ridge·I)⁻¹ XcᵀYc, b = ȳ − x̄·W. `states` is `[samples][units]` and
+    /// `targets` `[samples][outputs]`, both row-major.
+    pub fn fit(
+        states: &[f64],
+        targets: &[f64],
+        units: usize,
+        outputs: usize,
+        ridge: f64,
+    ) -> Result<Self, ReservoirError> {
+        let samples = states.len() / units;
+        if samples == 0 || targets.len() != samples * outputs {
+            return Err(ReservoirError::InvalidConfig(format!(
+                "{samples} states against {} target values of width {outputs}",
+                targets.len()
+            )));
+        }
+        if ridge.is_nan() || ridge < 0.0 {
+            return Err(ReservoirError::InvalidConfig(format!(
+                "the ridge must be 0 or more, not {ridge}"
+            )));
+        }
+        let x = DMatrix::from_row_slice(samples, units, states);
+        let y = DMatrix::from_row_slice(samples, outputs, targets);
+        let x_mean = x.row_mean();
+        let y_mean = y.row_mean();
+        let xc = DMatrix::from_fn(samples, units, |i, j| x[(i, j)] - x_mean[j]);
+        let yc = DMatrix::from_fn(samples, outputs, |i, j| y[(i, j)] - y_mean[j]);
+        let gram = xc.tr_mul(&xc) + DMatrix::identity(units, units) * ridge;
+        let cross = xc.tr_mul(&yc);
+        let weights = gram
+            .cholesky()
+            .ok_or(ReservoirError::Singular(ridge))?
+            .solve(&cross);
+        let bias: Vec<f64> = (0..outputs)
+            .map(|o| y_mean[o] - (0..units).map(|u| x_mean[u] * weights[(u, o)]).sum::<f64>())
+            .collect();
+        Ok(Self {
+            weights: (0..units)
+                .flat_map(|u| (0..outputs).map(move |o| (u, o)))
+                .map(|(u, o)| weights[(u, o)])
+                .collect(),
+            bias,
+            units,
+            outputs,
+        })
+    }
+
+    /// The readout of each state row: `[samples][outputs]`, row-major.
+    pub fn apply(&self, states: &[f64]) -> Vec<f64> {
+        let x = DMatrix::from_row_slice(states.len() / self.units, self.units, states);
+        let w = DMatrix::from_row_slice(self.units, self.outputs, &self.weights);
+        let b = DVector::from_column_slice(&self.bias);
+        let y = x * w;
+        (0..y.nrows())
+            .flat_map(|i| (0..self.outputs).map(move |o| (i, o)))
+            .map(|(i, o)| y[(i, o)] + b[o])
+            .collect()
+    }
+}
