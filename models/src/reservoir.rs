@@ -127,15 +127,16 @@ impl EsnConfig {
             .collect();
         let bias: Vec<f64> = (0..n).map(|_| sign(self.bias_scaling)).collect();
         Ok(Esn {
-            recurrent: Param::from_tensor(tensor(recurrent, [n, n], device)),
-            input: Param::from_tensor(tensor(input, [self.inputs, n], device)),
-            bias: Param::from_tensor(tensor(bias, [1, n], device)),
+            recurrent: Param::from_tensor(host_tensor(recurrent, [n, n], device)),
+            input: Param::from_tensor(host_tensor(input, [self.inputs, n], device)),
+            bias: Param::from_tensor(host_tensor(bias, [1, n], device)),
             leak: self.leak,
         })
     }
 }
 
-fn tensor<B: Backend, const D: usize>(
+/// A tensor of host values, in the backend's own float type.
+pub fn host_tensor<B: Backend, const D: usize>(
     values: Vec<f64>,
     shape: [usize; D],
     device: &B::Device,
@@ -268,5 +269,48 @@ impl Readout {
             .flat_map(|i| (0..self.outputs).map(move |o| (i, o)))
             .map(|(i, o)| y[(i, o)] + b[o])
             .collect()
+    }
+}
+
+/// An echo-state network as checkpoints hold it: the reservoir and its fitted readout.
+#[derive(Module, Debug)]
+pub struct EchoStateNetwork<B: Backend> {
+    pub reservoir: Esn<B>,
+    /// `[units, outputs]`.
+    pub readout_weights: Param<Tensor<B, 2>>,
+    /// `[1, outputs]`.
+    pub readout_bias: Param<Tensor<B, 2>>,
+}
+
+impl<B: Backend> EchoStateNetwork<B> {
+    /// A reservoir with a zero readout, before fitting.
+    pub fn unfitted(reservoir: Esn<B>, outputs: usize) -> Self {
+        let device = reservoir.recurrent.device();
+        let units = reservoir.units();
+        Self {
+            reservoir,
+            readout_weights: Param::from_tensor(Tensor::zeros([units, outputs], &device)),
+            readout_bias: Param::from_tensor(Tensor::zeros([1, outputs], &device)),
+        }
+    }
+
+    pub fn with_readout(mut self, readout: &Readout) -> Self {
+        let device = self.reservoir.recurrent.device();
+        self.readout_weights = Param::from_tensor(host_tensor(
+            readout.weights.clone(),
+            [readout.units, readout.outputs],
+            &device,
+        ));
+        self.readout_bias = Param::from_tensor(host_tensor(
+            readout.bias.clone(),
+            [1, readout.outputs],
+            &device,
+        ));
+        self
+    }
+
+    /// The readout of state rows `[samples, units]`: `[samples, outputs]`.
+    pub fn read(&self, states: Tensor<B, 2>) -> Tensor<B, 2> {
+        states.matmul(self.readout_weights.val()) + self.readout_bias.val()
     }
 }

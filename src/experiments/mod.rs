@@ -1,6 +1,7 @@
 //! The models of the zoo, one folder each, and [`all`]: the one list that `list`, the
 //! `train <model>` subcommands and `eval`'s dispatch are made from.
 
+pub mod esn;
 pub mod feedback_alignment;
 pub mod hebbian_ff;
 pub mod learned_rule;
@@ -16,5 +17,6 @@ pub fn all() -> Vec<Box<dyn Entry>> {
         entry::<hebbian_ff::HebbianFfExperiment>(),
         entry::<learned_rule::LearnedRuleExperiment>(),
         entry::<feedback_alignment::FeedbackAlignmentExperiment>(),
+        entry::<esn::EsnExperiment>(),
     ]
 }

@@ -13,7 +13,7 @@ pub use boolean::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
 pub use gaussian::CorrelatedGaussian;
 pub use pattern::{generate_batch, PatternBatch, PatternTaskConfig};
 pub use product::ProductSignal;
-pub use series::{MackeyGlass, Narma};
+pub use series::{MackeyGlass, Narma, SeriesTask};
 pub use two_input::{draw_examples, LinearMap, TaskFamily, TwoInputTask, LINEAR_MAPS};
 
 /// A task configuration that cannot produce data.

@@ -7,6 +7,52 @@ use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
 
+/// A one-step-ahead prediction task for a reservoir: an input series and the target series
+/// it should predict, aligned step by step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum SeriesTask {
+    /// Mackey–Glass (τ = 17): predict x(t+1) from x(t)
+    MackeyGlass,
+    /// NARMA-10: predict y(t+1) from the input u(t)
+    Narma10,
+    /// NARMA-30 (reservoirpy's coefficients): predict y(t+1) from u(t)
+    Narma30,
+}
+
+impl SeriesTask {
+    pub const ALL: [SeriesTask; 3] = [Self::MackeyGlass, Self::Narma10, Self::Narma30];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::MackeyGlass => "mackey-glass",
+            Self::Narma10 => "narma10",
+            Self::Narma30 => "narma30",
+        }
+    }
+
+    /// `samples` (input, target) pairs drawn from `seed`: the target is the next value of
+    /// the series the input drives.
+    pub fn generate(self, samples: usize, seed: u64) -> Result<(Vec<f64>, Vec<f64>), TaskError> {
+        match self {
+            Self::MackeyGlass => {
+                let series = MackeyGlass::default().generate(samples + 1, seed)?;
+                Ok((series[..samples].to_vec(), series[1..].to_vec()))
+            }
+            Self::Narma10 | Self::Narma30 => {
+                let narma = if self == Self::Narma10 {
+                    Narma::order_10()
+                } else {
+                    Narma::order_30()
+                };
+                let (u, y) = narma.generate(samples + 1, seed)?;
+                Ok((u[..samples].to_vec(), y[1..].to_vec()))
+            }
+        }
+    }
+}
+
 /// The Mackey–Glass delay equation dx/dt = a·x(t−τ) / (1 + x(t−τ)ⁿ) − b·x(t), integrated by
 /// fourth-order Runge–Kutta with step `h`, the delayed value held fixed within a step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,351 @@
+//! `esn`: an echo-state network (a fixed random leaky reservoir with a ridge readout fitted
+//! in closed form) predicting a time series one step ahead, as reservoirpy's README
+//! benchmark does.
+
+mod flags;
+
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use plastic_models::reservoir::{host_tensor, EchoStateNetwork, EsnConfig, Readout};
+use plastic_tasks::SeriesTask;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+pub use flags::{EsnFlags, NoEvalFlags};
+
+use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::experiment::{Experiment, Report};
+use crate::memory::floats;
+use crate::metrics::EpisodeMetrics;
+use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
+use crate::util::host_values;
+
+/// Echo-state networks with a ridge readout.
+pub struct EsnExperiment;
+
+/// One `esn` run: the series, its split, the reservoir and the readout's ridge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EsnRun {
+    pub task: SeriesTask,
+    /// Samples of the series; the last `test_fraction` of them are the test set.
+    pub samples: usize,
+    pub test_fraction: f64,
+    /// Reservoir states discarded before the readout is fitted.
+    pub warmup: usize,
+    pub ridge: f64,
+    pub units: usize,
+    pub spectral_radius: f64,
+    pub leak: f64,
+    pub input_scaling: f64,
+    pub bias_scaling: f64,
+    pub connectivity: f64,
+    pub input_connectivity: f64,
+    /// Seeds the reservoir and the series.
+    pub seed: u64,
+}
+
+impl EsnRun {
+    fn reservoir(&self) -> EsnConfig {
+        EsnConfig {
+            units: self.units,
+            inputs: 1,
+            spectral_radius: self.spectral_radius,
+            leak: self.leak,
+            input_scaling: self.input_scaling,
+            bias_scaling: self.bias_scaling,
+            connectivity: self.connectivity,
+            input_connectivity: self.input_connectivity,
+            seed: self.seed,
+        }
+    }
+
+    /// The first test sample.
+    fn split(&self) -> usize {
+        ((1.0 - self.test_fraction) * self.samples as f64).round() as usize
+    }
+}
+
+/// `eval` on an esn checkpoint takes no options.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
+
+/// The whole run is one step: drive the reservoir with the series, fit the readout on the
+/// training part, score the test part.
+struct Fit<B: Backend> {
+    network: EchoStateNetwork<B>,
+    run: EsnRun,
+    scores: Option<Scores>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Scores {
+    train_rmse: f64,
+    test_rmse: f64,
+    test_nrmse: f64,
+    seconds: f64,
+}
+
+/// Drives `network`'s reservoir with the run's series from a zero state: the states as
+/// host rows `[samples][units]`, and the targets.
+fn drive<B: Backend>(
+    network: &EchoStateNetwork<B>,
+    run: &EsnRun,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let (inputs, targets) = run.task.generate(run.samples, run.seed)?;
+    let device = network.reservoir.recurrent.device();
+    let inputs = host_tensor::<B, 2>(inputs, [run.samples, 1], &device);
+    let (states, _) = network
+        .reservoir
+        .run(inputs, network.reservoir.zero_state());
+    let states = host_values(states)?.into_iter().map(f64::from).collect();
+    Ok((states, targets))
+}
+
+fn rmse(predicted: &[f64], target: &[f64]) -> f64 {
+    let sum: f64 = predicted
+        .iter()
+        .zip(target)
+        .map(|(p, t)| (p - t).powi(2))
+        .sum();
+    (sum / target.len() as f64).sqrt()
+}
+
+fn std_dev(values: &[f64]) -> f64 {
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
+}
+
+impl<B: Backend> Fit<B> {
+    fn fit(&mut self) -> anyhow::Result<Scores> {
+        let started = Instant::now();
+        let run = &self.run;
+        let units = run.units;
+        let (states, targets) = drive(&self.network, run)?;
+        let split = run.split();
+        let readout = Readout::fit(
+            &states[run.warmup * units..split * units],
+            &targets[run.warmup..split],
+            units,
+            1,
+            run.ridge,
+        )?;
+        let predicted = readout.apply(&states);
+        let seconds = started.elapsed().as_secs_f64();
+        self.network = self.network.clone().with_readout(&readout);
+        let test = &targets[split..];
+        let test_rmse = rmse(&predicted[split..], test);
+        Ok(Scores {
+            train_rmse: rmse(&predicted[run.warmup..split], &targets[run.warmup..split]),
+            test_rmse,
+            test_nrmse: test_rmse / std_dev(test),
+            seconds,
+        })
+    }
+}
+
+impl<B: Backend> LocalUpdate for Fit<B> {
+    type Backend = B;
+    type Network = EchoStateNetwork<B>;
+
+    fn update(
+        &mut self,
+        step: usize,
+        _rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+        let scores = self.fit()?;
+        self.scores = Some(scores);
+        Ok(vec![EpisodeMetrics {
+            episode: step,
+            loss: scores.train_rmse.powi(2),
+            values: [
+                ("train_rmse".to_string(), scores.train_rmse),
+                ("test_rmse".to_string(), scores.test_rmse),
+                ("test_nrmse".to_string(), scores.test_nrmse),
+            ]
+            .into(),
+        }])
+    }
+
+    fn network(&self) -> EchoStateNetwork<B> {
+        self.network.clone()
+    }
+
+    fn set_network(&mut self, network: EchoStateNetwork<B>) {
+        self.network = network;
+    }
+
+    fn device(&self) -> B::Device {
+        self.network.reservoir.recurrent.device()
+    }
+}
+
+fn report(run: &EsnRun, test_rmse: f64, test_nrmse: f64) -> Report {
+    Report::new(EsnExperiment::NAME, run.task.name())
+        .metric("test_rmse", test_rmse)
+        .metric("test_nrmse", test_nrmse)
+}
+
+impl Experiment for EsnExperiment {
+    const NAME: &'static str = "esn";
+    const ABOUT: &'static str =
+        "echo-state network: a fixed random leaky reservoir, a ridge readout fitted in closed form";
+    const HEADLINE: &'static [&'static str] = &["test_rmse", "test_nrmse", "fit_predict_seconds"];
+    const RESUMABLE: &'static [(&'static str, &'static str)] = &[];
+    const MEMORY_HINT: &'static str = "lower --units or --samples";
+
+    type Run = EsnRun;
+    type EvalOptions = NoOptions;
+
+    fn presets() -> Vec<(&'static str, String)> {
+        SeriesTask::ALL
+            .iter()
+            .map(|task| {
+                (
+                    task.name(),
+                    format!("{} one step ahead, 2000 samples, 100 units", task.name()),
+                )
+            })
+            .collect()
+    }
+
+    /// reservoirpy's README benchmark: 2000 samples, the last 20 % for testing, 100 units,
+    /// spectral radius 1.25, leak 0.3, ridge 1e-5, warm-up 100.
+    fn preset(name: &str) -> anyhow::Result<EsnRun> {
+        let task = SeriesTask::ALL
+            .into_iter()
+            .find(|task| task.name() == name)
+            .with_context(|| {
+                let names: Vec<&str> = SeriesTask::ALL.iter().map(|t| t.name()).collect();
+                format!("unknown preset '{name}' (known: {})", names.join(", "))
+            })?;
+        let reservoir = EsnConfig::new(100, 1);
+        Ok(EsnRun {
+            task,
+            samples: 2000,
+            test_fraction: 0.2,
+            warmup: 100,
+            ridge: 1e-5,
+            units: reservoir.units,
+            spectral_radius: 1.25,
+            leak: 0.3,
+            input_scaling: reservoir.input_scaling,
+            bias_scaling: reservoir.bias_scaling,
+            connectivity: reservoir.connectivity,
+            input_connectivity: reservoir.input_connectivity,
+            seed: 0,
+        })
+    }
+
+    fn implied_preset(flags: &serde_json::Value) -> Option<&'static str> {
+        SeriesTask::ALL
+            .into_iter()
+            .find(|task| flags["task"] == task.name())
+            .map(SeriesTask::name)
+    }
+
+    fn validate(run: &EsnRun) -> anyhow::Result<()> {
+        run.reservoir().validate()?;
+        ensure!(
+            run.test_fraction > 0.0 && run.test_fraction < 1.0,
+            "the test fraction must lie in (0, 1), not {}",
+            run.test_fraction
+        );
+        ensure!(
+            run.ridge >= 0.0 && run.ridge.is_finite(),
+            "the ridge must be 0 or more, not {}",
+            run.ridge
+        );
+        let split = run.split();
+        if run.warmup + 1 >= split || split >= run.samples {
+            bail!(
+                "{} samples with a test fraction of {} leave no training samples after a warm-up of {}",
+                run.samples,
+                run.test_fraction,
+                run.warmup
+            );
+        }
+        Ok(())
+    }
+
+    fn run_name(run: &EsnRun) -> String {
+        format!("{}-n{}-seed{}", run.task.name(), run.units, run.seed)
+    }
+
+    fn schedule(_run: &EsnRun) -> anyhow::Result<Schedule> {
+        Ok(Schedule {
+            steps: 1,
+            checkpoint_every: 1,
+        })
+    }
+
+    /// The states of the whole series on the host in f64 (and on the device), the normal
+    /// equations and their factor.
+    fn memory_needed(run: &EsnRun) -> u64 {
+        let units = run.units as u128;
+        let samples = run.samples as u128;
+        floats(2 * samples * units + 2 * samples * units + 6 * units * units)
+    }
+
+    fn train<B: AutodiffBackend>(
+        run: &EsnRun,
+        trainer: Trainer,
+        device: &B::Device,
+    ) -> anyhow::Result<Report> {
+        let reservoir = run.reservoir().init::<B::InnerBackend>(device)?;
+        let mut learner = LocalSteps(Fit {
+            network: EchoStateNetwork::unfitted(reservoir, 1),
+            run: run.clone(),
+            scores: None,
+        });
+        trainer.fit(&mut learner, rand::SeedableRng::seed_from_u64(run.seed))?;
+        let scores = learner
+            .0
+            .scores
+            .context("the run had nothing left to fit: it was already complete")?;
+        Ok(report(run, scores.test_rmse, scores.test_nrmse)
+            .metric("train_rmse", scores.train_rmse)
+            .metric("fit_predict_seconds", scores.seconds)
+            .text(format!(
+                "esn on {}, {} units: one-step test RMSE {:.6} (NRMSE {:.5}), training RMSE {:.6}; fit + predict {:.3} s",
+                run.task.name(),
+                run.units,
+                scores.test_rmse,
+                scores.test_nrmse,
+                scores.train_rmse,
+                scores.seconds
+            )))
+    }
+
+    fn eval<B: AutodiffBackend>(
+        run: &EsnRun,
+        checkpoint: &Checkpoint,
+        _options: &NoOptions,
+        device: &B::Device,
+    ) -> anyhow::Result<Report> {
+        let empty = EchoStateNetwork::unfitted(run.reservoir().init::<B::InnerBackend>(device)?, 1);
+        let network = checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, empty, device)?;
+        let (states, targets) = drive(&network, run)?;
+        let split = run.split();
+        let test_states = host_tensor::<B::InnerBackend, 2>(
+            states[split * run.units..].to_vec(),
+            [run.samples - split, run.units],
+            device,
+        );
+        let predicted: Vec<f64> = host_values(network.read(test_states))?
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let test = &targets[split..];
+        let test_rmse = rmse(&predicted, test);
+        let test_nrmse = test_rmse / std_dev(test);
+        Ok(report(run, test_rmse, test_nrmse).text(format!(
+            "esn on {}, {} units: one-step test RMSE {test_rmse:.6} (NRMSE {test_nrmse:.5})",
+            run.task.name(),
+            run.units
+        )))
+    }
+}
