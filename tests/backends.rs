@@ -200,6 +200,65 @@ fn feedback_alignment_learns_as_on_ndarray(backend: &str) {
     );
 }
 
+/// The same reservoir (drawn on the host) and series: the states, the readout and the test
+/// error agree with ndarray's to f32 accuracy; `eval` on either backend scores the same.
+fn esn_fits_as_on_ndarray(backend: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let run = |engine_backend: &str, name: &str| -> f64 {
+        zoo_ok(&[
+            "--backend",
+            engine_backend,
+            "train",
+            "esn",
+            "--units",
+            "40",
+            "--samples",
+            "600",
+            "--out",
+            out,
+            "--run-name",
+            name,
+        ]);
+        metrics_of(tmp.path(), "esn", name)[0]["test_rmse"]
+            .as_f64()
+            .unwrap()
+    };
+    let (ours, reference) = (run(backend, "other"), run("ndarray", "reference"));
+    assert!(
+        (ours - reference).abs() <= 1e-2 * reference,
+        "{backend} test RMSE {ours} vs ndarray {reference}"
+    );
+    let dir = tmp.path().join("esn/other");
+    let dir = dir.to_str().unwrap();
+    let score = |engine_backend: &str| -> f64 {
+        let text = stdout(&zoo_ok(&["--backend", engine_backend, "eval", dir]));
+        text.split("test RMSE ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no score in {text}"))
+            .parse()
+            .unwrap()
+    };
+    let (ours, reference) = (score(backend), score("ndarray"));
+    assert!(
+        (ours - reference).abs() <= 1e-2 * reference,
+        "{backend} eval {ours} vs ndarray {reference}"
+    );
+}
+
+#[cfg(all(feature = "wgpu", feature = "ndarray"))]
+#[test]
+fn wgpu_fits_an_esn_as_ndarray_does() {
+    esn_fits_as_on_ndarray("wgpu");
+}
+
+#[cfg(all(feature = "flex", feature = "ndarray"))]
+#[test]
+fn flex_fits_an_esn_as_ndarray_does() {
+    esn_fits_as_on_ndarray("flex");
+}
+
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
 fn wgpu_learns_feedback_alignment_as_ndarray_does() {
