@@ -186,10 +186,15 @@ impl<B: Backend> Esn<B> {
     /// (`[1, units]`): `[steps, units]`, and the last state.
     pub fn run(&self, inputs: Tensor<B, 2>, state: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let steps = inputs.dims()[0];
+        // The input's drive does not depend on the state: one product for every step.
+        let input_drive = inputs.matmul(self.input.val()) + self.bias.val();
+        let recurrent = self.recurrent.val();
         let mut state = state;
         let mut states = Vec::with_capacity(steps);
         for t in 0..steps {
-            state = self.step(state, inputs.clone().narrow(0, t, 1));
+            let drive =
+                state.clone().matmul(recurrent.clone()) + input_drive.clone().narrow(0, t, 1);
+            state = state.mul_scalar(1.0 - self.leak) + drive.tanh().mul_scalar(self.leak);
             states.push(state.clone());
         }
         (Tensor::cat(states, 0), state)
@@ -239,8 +244,11 @@ impl Readout {
         let y_mean = y.row_mean();
         let xc = DMatrix::from_fn(samples, units, |i, j| x[(i, j)] - x_mean[j]);
         let yc = DMatrix::from_fn(samples, outputs, |i, j| y[(i, j)] - y_mean[j]);
-        let gram = xc.tr_mul(&xc) + DMatrix::identity(units, units) * ridge;
-        let cross = xc.tr_mul(&yc);
+        // As a product of the transpose, which goes through the blocked matrix multiply (tr_mul
+        // takes one dot product per entry).
+        let xt = xc.transpose();
+        let gram = &xt * &xc + DMatrix::identity(units, units) * ridge;
+        let cross = xt * yc;
         let weights = gram
             .cholesky()
             .ok_or(ReservoirError::Singular(ridge))?
