@@ -145,6 +145,17 @@ fn hebbian_ff_learns_as_on_ndarray(backend: &str) {
 /// DFA coincide with one hidden layer; two are used) follows the ndarray run's errors, and
 /// the checkpoint scores the same on both backends.
 #[cfg(feature = "ndarray")]
+/// The number that follows `marker` in what `eval DIR` prints on `backend`.
+fn eval_figure(backend: &str, dir: &str, marker: &str) -> f64 {
+    let text = stdout(&zoo_ok(&["--backend", backend, "eval", dir]));
+    text.split(marker)
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no score in {text}"))
+        .parse()
+        .unwrap()
+}
+
 fn feedback_alignment_learns_as_on_ndarray(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
@@ -184,15 +195,7 @@ fn feedback_alignment_learns_as_on_ndarray(backend: &str) {
     }
     let dir = tmp.path().join("feedback-alignment/other");
     let dir = dir.to_str().unwrap();
-    let score = |engine_backend: &str| -> f64 {
-        let text = stdout(&zoo_ok(&["--backend", engine_backend, "eval", dir]));
-        text.split("last input cycle ")
-            .nth(1)
-            .and_then(|t| t.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no score in {text}"))
-            .parse()
-            .unwrap()
-    };
+    let score = |engine_backend: &str| eval_figure(engine_backend, dir, "last input cycle ");
     let (ours, reference) = (score(backend), score("ndarray"));
     assert!(
         (ours - reference).abs() <= 1e-4 * (1.0 + reference),
@@ -231,15 +234,7 @@ fn esn_fits_as_on_ndarray(backend: &str) {
     );
     let dir = tmp.path().join("esn/other");
     let dir = dir.to_str().unwrap();
-    let score = |engine_backend: &str| -> f64 {
-        let text = stdout(&zoo_ok(&["--backend", engine_backend, "eval", dir]));
-        text.split("test RMSE ")
-            .nth(1)
-            .and_then(|t| t.split_whitespace().next())
-            .unwrap_or_else(|| panic!("no score in {text}"))
-            .parse()
-            .unwrap()
-    };
+    let score = |engine_backend: &str| eval_figure(engine_backend, dir, "test RMSE ");
     let (ours, reference) = (score(backend), score("ndarray"));
     assert!(
         (ours - reference).abs() <= 1e-2 * reference,

@@ -176,9 +176,18 @@ impl<B: Backend> Esn<B> {
 
     /// One step: x ← (1 − leak)·x + leak·tanh(x·W + u·W_in + b).
     pub fn step(&self, state: Tensor<B, 2>, input: Tensor<B, 2>) -> Tensor<B, 2> {
-        let drive = state.clone().matmul(self.recurrent.val())
-            + input.matmul(self.input.val())
-            + self.bias.val();
+        let input_drive = input.matmul(self.input.val()) + self.bias.val();
+        self.advance(state, &self.recurrent.val(), input_drive)
+    }
+
+    /// x ← (1 − leak)·x + leak·tanh(x·W + input_drive), the input's drive already computed.
+    fn advance(
+        &self,
+        state: Tensor<B, 2>,
+        recurrent: &Tensor<B, 2>,
+        input_drive: Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        let drive = state.clone().matmul(recurrent.clone()) + input_drive;
         state.mul_scalar(1.0 - self.leak) + drive.tanh().mul_scalar(self.leak)
     }
 
@@ -192,9 +201,7 @@ impl<B: Backend> Esn<B> {
         let mut state = state;
         let mut states = Vec::with_capacity(steps);
         for t in 0..steps {
-            let drive =
-                state.clone().matmul(recurrent.clone()) + input_drive.clone().narrow(0, t, 1);
-            state = state.mul_scalar(1.0 - self.leak) + drive.tanh().mul_scalar(self.leak);
+            state = self.advance(state, &recurrent, input_drive.clone().narrow(0, t, 1));
             states.push(state.clone());
         }
         (Tensor::cat(states, 0), state)
