@@ -5,6 +5,7 @@ pub mod feedback_alignment;
 pub mod hebbian_ff;
 pub mod learned_rule;
 pub mod plastic_rnn;
+pub mod rate_network;
 pub mod reservoir;
 pub mod rtrl;
 

@@ -1,12 +1,15 @@
 //! The models of the zoo, one folder each, and [`all`]: the one list that `list`, the
 //! `train <model>` subcommands and `eval`'s dispatch are made from.
 
+pub mod bayesian_synapse;
 pub mod esn;
 pub mod feedback_alignment;
+pub mod force;
 pub mod hebbian_ff;
 pub mod learned_rule;
 pub mod local_rules;
 pub mod plastic_rnn;
+pub mod rate_networks;
 
 use crate::flags::{entry, Entry};
 
@@ -18,5 +21,7 @@ pub fn all() -> Vec<Box<dyn Entry>> {
         entry::<learned_rule::LearnedRuleExperiment>(),
         entry::<feedback_alignment::FeedbackAlignmentExperiment>(),
         entry::<esn::EsnExperiment>(),
+        entry::<force::ForceExperiment>(),
+        entry::<bayesian_synapse::BayesianSynapseExperiment>(),
     ]
 }

@@ -1,0 +1,154 @@
+//! What `force` and `bayesian-synapse` share: a batch of chaotic rate networks with a
+//! fed-back readout, one per gain and network seed, their command-line flags, and the
+//! median-with-bootstrap summary of many runs.
+
+use anyhow::ensure;
+use clap::Args;
+use plastic_models::rate_network::{NetworkDraw, RateNetworkConfig};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::util::median;
+
+/// The networks of a run: `networks` seeds at each gain of `gains`, gain-major, so network
+/// `n` has the same connections (scaled) at every gain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateNetworks {
+    pub neurons: usize,
+    /// Probability p that a recurrent connection exists.
+    pub connectivity: f64,
+    pub dt: f64,
+    pub tau: f64,
+    /// Feed the readout back into the network.
+    pub feedback: bool,
+    /// g: one batch of networks per gain.
+    pub gains: Vec<f64>,
+    /// Networks per gain, each from its own seed.
+    pub networks: usize,
+}
+
+impl RateNetworks {
+    pub fn shape(&self) -> RateNetworkConfig {
+        RateNetworkConfig {
+            neurons: self.neurons,
+            connectivity: self.connectivity,
+            dt: self.dt,
+            tau: self.tau,
+            feedback: self.feedback,
+        }
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.shape().validate()?;
+        ensure!(!self.gains.is_empty(), "the list of gains g is empty");
+        for &g in &self.gains {
+            ensure!(
+                g >= 0.0 && g.is_finite(),
+                "the gain g must be 0 or more, not {g}"
+            );
+        }
+        ensure!(
+            self.networks > 0,
+            "the number of networks must be at least 1"
+        );
+        Ok(())
+    }
+
+    /// Every network's seed and gain, gain-major.
+    pub fn draws(&self, seed: u64) -> Vec<NetworkDraw> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let seeds: Vec<u64> = (0..self.networks).map(|_| rng.random()).collect();
+        self.gains
+            .iter()
+            .flat_map(|&gain| seeds.iter().map(move |&seed| NetworkDraw { seed, gain }))
+            .collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.gains.len() * self.networks
+    }
+}
+
+/// The rate-network flags of `train force` and `train bayesian-synapse`; each sets its
+/// field of the run's `network`.
+#[derive(Debug, Args, Serialize)]
+pub struct RateNetworkFlags {
+    /// Neurons per network
+    #[arg(long)]
+    pub neurons: Option<usize>,
+    /// Probability p that a recurrent connection exists
+    #[arg(long, value_name = "P")]
+    pub connectivity: Option<f64>,
+    /// Gain g of the recurrent weights (variance g²/(pN)); a comma-separated list trains
+    /// networks at every gain side by side
+    #[arg(long = "g", value_name = "G", value_delimiter = ',', num_args = 1..)]
+    pub gains: Option<Vec<f64>>,
+    /// Euler time step
+    #[arg(long)]
+    pub dt: Option<f64>,
+    /// Membrane time constant τ
+    #[arg(long)]
+    pub tau: Option<f64>,
+}
+
+/// The median of `values` with a 95 % bootstrap interval (percentiles of the medians of
+/// `resamples` resamples drawn from `seed`). Infinite values (diverged runs) count as
+/// larger than any other.
+pub fn median_with_interval(values: &[f64], resamples: usize, seed: u64) -> (f64, f64, f64) {
+    let sorted_median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        median(&v)
+    };
+    let centre = sorted_median(values.to_vec());
+    if values.is_empty() {
+        return (centre, centre, centre);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut medians: Vec<f64> = (0..resamples)
+        .map(|_| {
+            sorted_median(
+                (0..values.len())
+                    .map(|_| values[rng.random_range(0..values.len())])
+                    .collect(),
+            )
+        })
+        .collect();
+    medians.sort_by(f64::total_cmp);
+    let at = |q: f64| medians[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
+    (centre, at(0.025), at(0.975))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_interval_brackets_the_median() {
+        let values: Vec<f64> = (1..=21).map(f64::from).collect();
+        let (centre, low, high) = median_with_interval(&values, 500, 0);
+        assert_eq!(centre, 11.0);
+        assert!(low < centre && centre < high && low >= 1.0 && high <= 21.0);
+        let (centre, _, high) = median_with_interval(&[1.0, f64::INFINITY, f64::INFINITY], 50, 0);
+        assert!(centre.is_infinite() && high.is_infinite());
+    }
+
+    #[test]
+    fn draws_share_seeds_across_gains() {
+        let networks = RateNetworks {
+            neurons: 10,
+            connectivity: 0.1,
+            dt: 1.0,
+            tau: 10.0,
+            feedback: true,
+            gains: vec![1.0, 1.5],
+            networks: 3,
+        };
+        let draws = networks.draws(7);
+        assert_eq!(draws.len(), 6);
+        assert_eq!(draws[1].seed, draws[4].seed);
+        assert_ne!(draws[0].seed, draws[1].seed);
+        assert_eq!((draws[0].gain, draws[5].gain), (1.0, 1.5));
+    }
+}
