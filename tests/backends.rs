@@ -141,9 +141,6 @@ fn hebbian_ff_learns_as_on_ndarray(backend: &str) {
     }
 }
 
-/// Feedback alignment's explicit backward pass on `backend`: a short online FA run (FA and
-/// DFA coincide with one hidden layer; two are used) follows the ndarray run's errors, and
-/// the checkpoint scores the same on both backends.
 #[cfg(feature = "ndarray")]
 /// The number that follows `marker` in what `eval DIR` prints on `backend`.
 fn eval_figure(backend: &str, dir: &str, marker: &str) -> f64 {
@@ -156,6 +153,9 @@ fn eval_figure(backend: &str, dir: &str, marker: &str) -> f64 {
         .unwrap()
 }
 
+/// Feedback alignment's explicit backward pass on `backend`: a short online FA run (FA and
+/// DFA coincide with one hidden layer; two are used) follows the ndarray run's errors, and
+/// the checkpoint scores the same on both backends.
 fn feedback_alignment_learns_as_on_ndarray(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
@@ -240,6 +240,92 @@ fn esn_fits_as_on_ndarray(backend: &str) {
         (ours - reference).abs() <= 1e-2 * reference,
         "{backend} eval {ours} vs ndarray {reference}"
     );
+}
+
+/// The same networks (drawn on the host) learning online: FORCE's training and test errors
+/// and the delta rules' test errors follow ndarray's, and `eval` scores alike on both.
+fn rate_networks_learn_as_on_ndarray(backend: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let run = |model: &str, args: &[&str], engine_backend: &str, name: &str, keys: &[&str]| {
+        let mut command = vec!["--backend", engine_backend, "train", model, "--out", out];
+        command.extend(["--run-name", name]);
+        command.extend(args);
+        zoo_ok(&command);
+        metrics_of(tmp.path(), model, name)
+            .iter()
+            .flat_map(|m| {
+                keys.iter()
+                    .filter_map(|k| m[*k].as_f64())
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<f64>>()
+    };
+    let force = [
+        "--neurons",
+        "100",
+        "--train-time",
+        "240",
+        "--test-time",
+        "120",
+    ];
+    let synapse = [
+        "--neurons",
+        "60",
+        "--networks",
+        "2",
+        "--targets",
+        "2",
+        "--trials",
+        "4",
+        "--test-every",
+        "2",
+        "--rule",
+        "classical",
+        "--eta",
+        "1e-4",
+    ];
+    for (model, args, keys, marker) in [
+        ("force", &force[..], &["train_mae", "mean_dw"][..], "MAE "),
+        (
+            "bayesian-synapse",
+            &synapse[..],
+            &["online_mse", "test_mse"][..],
+            "| classical 1e-4 | ",
+        ),
+    ] {
+        let ours = run(model, args, backend, "other", keys);
+        let reference = run(model, args, "ndarray", "reference", keys);
+        assert_eq!(ours.len(), reference.len());
+        for (value, expected) in ours.iter().zip(&reference) {
+            assert!(
+                (value - expected).abs() <= 1e-2 * expected.abs() + 1e-5,
+                "{model}: {backend} {value} vs ndarray {expected}"
+            );
+        }
+        let dir = tmp.path().join(model).join("other");
+        let dir = dir.to_str().unwrap();
+        let (ours, reference) = (
+            eval_figure(backend, dir, marker),
+            eval_figure("ndarray", dir, marker),
+        );
+        assert!(
+            (ours - reference).abs() <= 1e-2 * reference + 1e-5,
+            "{model}: {backend} eval {ours} vs ndarray {reference}"
+        );
+    }
+}
+
+#[cfg(all(feature = "wgpu", feature = "ndarray"))]
+#[test]
+fn wgpu_learns_rate_networks_as_ndarray_does() {
+    rate_networks_learn_as_on_ndarray("wgpu");
+}
+
+#[cfg(all(feature = "flex", feature = "ndarray"))]
+#[test]
+fn flex_learns_rate_networks_as_ndarray_does() {
+    rate_networks_learn_as_on_ndarray("flex");
 }
 
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]

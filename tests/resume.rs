@@ -158,3 +158,44 @@ fn feedback_alignment_resumes_bit_identically() {
         ],
     );
 }
+
+#[test]
+fn force_resumes_bit_identically() {
+    // Periods of 120 time units: checkpoints after periods 4 and 5.
+    resumes_bit_identically(
+        "force",
+        &[
+            "--neurons",
+            "100",
+            "--train-time",
+            "600",
+            "--test-time",
+            "120",
+            "--checkpoint-every",
+            "2",
+        ],
+    );
+}
+
+#[test]
+fn bayesian_synapse_resumes_bit_identically() {
+    // Checkpoints at trials 4 (between the tests at 3 and 6) and 7.
+    resumes_bit_identically(
+        "bayesian-synapse",
+        &[
+            "--neurons",
+            "60",
+            "--networks",
+            "2",
+            "--targets",
+            "2",
+            "--trials",
+            "7",
+            "--test-every",
+            "3",
+            "--checkpoint-every",
+            "4",
+            "--sweep",
+        ],
+    );
+}

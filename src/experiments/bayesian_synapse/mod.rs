@@ -366,7 +366,9 @@ fn metrics_line(trial: usize, values: Vec<(String, f64)>) -> EpisodeMetrics {
     EpisodeMetrics {
         episode: trial,
         loss,
-        values: values.into_iter().collect(),
+        // JSON has no infinity: a median over mostly diverged runs is left out, the count of
+        // diverged runs says why.
+        values: values.into_iter().filter(|(_, v)| v.is_finite()).collect(),
     }
 }
 
