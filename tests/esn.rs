@@ -35,6 +35,19 @@ fn train_esn_fits_saves_and_eval_reproduces_its_test_error() {
         "eval gives {again}, training gave {test_rmse}"
     );
 
+    let generative = trained.reports[0].metrics["generative_rmse"];
+    assert!(
+        (evaluated.metrics["generative_rmse"] - generative).abs() < 1e-3 * generative,
+        "eval's closed loop {} against training's {generative}",
+        evaluated.metrics["generative_rmse"]
+    );
+
+    // reservoirpy's README network runs the series on its own, on its predictions, for 100
+    // steps (a closed loop that went astray would wander over the attractor's range, ~0.2).
+    let preset = launch::train::<EsnExperiment>(request(json!({})), BackendChoice::Ndarray).unwrap();
+    let generative = preset.reports[0].metrics["generative_rmse"];
+    assert!(generative < 0.1, "closed-loop RMSE {generative}");
+
     // NARMA-10 through the same path: a worse but finite fit.
     let narma = launch::train::<EsnExperiment>(
         request(json!({"task": "narma10", "units": 50, "samples": 1000})),
@@ -44,7 +57,14 @@ fn train_esn_fits_saves_and_eval_reproduces_its_test_error() {
     let nrmse = narma.reports[0].metrics["test_nrmse"];
     assert!(nrmse > 0.0 && nrmse < 1.0, "NARMA-10 test NRMSE {nrmse}");
 
-    // A warm-up that leaves nothing to fit is refused with the reason.
+    // A warm-up that leaves nothing to fit, and a closed loop longer than the test set, are
+    // refused with the reason.
+    let refused = launch::train::<EsnExperiment>(
+        request(json!({"generative_steps": 500, "samples": 1000})),
+        BackendChoice::Ndarray,
+    );
+    let message = format!("{:#}", refused.err().expect("refused"));
+    assert!(message.contains("run past the 200 test samples"), "{message}");
     let refused = launch::train::<EsnExperiment>(
         request(json!({"warmup": 900, "samples": 1000})),
         BackendChoice::Ndarray,

@@ -328,4 +328,19 @@ impl<B: Backend> EchoStateNetwork<B> {
     pub fn read(&self, states: Tensor<B, 2>) -> Tensor<B, 2> {
         states.matmul(self.readout_weights.val()) + self.readout_bias.val()
     }
+
+    /// Closed-loop (generative) prediction: from `state` (`[1, units]`, the reservoir after
+    /// its last true input), each prediction is fed back as the next input, `steps` times.
+    /// The predictions, `[steps, outputs]`; the readout must have as many outputs as the
+    /// reservoir has inputs.
+    pub fn generate(&self, state: Tensor<B, 2>, steps: usize) -> Tensor<B, 2> {
+        let mut state = state;
+        let mut predictions = Vec::with_capacity(steps);
+        for _ in 0..steps {
+            let prediction = self.read(state.clone());
+            state = self.reservoir.step(state, prediction.clone());
+            predictions.push(prediction);
+        }
+        Tensor::cat(predictions, 0)
+    }
 }

@@ -42,6 +42,10 @@ pub struct EsnFlags {
     /// Samples of the series; the last 20 % are the test set [default: 2000]
     #[arg(long)]
     pub samples: Option<usize>,
+    /// Closed-loop steps from the start of the test set, each prediction fed back as the
+    /// next input [default: 100]
+    #[arg(long, value_name = "K")]
+    pub generative_steps: Option<usize>,
     /// Seed of the reservoir and the series [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,

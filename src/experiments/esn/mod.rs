@@ -43,8 +43,15 @@ pub struct EsnRun {
     pub bias_scaling: f64,
     pub connectivity: f64,
     pub input_connectivity: f64,
+    /// Closed-loop steps from the start of the test set: each prediction is the next input.
+    #[serde(default = "default_generative_steps")]
+    pub generative_steps: usize,
     /// Seeds the reservoir and the series.
     pub seed: u64,
+}
+
+fn default_generative_steps() -> usize {
+    100
 }
 
 impl EsnRun {
@@ -86,7 +93,35 @@ struct Scores {
     train_rmse: f64,
     test_rmse: f64,
     test_nrmse: f64,
+    generative_rmse: f64,
     seconds: f64,
+}
+
+/// The RMSE of `run.generative_steps` closed-loop predictions from the reservoir's state
+/// before the test set (`states` as [`drive`] gives them) against the series.
+fn generative_rmse<B: Backend>(
+    network: &EchoStateNetwork<B>,
+    run: &EsnRun,
+    states: &[f64],
+    targets: &[f64],
+) -> anyhow::Result<f64> {
+    let split = run.split();
+    let units = run.units;
+    let device = network.reservoir.recurrent.device();
+    let state = host_tensor::<B, 2>(
+        states[(split - 1) * units..split * units].to_vec(),
+        [1, units],
+        &device,
+    );
+    let predicted: Vec<f64> = host_values(network.generate(state, run.generative_steps))?
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    // The state after input split − 1 predicts its target, the series' value at split.
+    Ok(rmse(
+        &predicted,
+        &targets[split - 1..split - 1 + run.generative_steps],
+    ))
 }
 
 /// Drives `network`'s reservoir with the run's series from a zero state: the states as
@@ -142,6 +177,7 @@ impl<B: Backend> Fit<B> {
             train_rmse: rmse(&predicted[run.warmup..split], &targets[run.warmup..split]),
             test_rmse,
             test_nrmse: test_rmse / std_dev(test),
+            generative_rmse: generative_rmse(&self.network, run, &states, &targets)?,
             seconds,
         })
     }
@@ -165,6 +201,7 @@ impl<B: Backend> LocalUpdate for Fit<B> {
                 ("train_rmse".to_string(), scores.train_rmse),
                 ("test_rmse".to_string(), scores.test_rmse),
                 ("test_nrmse".to_string(), scores.test_nrmse),
+                ("generative_rmse".to_string(), scores.generative_rmse),
             ]
             .into(),
         }])
@@ -183,10 +220,18 @@ impl<B: Backend> LocalUpdate for Fit<B> {
     }
 }
 
-fn report(run: &EsnRun, test_rmse: f64, test_nrmse: f64) -> Report {
+fn report(run: &EsnRun, scores: &Scores) -> Report {
     Report::new(EsnExperiment::NAME, run.task.name())
-        .metric("test_rmse", test_rmse)
-        .metric("test_nrmse", test_nrmse)
+        .metric("test_rmse", scores.test_rmse)
+        .metric("test_nrmse", scores.test_nrmse)
+        .metric("generative_rmse", scores.generative_rmse)
+}
+
+fn generative_text(run: &EsnRun, scores: &Scores) -> String {
+    format!(
+        "closed loop over the first {} test steps: RMSE {:.6}",
+        run.generative_steps, scores.generative_rmse
+    )
 }
 
 impl Experiment for EsnExperiment {
@@ -236,6 +281,7 @@ impl Experiment for EsnExperiment {
             bias_scaling: reservoir.bias_scaling,
             connectivity: reservoir.connectivity,
             input_connectivity: reservoir.input_connectivity,
+            generative_steps: default_generative_steps(),
             seed: 0,
         })
     }
@@ -260,6 +306,12 @@ impl Experiment for EsnExperiment {
             run.ridge
         );
         let split = run.split();
+        ensure!(
+            run.generative_steps <= run.samples + 1 - split,
+            "{} closed-loop steps run past the {} test samples",
+            run.generative_steps,
+            run.samples - split
+        );
         if run.warmup + 1 >= split || split >= run.samples {
             bail!(
                 "{} samples with a test fraction of {} leave no training samples after a warm-up of {}",
@@ -306,17 +358,18 @@ impl Experiment for EsnExperiment {
             .0
             .scores
             .context("the run had nothing left to fit: it was already complete")?;
-        Ok(report(run, scores.test_rmse, scores.test_nrmse)
+        Ok(report(run, &scores)
             .metric("train_rmse", scores.train_rmse)
             .metric("fit_predict_seconds", scores.seconds)
             .text(format!(
-                "esn on {}, {} units: one-step test RMSE {:.6} (NRMSE {:.5}), training RMSE {:.6}; fit + predict {:.3} s",
+                "esn on {}, {} units: one-step test RMSE {:.6} (NRMSE {:.5}), training RMSE {:.6}; fit + predict {:.3} s; {}",
                 run.task.name(),
                 run.units,
                 scores.test_rmse,
                 scores.test_nrmse,
                 scores.train_rmse,
-                scores.seconds
+                scores.seconds,
+                generative_text(run, &scores)
             )))
     }
 
@@ -341,11 +394,19 @@ impl Experiment for EsnExperiment {
             .collect();
         let test = &targets[split..];
         let test_rmse = rmse(&predicted, test);
-        let test_nrmse = test_rmse / std_dev(test);
-        Ok(report(run, test_rmse, test_nrmse).text(format!(
-            "esn on {}, {} units: one-step test RMSE {test_rmse:.6} (NRMSE {test_nrmse:.5})",
+        let scores = Scores {
+            train_rmse: f64::NAN,
+            test_rmse,
+            test_nrmse: test_rmse / std_dev(test),
+            generative_rmse: generative_rmse(&network, run, &states, &targets)?,
+            seconds: f64::NAN,
+        };
+        Ok(report(run, &scores).text(format!(
+            "esn on {}, {} units: one-step test RMSE {test_rmse:.6} (NRMSE {:.5}); {}",
             run.task.name(),
-            run.units
+            run.units,
+            scores.test_nrmse,
+            generative_text(run, &scores)
         )))
     }
 }
