@@ -42,13 +42,16 @@ fn rtrl_training_refuses_a_network_beyond_the_memory_limit() {
 fn every_model_refuses_a_run_beyond_the_memory_it_has() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
-    let cases: [&[&str]; 7] = [
+    let cases: [&[&str]; 10] = [
         &["plastic-rnn", "--neurons", "1000000"],
         &["plastic-rnn", "--neurons", "40000"],
         &["plastic-rnn", "--neurons", "30000", "--grad", "rtrl"],
         &["hebbian-ff", "--replications", "1000000000"],
         &["learned-rule", "--meta-batch", "100000000"],
         &["feedback-alignment", "--hidden", "1000000,1000000"],
+        &["esn", "--units", "200000"],
+        &["force", "--neurons", "300000"],
+        &["bayesian-synapse", "--sweep", "--networks", "1000", "--targets", "1000"],
         &[
             "plastic-rnn",
             "--preset",

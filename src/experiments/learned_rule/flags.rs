@@ -59,7 +59,7 @@ pub struct RuleNetFlags {
     #[arg(long = "rule-net", value_enum)]
     pub kind: Option<RuleNetKind>,
     /// Hidden units of the rule network [default: 10]
-    #[arg(long = "rule-hidden")]
+    #[arg(id = "rule_hidden", long = "rule-hidden")]
     pub hidden: Option<usize>,
     /// Feed each synapse the global error target − output (true/false) [default: true]
     #[arg(long, value_name = "BOOL")]
