@@ -167,6 +167,32 @@ fn bad_arguments_fail_with_one_clear_line() {
         ],
         "episodes must be at least 1",
     );
+    for (args, needle) in [
+        (
+            &["esn", "--task", "lorenz"][..],
+            "invalid value 'lorenz' for '--task",
+        ),
+        (&["esn", "--connectivity", "0"], "(0, 1]"),
+        (&["force", "--neurons", "0"], "at least 1 neuron"),
+        (&["force", "--g", "-1"], "g must be 0 or more"),
+        (&["force", "--dt", "1"], "0 < dt < τ"),
+        (&["bayesian-synapse", "--connectivity", "1.5"], "(0, 1]"),
+        (
+            &["bayesian-synapse", "--eta", "-0.001"],
+            "--eta must be positive",
+        ),
+        (
+            &["bayesian-synapse", "--rule", "classical", "--eta", "0"],
+            "--eta must be positive",
+        ),
+        (&["bayesian-synapse", "--g="], "cannot parse"),
+        (&["bayesian-synapse", "--networks", "0"], "at least 1"),
+    ] {
+        let mut command = vec!["train"];
+        command.extend(args);
+        command.extend(["--out", "/tmp/unused-zoo"]);
+        zoo_fails(&command, needle);
+    }
     zoo_fails(&["eval", "/no/such/run"], "does not exist");
     zoo_fails(&["--backend", "cuda", "list"], "unknown backend");
 }

@@ -44,7 +44,8 @@ fn train_esn_fits_saves_and_eval_reproduces_its_test_error() {
 
     // reservoirpy's README network runs the series on its own, on its predictions, for 100
     // steps (a closed loop that went astray would wander over the attractor's range, ~0.2).
-    let preset = launch::train::<EsnExperiment>(request(json!({})), BackendChoice::Ndarray).unwrap();
+    let preset =
+        launch::train::<EsnExperiment>(request(json!({})), BackendChoice::Ndarray).unwrap();
     let generative = preset.reports[0].metrics["generative_rmse"];
     assert!(generative < 0.1, "closed-loop RMSE {generative}");
 
@@ -64,7 +65,10 @@ fn train_esn_fits_saves_and_eval_reproduces_its_test_error() {
         BackendChoice::Ndarray,
     );
     let message = format!("{:#}", refused.err().expect("refused"));
-    assert!(message.contains("run past the 200 test samples"), "{message}");
+    assert!(
+        message.contains("run past the 200 test samples"),
+        "{message}"
+    );
     let refused = launch::train::<EsnExperiment>(
         request(json!({"warmup": 900, "samples": 1000})),
         BackendChoice::Ndarray,

@@ -51,7 +51,14 @@ fn every_model_refuses_a_run_beyond_the_memory_it_has() {
         &["feedback-alignment", "--hidden", "1000000,1000000"],
         &["esn", "--units", "200000"],
         &["force", "--neurons", "300000"],
-        &["bayesian-synapse", "--sweep", "--networks", "1000", "--targets", "1000"],
+        &[
+            "bayesian-synapse",
+            "--sweep",
+            "--networks",
+            "1000",
+            "--targets",
+            "1000",
+        ],
         &[
             "plastic-rnn",
             "--preset",

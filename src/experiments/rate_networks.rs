@@ -83,7 +83,13 @@ pub struct RateNetworkFlags {
     pub connectivity: Option<f64>,
     /// Gain g of the recurrent weights (variance g²/(pN)); a comma-separated list trains
     /// networks at every gain side by side
-    #[arg(long = "g", value_name = "G", value_delimiter = ',', num_args = 1..)]
+    #[arg(
+        long = "g",
+        value_name = "G",
+        value_delimiter = ',',
+        num_args = 1..,
+        allow_negative_numbers = true
+    )]
     pub gains: Option<Vec<f64>>,
     /// Euler time step
     #[arg(long)]

@@ -35,7 +35,7 @@ pub struct BayesianSynapseFlags {
     pub rule: Option<DeltaRule>,
     /// Learning rate: η of the classical rule, η₀ = σ²(0)/σ_δ² of the Bayesian one
     /// [default: 1e-2 Bayesian, 3.16e-5 classical]
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
     #[serde(skip)]
     pub eta: Option<f64>,
     /// Train every rate of the official sweep side by side: classical η 1e-6 … 1e-3 and
