@@ -177,3 +177,39 @@ fn a_rate_too_large_diverges_is_counted_and_does_not_stop_the_others() {
     assert!(trained.metrics["median_mse/classical 1e0"].is_infinite());
     assert!(trained.metrics["median_mse/classical 1e-4"] < 1.0);
 }
+
+#[test]
+fn noise_on_the_error_changes_what_is_learned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |noise: f64, name: &str| {
+        launch::train::<BayesianSynapseExperiment>(
+            TrainRequest {
+                flags: json!({
+                    "network": {"neurons": 100, "networks": 1},
+                    "targets": 2,
+                    "trials": 4,
+                    "test_every": 4,
+                    "error_noise": noise,
+                    "rates": [{"rule": "classical", "eta": 1e-3}],
+                }),
+                out: tmp.path().to_path_buf(),
+                run_name: Some(name.into()),
+                ..Default::default()
+            },
+            BackendChoice::Ndarray,
+        )
+        .unwrap();
+        metric_lines(&tmp.path().join("bayesian-synapse").join(name))
+    };
+    let (quiet, noisy, again) = (run(0.0, "quiet"), run(1.0, "noisy"), run(1.0, "again"));
+    // Before learning both score the same; after, the noise has moved the weights elsewhere,
+    // and the same seed draws the same noise.
+    assert_eq!(quiet[0]["test_mse"], noisy[0]["test_mse"]);
+    assert_ne!(quiet[4]["test_mse"], noisy[4]["test_mse"]);
+    assert_eq!(noisy[4]["test_mse"], again[4]["test_mse"]);
+    let refused = refusal::<BayesianSynapseExperiment>(json!({"error_noise": -1.0}), tmp.path());
+    assert!(
+        refused.contains("error noise must be 0 or more"),
+        "{refused}"
+    );
+}

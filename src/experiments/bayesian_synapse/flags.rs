@@ -55,6 +55,10 @@ pub struct BayesianSynapseFlags {
     /// σ_δ², the error variance the Bayesian rule assumes [default: 1]
     #[arg(long)]
     pub error_variance: Option<f64>,
+    /// Standard deviation of Gaussian noise added to the error the synapses learn from
+    /// [default: 0]
+    #[arg(long, value_name = "S")]
+    pub error_noise: Option<f64>,
     /// Write a checkpoint every K trials (and at the end) [default: 100]
     #[arg(long, value_name = "K")]
     pub checkpoint_every: Option<usize>,

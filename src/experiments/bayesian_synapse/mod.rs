@@ -55,6 +55,11 @@ pub struct BayesianSynapseRun {
     pub test_every: usize,
     /// Starting states x₀ ~ `initial_state`·N(0, 1).
     pub initial_state: f64,
+    /// Standard deviation of Gaussian noise on the error the synapses learn from (each run's
+    /// readout sees δ + ε, ε ~ N(0, s²), drawn afresh every step); the MSE is scored on the
+    /// true error. 0: none.
+    #[serde(default)]
+    pub error_noise: f64,
     pub checkpoint_every: usize,
     pub seed: u64,
 }
@@ -145,13 +150,21 @@ struct Period {
     outputs: Option<Vec<f32>>,
 }
 
-/// Runs one period of the target from the networks' current state. With `learn`, the
-/// readouts learn at every step and the state carries on; without, the readouts stay fixed
-/// and the state is left where it was (a measurement that changes nothing).
+/// What a period does to the readouts.
+enum Mode<B: Backend> {
+    /// They learn at every step, from the error plus this noise (`[networks, runs, steps]`),
+    /// and the state carries on.
+    Learn(Option<Tensor<B, 3>>),
+    /// They stay fixed and the state is left where it was: a measurement that changes
+    /// nothing.
+    Test,
+}
+
+/// Runs one period of the target from the networks' current state.
 fn period<B: Backend>(
     networks: &mut SynapseNetworks<B>,
     targets: &Tensor<B, 3>,
-    learn: bool,
+    mode: Mode<B>,
     keep_outputs: bool,
 ) -> anyhow::Result<Period> {
     let steps = targets.dims()[2];
@@ -165,14 +178,18 @@ fn period<B: Backend>(
         output = networks.readout.read(rates.clone());
         let error = targets.clone().narrow(2, t, 1) - output.clone();
         squared_error = squared_error + error.clone().powi_scalar(2);
-        if learn {
-            networks.readout.update(rates, error);
+        match &mode {
+            Mode::Learn(None) => networks.readout.update(rates, error),
+            Mode::Learn(Some(noise)) => networks
+                .readout
+                .update(rates, error + noise.clone().narrow(2, t, 1)),
+            Mode::Test => {}
         }
         if keep_outputs {
             outputs.push(output.clone());
         }
     }
-    if learn {
+    if let Mode::Learn(_) = mode {
         networks.state = Param::from_tensor(state);
         networks.output = Param::from_tensor(output);
     }
@@ -256,7 +273,7 @@ impl<B: Backend> Trials<B> {
     }
 
     fn test(&mut self, trial: usize) -> anyhow::Result<Vec<(String, f64)>> {
-        let tested = period(&mut self.networks, &self.targets, false, true)?;
+        let tested = period(&mut self.networks, &self.targets, Mode::Test, true)?;
         let mse: Vec<f64> = tested
             .mse
             .iter()
@@ -272,6 +289,22 @@ impl<B: Backend> Trials<B> {
         self.tests.push(TestPoint { trial, mse });
         self.last_outputs = tested.outputs;
         Ok(values)
+    }
+
+    /// The noise on the errors of trial `step` (from 1), drawn on the host from the run's seed
+    /// and the trial, so that a resumed run and every backend see the same numbers.
+    fn error_noise(&self, step: usize) -> Option<Tensor<B, 3>> {
+        if self.run.error_noise == 0.0 {
+            return None;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            self.run.seed ^ (step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
+        let shape = [self.run.network.count(), self.run.runs(), self.run.period];
+        let values: Vec<f64> = (0..shape.iter().product())
+            .map(|_| self.run.error_noise * rng.sample::<f64, _>(rand_distr::StandardNormal))
+            .collect();
+        Some(host_tensor(values, shape, &self.networks.state.device()))
     }
 
     /// Stops the runs whose error blew up in the last trial.
@@ -312,7 +345,8 @@ impl<B: Backend> LocalUpdate for Trials<B> {
         step: usize,
         _rng: &mut ChaCha8Rng,
     ) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        let learned = period(&mut self.networks, &self.targets, true, false)?;
+        let noise = self.error_noise(step);
+        let learned = period(&mut self.networks, &self.targets, Mode::Learn(noise), false)?;
         self.stop_diverged(&learned.mse);
         let online: Vec<f64> = learned
             .mse
@@ -421,6 +455,7 @@ impl Experiment for BayesianSynapseExperiment {
             trials: 1000,
             test_every: 100,
             initial_state: 0.5,
+            error_noise: 0.0,
             checkpoint_every: 100,
             seed: 0,
         })
@@ -443,6 +478,11 @@ impl Experiment for BayesianSynapseExperiment {
             run.error_variance
         );
         ensure!(run.targets > 0, "the number of targets must be at least 1");
+        ensure!(
+            run.error_noise >= 0.0 && run.error_noise.is_finite(),
+            "the error noise must be 0 or more, not {}",
+            run.error_noise
+        );
         ensure!(
             run.period >= 2,
             "a trial needs at least 2 steps, not {}",
@@ -532,7 +572,7 @@ impl Experiment for BayesianSynapseExperiment {
             checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, empty, device)?;
         let state: TrialsState = serde_json::from_value(checkpoint.state.learner.clone())
             .context("the checkpoint's trial record is not readable")?;
-        let tested = period(&mut networks, &targets, false, false)?;
+        let tested = period(&mut networks, &targets, Mode::Test, false)?;
         let mse: Vec<f64> = tested
             .mse
             .iter()
