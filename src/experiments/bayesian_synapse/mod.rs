@@ -312,7 +312,7 @@ impl<B: Backend> Trials<B> {
         let newly: Vec<bool> = mse
             .iter()
             .zip(&self.stopped)
-            .map(|(&m, &stopped)| !stopped && !(m < DIVERGED_MSE))
+            .map(|(&m, &stopped)| !stopped && (m.is_nan() || m >= DIVERGED_MSE))
             .collect();
         if !newly.iter().any(|s| *s) {
             return;
@@ -356,7 +356,7 @@ impl<B: Backend> LocalUpdate for Trials<B> {
             .collect();
         let mut values = Vec::new();
         self.medians("online_mse", &online, &mut values);
-        if step % self.run.test_every == 0 || step == self.run.trials {
+        if step.is_multiple_of(self.run.test_every) || step == self.run.trials {
             values.extend(self.test(step)?);
         }
         Ok(vec![metrics_line(step, values)])

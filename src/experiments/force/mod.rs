@@ -145,7 +145,7 @@ fn advance<B: Backend>(
         let target = four_sines((k + 1) as f64 * run.network.dt);
         targets.push(target);
         outputs.push(output.clone());
-        if learn && (k + 1) % run.learn_every == 0 {
+        if learn && (k + 1).is_multiple_of(run.learn_every) {
             let target = host_tensor::<B, 3>(vec![target; count], [count, 1, 1], &device);
             changes.push(networks.readout.update(rates, target));
         }
