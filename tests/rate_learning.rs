@@ -179,9 +179,9 @@ fn a_rate_too_large_diverges_is_counted_and_does_not_stop_the_others() {
 }
 
 #[test]
-fn noise_on_the_error_changes_what_is_learned() {
+fn noise_and_the_update_schedule_change_what_is_learned() {
     let tmp = tempfile::tempdir().unwrap();
-    let run = |noise: f64, name: &str| {
+    let run = |noise: f64, learn_every: usize, name: &str| {
         launch::train::<BayesianSynapseExperiment>(
             TrainRequest {
                 flags: json!({
@@ -190,6 +190,7 @@ fn noise_on_the_error_changes_what_is_learned() {
                     "trials": 4,
                     "test_every": 4,
                     "error_noise": noise,
+                    "learn_every": learn_every,
                     "rates": [{"rule": "classical", "eta": 1e-3}],
                 }),
                 out: tmp.path().to_path_buf(),
@@ -201,7 +202,11 @@ fn noise_on_the_error_changes_what_is_learned() {
         .unwrap();
         metric_lines(&tmp.path().join("bayesian-synapse").join(name))
     };
-    let (quiet, noisy, again) = (run(0.0, "quiet"), run(1.0, "noisy"), run(1.0, "again"));
+    let (quiet, noisy, again) = (
+        run(0.0, 1, "quiet"),
+        run(1.0, 1, "noisy"),
+        run(1.0, 1, "again"),
+    );
     // Before learning both score the same; after, the noise has moved the weights elsewhere,
     // and the same seed draws the same noise.
     assert_eq!(quiet[0]["test_mse"], noisy[0]["test_mse"]);

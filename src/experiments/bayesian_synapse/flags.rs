@@ -59,6 +59,9 @@ pub struct BayesianSynapseFlags {
     /// [default: 0]
     #[arg(long, value_name = "S")]
     pub error_noise: Option<f64>,
+    /// The synapses learn at every K steps [default: 1]
+    #[arg(long, value_name = "K")]
+    pub learn_every: Option<usize>,
     /// Write a checkpoint every K trials (and at the end) [default: 100]
     #[arg(long, value_name = "K")]
     pub checkpoint_every: Option<usize>,

@@ -30,6 +30,10 @@ use crate::metrics::EpisodeMetrics;
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
 use crate::util::host_values;
 
+fn every_step() -> usize {
+    1
+}
+
 /// A run's trial MSE above this (the target has variance 1) counts as diverged.
 const DIVERGED_MSE: f64 = 1e3;
 
@@ -60,6 +64,9 @@ pub struct BayesianSynapseRun {
     /// true error. 0: none.
     #[serde(default)]
     pub error_noise: f64,
+    /// The readouts learn at every this many steps of a trial (from its first).
+    #[serde(default = "every_step")]
+    pub learn_every: usize,
     pub checkpoint_every: usize,
     pub seed: u64,
 }
@@ -152,9 +159,12 @@ struct Period {
 
 /// What a period does to the readouts.
 enum Mode<B: Backend> {
-    /// They learn at every step, from the error plus this noise (`[networks, runs, steps]`),
-    /// and the state carries on.
-    Learn(Option<Tensor<B, 3>>),
+    /// They learn at every `every` steps, from the error plus `noise` (`[networks, runs,
+    /// steps]`), and the state carries on.
+    Learn {
+        every: usize,
+        noise: Option<Tensor<B, 3>>,
+    },
     /// They stay fixed and the state is left where it was: a measurement that changes
     /// nothing.
     Test,
@@ -179,8 +189,11 @@ fn period<B: Backend>(
         let error = targets.clone().narrow(2, t, 1) - output.clone();
         squared_error = squared_error + error.clone().powi_scalar(2);
         match &mode {
-            Mode::Learn(None) => networks.readout.update(rates, error),
-            Mode::Learn(Some(noise)) => networks
+            Mode::Learn { every, .. } if !(t + 1).is_multiple_of(*every) => {}
+            Mode::Learn { noise: None, .. } => networks.readout.update(rates, error),
+            Mode::Learn {
+                noise: Some(noise), ..
+            } => networks
                 .readout
                 .update(rates, error + noise.clone().narrow(2, t, 1)),
             Mode::Test => {}
@@ -189,7 +202,7 @@ fn period<B: Backend>(
             outputs.push(output.clone());
         }
     }
-    if let Mode::Learn(_) = mode {
+    if let Mode::Learn { .. } = mode {
         networks.state = Param::from_tensor(state);
         networks.output = Param::from_tensor(output);
     }
@@ -346,7 +359,15 @@ impl<B: Backend> LocalUpdate for Trials<B> {
         _rng: &mut ChaCha8Rng,
     ) -> anyhow::Result<Vec<EpisodeMetrics>> {
         let noise = self.error_noise(step);
-        let learned = period(&mut self.networks, &self.targets, Mode::Learn(noise), false)?;
+        let learned = period(
+            &mut self.networks,
+            &self.targets,
+            Mode::Learn {
+                every: self.run.learn_every,
+                noise,
+            },
+            false,
+        )?;
         self.stop_diverged(&learned.mse);
         let online: Vec<f64> = learned
             .mse
@@ -456,6 +477,7 @@ impl Experiment for BayesianSynapseExperiment {
             test_every: 100,
             initial_state: 0.5,
             error_noise: 0.0,
+            learn_every: 1,
             checkpoint_every: 100,
             seed: 0,
         })
@@ -489,6 +511,12 @@ impl Experiment for BayesianSynapseExperiment {
             run.period
         );
         ensure!(run.trials > 0, "the number of trials must be at least 1");
+        ensure!(
+            run.learn_every > 0 && run.learn_every <= run.period,
+            "--learn-every must lie between 1 and the period ({}), not {}",
+            run.period,
+            run.learn_every
+        );
         ensure!(run.test_every > 0, "--test-every must be at least 1");
         ensure!(
             run.checkpoint_every > 0,
