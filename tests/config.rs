@@ -157,3 +157,33 @@ fn a_file_with_an_unknown_field_is_refused() {
         "is not valid JSON",
     );
 }
+
+#[test]
+fn the_bayesian_sweep_runs_the_official_protocol_unless_told_otherwise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let config = |extra: &[&str], name: &str| -> serde_json::Value {
+        let mut args = vec!["train", "bayesian-synapse", "--sweep", "--neurons", "8"];
+        args.extend(["--trials", "1", "--out", out, "--run-name", name]);
+        args.extend(extra);
+        zoo_ok(&args);
+        let path = tmp
+            .path()
+            .join("bayesian-synapse")
+            .join(name)
+            .join("config.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let official = config(&[], "official");
+    assert_eq!(official["network"]["networks"], 20);
+    assert_eq!(official["targets"], 20);
+    assert_eq!(official["rates"].as_array().unwrap().len(), 15);
+    let small = config(&["--networks", "2", "--targets", "3"], "small");
+    assert_eq!(
+        (
+            small["network"]["networks"].clone(),
+            small["targets"].clone()
+        ),
+        (2.into(), 3.into())
+    );
+}

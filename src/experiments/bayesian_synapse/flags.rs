@@ -39,7 +39,8 @@ pub struct BayesianSynapseFlags {
     #[serde(skip)]
     pub eta: Option<f64>,
     /// Train every rate of the official sweep side by side: classical η 1e-6 … 1e-3 and
-    /// Bayesian η₀ 1e-5 … 2e-2, in half decades (with --g LIST: at every gain)
+    /// Bayesian η₀ 1e-5 … 2e-2, in half decades (with --g LIST: at every gain), on 20
+    /// networks × 20 targets unless --networks/--targets say otherwise
     #[arg(long, conflicts_with_all = ["rule", "eta"])]
     #[serde(skip)]
     pub sweep: bool,
@@ -73,8 +74,17 @@ pub struct BayesianSynapseFlags {
 impl TrainFlags for BayesianSynapseFlags {
     fn overlay(&self) -> anyhow::Result<Value> {
         let mut overlay = overlay_of(self)?;
-        if let Some(networks) = self.networks {
+        // The official protocol: 20 networks × 20 targets per setting, unless asked otherwise.
+        let (networks, targets) = if self.sweep {
+            (self.networks.or(Some(20)), self.targets.or(Some(20)))
+        } else {
+            (self.networks, self.targets)
+        };
+        if let Some(networks) = networks {
             overlay["network"]["networks"] = json!(networks);
+        }
+        if let Some(targets) = targets {
+            overlay["targets"] = json!(targets);
         }
         let rates: Option<Vec<DeltaRate>> = if self.sweep {
             let classical = CLASSICAL_SWEEP.map(|eta| DeltaRate {

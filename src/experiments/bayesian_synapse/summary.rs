@@ -262,9 +262,12 @@ impl Summary {
 }
 
 fn figure(value: f64) -> String {
-    if value.is_finite() {
-        format!("{value:.4}")
-    } else {
+    if !value.is_finite() {
         "diverged".into()
+    } else if value != 0.0 && value.abs() < 1e-3 {
+        // Errors fall over decades: small ones keep their digits.
+        format!("{value:.2e}")
+    } else {
+        format!("{value:.4}")
     }
 }
