@@ -75,14 +75,14 @@ impl RateNetworks {
 /// field of the run's `network`.
 #[derive(Debug, Args, Serialize)]
 pub struct RateNetworkFlags {
-    /// Neurons per network
+    /// Neurons per network [default: 1000 force, 500 bayesian-synapse]
     #[arg(long)]
     pub neurons: Option<usize>,
-    /// Probability p that a recurrent connection exists
+    /// Probability p that a recurrent connection exists [default: 0.1]
     #[arg(long, value_name = "P")]
     pub connectivity: Option<f64>,
     /// Gain g of the recurrent weights (variance g²/(pN)); a comma-separated list trains
-    /// networks at every gain side by side
+    /// networks at every gain side by side [default: 1.5]
     #[arg(
         long = "g",
         value_name = "G",
@@ -91,10 +91,10 @@ pub struct RateNetworkFlags {
         allow_negative_numbers = true
     )]
     pub gains: Option<Vec<f64>>,
-    /// Euler time step
+    /// Euler time step [default: 0.1 force, 1 bayesian-synapse]
     #[arg(long)]
     pub dt: Option<f64>,
-    /// Membrane time constant τ
+    /// Membrane time constant τ [default: 1 force, 10 bayesian-synapse]
     #[arg(long)]
     pub tau: Option<f64>,
 }
