@@ -31,25 +31,38 @@ fn refusal<E: plastic_zoo::experiment::Experiment>(flags: Value, out: &std::path
     format!("{:#}", refused.err().expect("refused"))
 }
 
+/// Trains `E` with `flags` into `<out>/<model>/<name>` on ndarray: its report.
+fn train<E: plastic_zoo::experiment::Experiment>(
+    flags: Value,
+    out: &std::path::Path,
+    name: &str,
+) -> plastic_zoo::experiment::Report {
+    launch::train::<E>(
+        TrainRequest {
+            flags,
+            out: out.to_path_buf(),
+            run_name: Some(name.into()),
+            ..Default::default()
+        },
+        BackendChoice::Ndarray,
+    )
+    .unwrap()
+    .reports
+    .remove(0)
+}
+
 #[test]
 fn force_learns_to_generate_the_four_sines_and_eval_agrees() {
     let tmp = tempfile::tempdir().unwrap();
-    let train = |train_time: f64, name: &str| {
-        launch::train::<ForceExperiment>(
-            TrainRequest {
-                flags: json!({"network": {"neurons": 300}, "train_time": train_time, "test_time": 240.0}),
-                out: tmp.path().to_path_buf(),
-                run_name: Some(name.into()),
-                ..Default::default()
-            },
-            BackendChoice::Ndarray,
+    let run = |train_time: f64, name: &str| {
+        train::<ForceExperiment>(
+            json!({"network": {"neurons": 300}, "train_time": train_time, "test_time": 240.0}),
+            tmp.path(),
+            name,
         )
-        .unwrap()
-        .reports
-        .remove(0)
     };
-    let short = train(240.0, "short");
-    let long = train(1440.0, "long");
+    let short = run(240.0, "short");
+    let long = run(1440.0, "long");
     let (short_mae, long_mae) = (short.metrics["test_mae"], long.metrics["test_mae"]);
     // Two periods of RLS leave the loop unable to run on its own; twelve teach it.
     assert!(
@@ -91,24 +104,17 @@ fn force_learns_to_generate_the_four_sines_and_eval_agrees() {
 #[test]
 fn both_delta_rules_learn_and_eval_agrees() {
     let tmp = tempfile::tempdir().unwrap();
-    let trained = launch::train::<BayesianSynapseExperiment>(
-        TrainRequest {
-            flags: json!({
-                "network": {"neurons": 200, "networks": 2},
-                "targets": 2,
-                "trials": 40,
-                "test_every": 20,
-                "rates": [{"rule": "classical", "eta": 1e-4}, {"rule": "bayesian", "eta": 1e-3}],
-            }),
-            out: tmp.path().to_path_buf(),
-            run_name: Some("both".into()),
-            ..Default::default()
-        },
-        BackendChoice::Ndarray,
-    )
-    .unwrap()
-    .reports
-    .remove(0);
+    let trained = train::<BayesianSynapseExperiment>(
+        json!({
+            "network": {"neurons": 200, "networks": 2},
+            "targets": 2,
+            "trials": 40,
+            "test_every": 20,
+            "rates": [{"rule": "classical", "eta": 1e-4}, {"rule": "bayesian", "eta": 1e-3}],
+        }),
+        tmp.path(),
+        "both",
+    );
     let dir = tmp.path().join("bayesian-synapse/both");
     let lines = metric_lines(&dir);
     // Trial 0 is measured before any learning: a zero readout scores the target's variance.
@@ -156,23 +162,17 @@ fn both_delta_rules_learn_and_eval_agrees() {
 #[test]
 fn a_rate_too_large_diverges_is_counted_and_does_not_stop_the_others() {
     let tmp = tempfile::tempdir().unwrap();
-    let trained = launch::train::<BayesianSynapseExperiment>(
-        TrainRequest {
-            flags: json!({
-                "network": {"neurons": 200, "networks": 2},
-                "targets": 2,
-                "trials": 3,
-                "test_every": 3,
-                "rates": [{"rule": "classical", "eta": 1e-4}, {"rule": "classical", "eta": 1.0}],
-            }),
-            out: tmp.path().to_path_buf(),
-            ..Default::default()
-        },
-        BackendChoice::Ndarray,
-    )
-    .unwrap()
-    .reports
-    .remove(0);
+    let trained = train::<BayesianSynapseExperiment>(
+        json!({
+            "network": {"neurons": 200, "networks": 2},
+            "targets": 2,
+            "trials": 3,
+            "test_every": 3,
+            "rates": [{"rule": "classical", "eta": 1e-4}, {"rule": "classical", "eta": 1.0}],
+        }),
+        tmp.path(),
+        "run",
+    );
     assert_eq!(trained.metrics["diverged"], 4.0);
     assert!(trained.metrics["median_mse/classical 1e0"].is_infinite());
     assert!(trained.metrics["median_mse/classical 1e-4"] < 1.0);
@@ -182,24 +182,19 @@ fn a_rate_too_large_diverges_is_counted_and_does_not_stop_the_others() {
 fn noise_and_the_update_schedule_change_what_is_learned() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |noise: f64, learn_every: usize, name: &str| {
-        launch::train::<BayesianSynapseExperiment>(
-            TrainRequest {
-                flags: json!({
-                    "network": {"neurons": 100, "networks": 1},
-                    "targets": 2,
-                    "trials": 4,
-                    "test_every": 4,
-                    "error_noise": noise,
-                    "learn_every": learn_every,
-                    "rates": [{"rule": "classical", "eta": 1e-3}],
-                }),
-                out: tmp.path().to_path_buf(),
-                run_name: Some(name.into()),
-                ..Default::default()
-            },
-            BackendChoice::Ndarray,
-        )
-        .unwrap();
+        train::<BayesianSynapseExperiment>(
+            json!({
+                "network": {"neurons": 100, "networks": 1},
+                "targets": 2,
+                "trials": 4,
+                "test_every": 4,
+                "error_noise": noise,
+                "learn_every": learn_every,
+                "rates": [{"rule": "classical", "eta": 1e-3}],
+            }),
+            tmp.path(),
+            name,
+        );
         metric_lines(&tmp.path().join("bayesian-synapse").join(name))
     };
     let (quiet, noisy, again) = (

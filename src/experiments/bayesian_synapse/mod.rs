@@ -6,29 +6,27 @@
 
 mod flags;
 mod summary;
+mod trials;
 
 use std::time::Instant;
 
 use anyhow::{ensure, Context};
-use burn::module::{Module, Param};
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::Tensor;
-use plastic_models::rate_network::{stop_mask, DeltaRate, DeltaReadout, DeltaRule, RateNetwork};
-use plastic_models::reservoir::host_tensor;
-use plastic_tasks::PeriodicGp;
+use burn::tensor::backend::AutodiffBackend;
+use plastic_models::rate_network::{DeltaRate, DeltaRule};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use flags::{BayesianSynapseFlags, NoEvalFlags};
+pub use trials::{SynapseNetworks, TestPoint};
+
+use trials::{period, scored, target_tensor, Mode, Trials, TrialsState};
 
 use super::rate_networks::RateNetworks;
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
-use crate::metrics::EpisodeMetrics;
-use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
-use crate::util::host_values;
+use crate::trainer::{LocalSteps, Schedule, Trainer};
 
 fn every_step() -> usize {
     1
@@ -112,319 +110,6 @@ fn short(x: f64) -> String {
     let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
     let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
     format!("{mantissa}e{exponent}")
-}
-
-/// The networks, their readouts and where their dynamics stand: what checkpoints hold.
-#[derive(Module, Debug)]
-pub struct SynapseNetworks<B: Backend> {
-    pub network: RateNetwork<B>,
-    pub readout: DeltaReadout<B>,
-    /// x, `[networks, runs, neurons]`.
-    pub state: Param<Tensor<B, 3>>,
-    /// z of the last step, `[networks, runs, 1]`.
-    pub output: Param<Tensor<B, 3>>,
-}
-
-impl<B: Backend> SynapseNetworks<B> {
-    fn new(run: &BayesianSynapseRun, device: &B::Device) -> anyhow::Result<Self> {
-        let network = run
-            .network
-            .shape()
-            .init::<B>(&run.network.draws(run.seed), device)?;
-        let neurons = run.network.neurons;
-        let networks = network.networks();
-        let rates: Vec<DeltaRate> = run
-            .rates
-            .iter()
-            .flat_map(|&rate| std::iter::repeat_n(rate, run.targets))
-            .collect();
-        let readout = DeltaReadout::new(networks, neurons, &rates, run.error_variance, device);
-        let state = network.random_state(run.runs(), run.initial_state, run.seed);
-        let output = Tensor::zeros([networks, run.runs(), 1], device);
-        Ok(Self {
-            network,
-            readout,
-            state: Param::from_tensor(state),
-            output: Param::from_tensor(output),
-        })
-    }
-}
-
-/// What one period did: the MSE of each run (`[networks][runs]`, row-major) and, where
-/// asked, the output of every run at every step (`[networks][runs][steps]`).
-struct Period {
-    mse: Vec<f64>,
-    outputs: Option<Vec<f32>>,
-}
-
-/// What a period does to the readouts.
-enum Mode<B: Backend> {
-    /// They learn at every `every` steps, from the error plus `noise` (`[networks, runs,
-    /// steps]`), and the state carries on.
-    Learn {
-        every: usize,
-        noise: Option<Tensor<B, 3>>,
-    },
-    /// They stay fixed and the state is left where it was: a measurement that changes
-    /// nothing.
-    Test,
-}
-
-/// Runs one period of the target from the networks' current state.
-fn period<B: Backend>(
-    networks: &mut SynapseNetworks<B>,
-    targets: &Tensor<B, 3>,
-    mode: Mode<B>,
-    keep_outputs: bool,
-) -> anyhow::Result<Period> {
-    let steps = targets.dims()[2];
-    let mut state = networks.state.val();
-    let mut output = networks.output.val();
-    let mut squared_error = output.zeros_like();
-    let mut outputs = Vec::new();
-    for t in 0..steps {
-        let (next, rates) = networks.network.step(state, output);
-        state = next;
-        output = networks.readout.read(rates.clone());
-        let error = targets.clone().narrow(2, t, 1) - output.clone();
-        squared_error = squared_error + error.clone().powi_scalar(2);
-        match &mode {
-            Mode::Learn { every, .. } if !(t + 1).is_multiple_of(*every) => {}
-            Mode::Learn { noise: None, .. } => networks.readout.update(rates, error),
-            Mode::Learn {
-                noise: Some(noise), ..
-            } => networks
-                .readout
-                .update(rates, error + noise.clone().narrow(2, t, 1)),
-            Mode::Test => {}
-        }
-        if keep_outputs {
-            outputs.push(output.clone());
-        }
-    }
-    if let Mode::Learn { .. } = mode {
-        networks.state = Param::from_tensor(state);
-        networks.output = Param::from_tensor(output);
-    }
-    let mse = host_values(squared_error.div_scalar(steps as f64))?
-        .into_iter()
-        .map(|v| {
-            if v.is_finite() {
-                f64::from(v)
-            } else {
-                f64::INFINITY
-            }
-        })
-        .collect();
-    let outputs = if keep_outputs {
-        Some(host_values(Tensor::cat(outputs, 2))?)
-    } else {
-        None
-    };
-    Ok(Period { mse, outputs })
-}
-
-/// The test MSE of every run at one trial.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TestPoint {
-    pub trial: usize,
-    /// `[networks][runs]`, row-major; a diverged run is +∞.
-    pub mse: Vec<f64>,
-}
-
-/// Trials of online learning, the driver of a run.
-struct Trials<B: Backend> {
-    networks: SynapseNetworks<B>,
-    /// `[1, runs, period]`: run r's target is sample r mod `targets`.
-    targets: Tensor<B, 3>,
-    run: BayesianSynapseRun,
-    /// Runs that diverged, `[networks][runs]`.
-    stopped: Vec<bool>,
-    tests: Vec<TestPoint>,
-    /// The outputs of the last test, for the tracking plot.
-    last_outputs: Option<Vec<f32>>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct TrialsState {
-    stopped: Vec<bool>,
-    tests: Vec<TestPoint>,
-}
-
-fn target_tensor<B: Backend>(
-    run: &BayesianSynapseRun,
-    device: &B::Device,
-) -> anyhow::Result<(Vec<Vec<f64>>, Tensor<B, 3>)> {
-    let samples = PeriodicGp::new(run.period).samples(&run.target_seeds())?;
-    let values: Vec<f64> = (0..run.runs())
-        .flat_map(|r| samples[r % run.targets].clone())
-        .collect();
-    let tensor = host_tensor(values, [1, run.runs(), run.period], device);
-    Ok((samples, tensor))
-}
-
-impl<B: Backend> Trials<B> {
-    /// Medians over every setting's runs, as metrics: `<label>` names them when there are
-    /// several settings.
-    fn medians(&self, name: &str, mse: &[f64], values: &mut Vec<(String, f64)>) {
-        let settings = self.run.settings();
-        let gains = self.run.network.gains.len();
-        let mut per_setting = vec![Vec::new(); settings.len()];
-        let runs = self.run.runs();
-        for (index, &value) in mse.iter().enumerate() {
-            per_setting[self.run.setting_of(index / runs, index % runs)].push(value);
-        }
-        for (setting, mut group) in settings.into_iter().zip(per_setting) {
-            group.sort_by(f64::total_cmp);
-            let key = if self.run.settings().len() > 1 {
-                format!("{name}/{}", label(gains, setting))
-            } else {
-                name.to_string()
-            };
-            values.push((key, crate::util::median(&group)));
-        }
-    }
-
-    fn test(&mut self, trial: usize) -> anyhow::Result<Vec<(String, f64)>> {
-        let tested = period(&mut self.networks, &self.targets, Mode::Test, true)?;
-        let mse: Vec<f64> = tested
-            .mse
-            .iter()
-            .zip(&self.stopped)
-            .map(|(&m, &stopped)| if stopped { f64::INFINITY } else { m })
-            .collect();
-        let mut values = Vec::new();
-        self.medians("test_mse", &mse, &mut values);
-        values.push((
-            "diverged".into(),
-            self.stopped.iter().filter(|s| **s).count() as f64,
-        ));
-        self.tests.push(TestPoint { trial, mse });
-        self.last_outputs = tested.outputs;
-        Ok(values)
-    }
-
-    /// The noise on the errors of trial `step` (from 1), drawn on the host from the run's seed
-    /// and the trial, so that a resumed run and every backend see the same numbers.
-    fn error_noise(&self, step: usize) -> Option<Tensor<B, 3>> {
-        if self.run.error_noise == 0.0 {
-            return None;
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(
-            self.run.seed ^ (step as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-        );
-        let shape = [self.run.network.count(), self.run.runs(), self.run.period];
-        let values: Vec<f64> = (0..shape.iter().product())
-            .map(|_| self.run.error_noise * rng.sample::<f64, _>(rand_distr::StandardNormal))
-            .collect();
-        Some(host_tensor(values, shape, &self.networks.state.device()))
-    }
-
-    /// Stops the runs whose error blew up in the last trial.
-    fn stop_diverged(&mut self, mse: &[f64]) {
-        let newly: Vec<bool> = mse
-            .iter()
-            .zip(&self.stopped)
-            .map(|(&m, &stopped)| !stopped && (m.is_nan() || m >= DIVERGED_MSE))
-            .collect();
-        if !newly.iter().any(|s| *s) {
-            return;
-        }
-        for (stopped, new) in self.stopped.iter_mut().zip(&newly) {
-            *stopped |= new;
-        }
-        let networks = &mut self.networks;
-        networks.readout.stop(&self.stopped);
-        let [n, r, neurons] = networks.state.dims();
-        let device = networks.state.device();
-        let mask = stop_mask::<B>(&self.stopped, [n, r, neurons], &device);
-        networks.state = Param::from_tensor(networks.state.val().mask_fill(mask, 0.0));
-        let mask = stop_mask::<B>(&self.stopped, [n, r, 1], &device);
-        networks.output = Param::from_tensor(networks.output.val().mask_fill(mask, 0.0));
-    }
-}
-
-impl<B: Backend> LocalUpdate for Trials<B> {
-    type Backend = B;
-    type Network = SynapseNetworks<B>;
-
-    fn start(&mut self) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        let values = self.test(0)?;
-        Ok(vec![metrics_line(0, values)])
-    }
-
-    fn update(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        let noise = self.error_noise(step);
-        let learned = period(
-            &mut self.networks,
-            &self.targets,
-            Mode::Learn {
-                every: self.run.learn_every,
-                noise,
-            },
-            false,
-        )?;
-        self.stop_diverged(&learned.mse);
-        let online: Vec<f64> = learned
-            .mse
-            .iter()
-            .zip(&self.stopped)
-            .map(|(&m, &stopped)| if stopped { f64::INFINITY } else { m })
-            .collect();
-        let mut values = Vec::new();
-        self.medians("online_mse", &online, &mut values);
-        if step.is_multiple_of(self.run.test_every) || step == self.run.trials {
-            values.extend(self.test(step)?);
-        }
-        Ok(vec![metrics_line(step, values)])
-    }
-
-    fn network(&self) -> SynapseNetworks<B> {
-        self.networks.clone()
-    }
-
-    fn set_network(&mut self, network: SynapseNetworks<B>) {
-        self.networks = network;
-    }
-
-    fn device(&self) -> B::Device {
-        self.networks.state.device()
-    }
-
-    fn state(&self) -> anyhow::Result<serde_json::Value> {
-        Ok(serde_json::to_value(TrialsState {
-            stopped: self.stopped.clone(),
-            tests: self.tests.clone(),
-        })?)
-    }
-
-    fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
-        let state: TrialsState = serde_json::from_value(state.clone())
-            .context("the checkpoint's trial record is not readable")?;
-        self.stopped = state.stopped;
-        self.tests = state.tests;
-        Ok(())
-    }
-}
-
-fn metrics_line(trial: usize, values: Vec<(String, f64)>) -> EpisodeMetrics {
-    // The loss the trainer plots and guards: the first setting's median error.
-    let loss = values
-        .first()
-        .map(|(_, v)| *v)
-        .filter(|v| v.is_finite())
-        .unwrap_or(f64::MAX);
-    EpisodeMetrics {
-        episode: trial,
-        loss,
-        // JSON has no infinity: a median over mostly diverged runs is left out, the count of
-        // diverged runs says why.
-        values: values.into_iter().filter(|(_, v)| v.is_finite()).collect(),
-    }
 }
 
 /// `eval` on a bayesian-synapse checkpoint takes no options.
@@ -601,12 +286,7 @@ impl Experiment for BayesianSynapseExperiment {
         let state: TrialsState = serde_json::from_value(checkpoint.state.learner.clone())
             .context("the checkpoint's trial record is not readable")?;
         let tested = period(&mut networks, &targets, Mode::Test, false)?;
-        let mse: Vec<f64> = tested
-            .mse
-            .iter()
-            .zip(&state.stopped)
-            .map(|(&m, &stopped)| if stopped { f64::INFINITY } else { m })
-            .collect();
+        let mse = scored(&tested.mse, &state.stopped);
         let trial = checkpoint.state.step;
         let summary = summary::Summary::new(run, &[TestPoint { trial, mse }]);
         Ok(summary.report(run))

@@ -131,22 +131,25 @@ fn advance<B: Backend>(
     to: usize,
     learn: bool,
 ) -> anyhow::Result<Stretch> {
-    let device = networks.state.device();
     let count = networks.network.networks();
+    let targets: Vec<f64> = (from..to)
+        .map(|k| four_sines((k + 1) as f64 * run.network.dt))
+        .collect();
+    // Every network's target for the whole stretch, moved to the device once.
+    let target_tensor =
+        host_tensor::<B, 3>(targets.clone(), [1, 1, to - from], &networks.state.device())
+            .repeat_dim(0, count);
     let mut state = networks.state.val();
     let mut output = networks.output.val();
     let mut outputs = Vec::with_capacity(to - from);
     let mut changes = Vec::new();
-    let mut targets = Vec::with_capacity(to - from);
     for k in from..to {
         let (next, rates) = networks.network.step(state, output);
         state = next;
         output = networks.readout.read(rates.clone());
-        let target = four_sines((k + 1) as f64 * run.network.dt);
-        targets.push(target);
         outputs.push(output.clone());
         if learn && (k + 1).is_multiple_of(run.learn_every) {
-            let target = host_tensor::<B, 3>(vec![target; count], [count, 1, 1], &device);
+            let target = target_tensor.clone().narrow(2, k - from, 1);
             changes.push(networks.readout.update(rates, target));
         }
     }
