@@ -7,7 +7,10 @@ use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use plastic_models::rtrl::WINDOW_STEPS;
-use plastic_models::{last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig};
+use plastic_models::{
+    anchor_interval, last_step_loss, HebbRule, Kernels, PlasticGradients, PlasticRnn,
+    PlasticRnnConfig,
+};
 use plastic_zoo::experiments::plastic_rnn::compare::relative_difference;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -218,15 +221,28 @@ fn check_rtrl(config: PlasticRnnConfig, batch: usize, steps: usize, seed: u64) {
 }
 
 fn check_rtrl_on(p: &Problem) {
+    check_engine_on(p, "RTRL", |m, inputs, targets| m.rtrl_gradients(inputs, targets));
+}
+
+/// A hand-written gradient of `p`'s loss against autodiff's.
+fn check_engine_on(
+    p: &Problem,
+    engine: &str,
+    gradients: impl Fn(&PlasticRnn<Inner>, Tensor<Inner, 3>, Tensor<Inner, 2>) -> PlasticGradients<Inner>,
+) {
     let m = model::<Diff>(p, &p.w, &p.alpha, p.eta);
     let grads = loss(p, &m).backward();
     let (inputs, targets) = episode_tensors::<Inner>(p);
-    let rtrl = model::<Inner>(p, &p.w, &p.alpha, p.eta).rtrl_gradients(inputs, targets);
-    let label = format!("{:?}", p.config);
+    let rtrl = gradients(&model::<Inner>(p, &p.w, &p.alpha, p.eta), inputs, targets);
+    let label = format!("{engine} {:?}", p.config);
     let bptt_loss: f64 = loss(p, &model::<Inner>(p, &p.w, &p.alpha, p.eta))
         .into_scalar()
         .elem();
-    assert_eq!(rtrl.loss.into_scalar().elem::<f64>(), bptt_loss, "{label}");
+    let engine_loss = rtrl.loss.into_scalar().elem::<f64>();
+    assert!(
+        (engine_loss - bptt_loss).abs() <= 1e-12 * bptt_loss.abs().max(1.0),
+        "{label}: loss {engine_loss} vs {bptt_loss}"
+    );
     let mut pairs = vec![
         ("W", to_vec(rtrl.w), to_vec(m.w.grad(&grads).unwrap())),
         (
@@ -355,4 +371,92 @@ fn clamp_acts(p: &Problem) -> Vec<bool> {
             largest >= 1.0
         })
         .collect()
+}
+
+/// The adjoint gradient, on both kernels, against autodiff.
+fn check_adjoint_on(p: &Problem) {
+    for kernels in [Kernels::Host, Kernels::Tensor] {
+        check_engine_on(p, kernels.name(), |m, inputs, targets| {
+            m.adjoint_gradients(inputs, targets, kernels)
+        });
+    }
+}
+
+fn check_adjoint(config: PlasticRnnConfig, batch: usize, steps: usize, seed: u64) {
+    check_adjoint_on(&problem_of(config, batch, steps, seed));
+}
+
+#[test]
+fn adjoint_equals_autodiff_hebb() {
+    check_adjoint(small(HebbRule::Hebb), 2, 7, 1);
+}
+
+#[test]
+fn adjoint_equals_autodiff_hebb_with_bias_neuron_and_no_plastic_self_connections() {
+    let config = small(HebbRule::Hebb)
+        .with_bias_neuron(true)
+        .with_zero_alpha_diagonal(true);
+    check_adjoint(config, 2, 7, 2);
+}
+
+#[test]
+fn adjoint_equals_autodiff_oja_with_bias_neuron() {
+    check_adjoint(small(HebbRule::Oja).with_bias_neuron(true), 2, 7, 3);
+}
+
+#[test]
+fn adjoint_equals_autodiff_with_shared_alpha_and_fixed_eta() {
+    let config = small(HebbRule::Hebb)
+        .with_alpha_per_connection(false)
+        .with_learn_eta(false);
+    check_adjoint(config, 3, 9, 4);
+    check_adjoint(small(HebbRule::Oja).with_alpha_per_connection(false), 3, 9, 4);
+}
+
+#[test]
+fn adjoint_equals_rtrl() {
+    let p = problem_of(small(HebbRule::Oja).with_bias_neuron(true), 2, 12, 9);
+    let (inputs, targets) = episode_tensors::<Inner>(&p);
+    let m = model::<Inner>(&p, &p.w, &p.alpha, p.eta);
+    let rtrl = m.rtrl_gradients(inputs.clone(), targets.clone());
+    let adjoint = m.adjoint_gradients(inputs, targets, Kernels::Host);
+    for (name, forward, backward) in [
+        ("W", rtrl.w, adjoint.w),
+        ("alpha", rtrl.alpha, adjoint.alpha),
+        ("eta", rtrl.eta.unwrap().unsqueeze_dim(0), adjoint.eta.unwrap().unsqueeze_dim(0)),
+    ] {
+        let difference = relative_difference(&to_vec(forward), &to_vec(backward));
+        assert!(difference <= 1e-9, "dL/d{name}: RTRL and the adjoint differ by {difference:e}");
+    }
+}
+
+#[test]
+fn adjoint_stays_exact_over_a_long_episode_with_a_fast_trace() {
+    // At η = 0.1 each rebuild step amplifies an error by 1/0.9: over 300 steps without
+    // anchors that is 10¹⁴, enough to swamp f64. The anchors bound it.
+    for rule in [HebbRule::Hebb, HebbRule::Oja] {
+        let mut p = problem_of(PlasticRnnConfig::new(6).with_rule(rule).with_bias_neuron(true), 1, 300, 10);
+        p.eta = 0.1;
+        for input in &mut p.inputs {
+            *input *= 0.3;
+        }
+        assert!(anchor_interval(p.eta) < 300 / 10, "several anchors in this episode");
+        check_adjoint_on(&p);
+    }
+}
+
+#[test]
+fn adjoint_equals_autodiff_with_a_clamped_trace() {
+    let config = small(HebbRule::Hebb).with_clamp_trace(true);
+    let mut p = problem_of(config, 2, 30, 6);
+    p.eta = 1.5;
+    let acts = clamp_acts(&p);
+    assert!(acts.iter().any(|&act| act) && !acts.iter().all(|&act| act), "{acts:?}");
+    check_adjoint_on(&p);
+    let mut p = problem_of(small(HebbRule::Oja).with_clamp_trace(true), 2, 30, 11);
+    p.eta = 0.6;
+    for input in &mut p.inputs {
+        *input *= 3.0;
+    }
+    check_adjoint_on(&p);
 }

@@ -1,6 +1,7 @@
 //! Burn modules of networks that learn the way synapses do, and their learning rules.
 //! Models are generic over the backend; they know nothing of tasks, files or the CLI.
 
+pub mod adjoint;
 pub mod feedback_alignment;
 pub mod hebbian_ff;
 pub mod learned_rule;
@@ -16,9 +17,11 @@ pub use hebbian_ff::{
 };
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, RuleMemory, RuleNetKind};
 pub use plastic_rnn::{
-    last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticRnn, PlasticRnnConfig, PlasticState,
+    last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticGradients, PlasticRnn,
+    PlasticRnnConfig, PlasticState,
 };
-pub use rtrl::{rtrl_sensitivity_bytes, RtrlGradients};
+pub use adjoint::{anchor_interval, Kernels};
+pub use rtrl::rtrl_sensitivity_bytes;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;

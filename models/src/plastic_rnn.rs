@@ -45,6 +45,9 @@ pub enum GradientEngine {
     Bptt,
     /// Real-time recurrent learning, forward in time: O(N⁴) memory, any episode length.
     Rtrl,
+    /// A hand-written adjoint: backward in time, rebuilding each trace from the next,
+    /// O(N²) memory per episode.
+    Adjoint,
 }
 
 impl GradientEngine {
@@ -53,8 +56,25 @@ impl GradientEngine {
         match self {
             Self::Bptt => "bptt",
             Self::Rtrl => "rtrl",
+            Self::Adjoint => "adjoint",
         }
     }
+}
+
+/// The gradient of the last-step loss with respect to every parameter, from an engine that
+/// computes it by hand (RTRL, the adjoint) rather than through autodiff.
+#[derive(Debug, Clone)]
+pub struct PlasticGradients<B: Backend> {
+    /// `∂L/∂W`, shaped like `W`.
+    pub w: Tensor<B, 2>,
+    /// `∂L/∂α`, shaped like `α` (zero on a masked diagonal).
+    pub alpha: Tensor<B, 2>,
+    /// `∂L/∂η`, `[1]`; `None` when η is fixed.
+    pub eta: Option<Tensor<B, 1>>,
+    /// The loss these are the gradient of, `[1]`.
+    pub loss: Tensor<B, 1>,
+    /// The last step's activities of the input neurons, `[batch, neurons]`.
+    pub outputs: Tensor<B, 2>,
 }
 
 /// Shape and learning rule of a [`PlasticRnn`].

@@ -38,24 +38,10 @@ use burn::tensor::{ElementConversion, Tensor};
 use blocks::{advance_blocks, advance_window, block_width, column_blocks};
 
 use crate::plastic_rnn::{
-    input_at, last_step_loss, HebbRule, PlasticRnn, PlasticRnnConfig, StepParams,
+    input_at, last_step_loss, HebbRule, PlasticGradients, PlasticRnn, PlasticRnnConfig,
+    StepParams,
 };
 use crate::PlasticState;
-
-/// The gradient of the last-step loss with respect to every parameter, computed forward.
-#[derive(Debug, Clone)]
-pub struct RtrlGradients<B: Backend> {
-    /// `∂L/∂W`, shaped like `W`.
-    pub w: Tensor<B, 2>,
-    /// `∂L/∂α`, shaped like `α` (zero on a masked diagonal).
-    pub alpha: Tensor<B, 2>,
-    /// `∂L/∂η`, `[1]`; `None` when η is fixed.
-    pub eta: Option<Tensor<B, 1>>,
-    /// The loss these are the gradient of, `[1]`.
-    pub loss: Tensor<B, 1>,
-    /// The last step's activities of the input neurons, `[batch, neurons]`.
-    pub outputs: Tensor<B, 2>,
-}
 
 /// Steps whose trace updates are accumulated before they are folded into the stored trace
 /// sensitivities. Longer windows fold less often; each step's coupling product grows with
@@ -165,7 +151,7 @@ impl<B: Backend> PlasticRnn<B> {
     /// Runs the episodes `inputs` `[batch, steps, neurons]` and returns the gradient of
     /// [`last_step_loss`] against `targets` `[batch, neurons]`, computed forward in time.
     /// Equal to the autodiff (BPTT) gradient up to rounding.
-    pub fn rtrl_gradients(&self, inputs: Tensor<B, 3>, targets: Tensor<B, 2>) -> RtrlGradients<B> {
+    pub fn rtrl_gradients(&self, inputs: Tensor<B, 3>, targets: Tensor<B, 2>) -> PlasticGradients<B> {
         // On a rayon worker, the many small matrix products burn-ndarray runs in rayon
         // scopes execute in place instead of each waking a pool thread.
         rayon::scope(|_| self.rtrl_gradients_on_worker(inputs, targets))
@@ -175,7 +161,7 @@ impl<B: Backend> PlasticRnn<B> {
         &self,
         inputs: Tensor<B, 3>,
         targets: Tensor<B, 2>,
-    ) -> RtrlGradients<B> {
+    ) -> PlasticGradients<B> {
         let [batch, steps, _] = inputs.dims();
         let n = self.config.total_neurons();
         let device = self.w.device();
@@ -261,7 +247,7 @@ impl<B: Backend> PlasticRnn<B> {
         let alpha = flat
             .slice(n * n..connection_count)
             .reshape([alpha_rows, alpha_cols]);
-        RtrlGradients {
+        PlasticGradients {
             w,
             alpha,
             eta: eta.map(|sensitivity| gradient_of(sensitivity.activity)),

@@ -7,7 +7,7 @@ use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
-use plastic_models::{last_step_loss, GradientEngine, PlasticRnn};
+use plastic_models::{last_step_loss, GradientEngine, Kernels, PlasticRnn};
 use plastic_tasks::pattern::{degraded_sign_error, sign_error, sum_abs_error};
 use plastic_tasks::{generate_batch, PatternBatch, PatternTaskConfig};
 use rand::SeedableRng;
@@ -63,17 +63,21 @@ pub fn run_episode<B: AutodiffBackend>(
             let loss = last_step_loss(outputs.clone(), targets);
             (loss, host_values(outputs)?, None)
         }
-        GradientEngine::Rtrl => {
+        GradientEngine::Rtrl | GradientEngine::Adjoint => {
             let (inputs, targets) = batch_tensors::<B::InnerBackend>(&batch, &device);
-            let rtrl = model.valid().rtrl_gradients(inputs, targets);
+            let inner = model.valid();
+            let computed = match gradient {
+                GradientEngine::Rtrl => inner.rtrl_gradients(inputs, targets),
+                _ => inner.adjoint_gradients(inputs, targets, Kernels::preferred()),
+            };
             let mut gradients = GradientsParams::new();
-            gradients.register(model.w.id, rtrl.w);
-            gradients.register(model.alpha.id, rtrl.alpha);
-            if let Some(eta) = rtrl.eta {
+            gradients.register(model.w.id, computed.w);
+            gradients.register(model.alpha.id, computed.alpha);
+            if let Some(eta) = computed.eta {
                 gradients.register(model.eta.id, eta);
             }
-            let loss = Tensor::from_inner(rtrl.loss);
-            (loss, host_values(rtrl.outputs)?, Some(gradients))
+            let loss = Tensor::from_inner(computed.loss);
+            (loss, host_values(computed.outputs)?, Some(gradients))
         }
     };
     let mut values = BTreeMap::new();

@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::bail;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use plastic_models::{rtrl_sensitivity_bytes, GradientEngine, PlasticRnn};
+use plastic_models::{anchor_interval, rtrl_sensitivity_bytes, GradientEngine, PlasticRnn};
 use plastic_tasks::PATTERN_PRESETS;
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +97,8 @@ impl Experiment for PlasticRnnExperiment {
 
     /// BPTT keeps two `[batch, n, n]` tensors per step for the backward pass; W and α
     /// carry a gradient and two Adam moments; a few `[batch, n, n]` tensors are in flight.
-    /// RTRL keeps its forward sensitivities instead of the history.
+    /// RTRL keeps its forward sensitivities instead of the history; the adjoint keeps a
+    /// trace and its adjoint per episode, the anchors, and the activities.
     fn memory_needed(run: &PlasticRnnRun) -> u64 {
         let n = run.model.total_neurons() as u128;
         let batch = run.train.batch as u128;
@@ -110,6 +111,11 @@ impl Experiment for PlasticRnnExperiment {
                 let sensitivities = rtrl_sensitivity_bytes(&run.model, run.train.batch, 4);
                 floats(in_flight + parameters)
                     .saturating_add(u64::try_from(sensitivities).unwrap_or(u64::MAX))
+            }
+            GradientEngine::Adjoint => {
+                let anchors = steps / anchor_interval(run.model.eta_init).max(1) as u128;
+                let traces = (2 + anchors) * batch * n * n;
+                floats(traces + parameters + 2 * n * n + 2 * (steps + 1) * batch * n)
             }
         }
     }
