@@ -8,6 +8,7 @@ use std::str::FromStr;
 use anyhow::{bail, Context};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Element, Tensor};
+use plastic_models::Kernels;
 
 /// A backend the user can ask for with `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,15 @@ impl BackendChoice {
             Self::Ndarray => cfg!(feature = "ndarray"),
             Self::Wgpu => cfg!(feature = "wgpu"),
             Self::Flex => cfg!(feature = "flex"),
+        }
+    }
+
+    /// Where the fused work of a model runs on this backend: host loops on the CPU backends,
+    /// the backend's own tensor operations on the GPU.
+    pub fn kernels(self) -> Kernels {
+        match self {
+            Self::Ndarray | Self::Flex => Kernels::Host,
+            Self::Wgpu => Kernels::Tensor,
         }
     }
 
@@ -77,6 +87,7 @@ type WgpuUnfused =
 
 /// Runs `job` on `choice`, or explains which cargo feature would make it available.
 pub fn run_on<J: BackendJob>(choice: BackendChoice, job: J) -> anyhow::Result<J::Output> {
+    choice.kernels().prefer();
     match choice {
         #[cfg(feature = "ndarray")]
         BackendChoice::Ndarray => run_checked::<
@@ -120,6 +131,7 @@ pub fn resolve(requested: Option<BackendChoice>) -> anyhow::Result<BackendChoice
 pub fn run_f64<J: BackendJob>(job: J) -> anyhow::Result<J::Output> {
     #[cfg(feature = "ndarray")]
     {
+        BackendChoice::Ndarray.kernels().prefer();
         run_checked::<burn::backend::Autodiff<burn::backend::NdArray<f64>>, J>(
             job,
             burn::backend::ndarray::NdArrayDevice::Cpu,

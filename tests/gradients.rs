@@ -221,14 +221,20 @@ fn check_rtrl(config: PlasticRnnConfig, batch: usize, steps: usize, seed: u64) {
 }
 
 fn check_rtrl_on(p: &Problem) {
-    check_engine_on(p, "RTRL", |m, inputs, targets| m.rtrl_gradients(inputs, targets));
+    check_engine_on(p, "RTRL", |m, inputs, targets| {
+        m.rtrl_gradients(inputs, targets)
+    });
 }
 
 /// A hand-written gradient of `p`'s loss against autodiff's.
 fn check_engine_on(
     p: &Problem,
     engine: &str,
-    gradients: impl Fn(&PlasticRnn<Inner>, Tensor<Inner, 3>, Tensor<Inner, 2>) -> PlasticGradients<Inner>,
+    gradients: impl Fn(
+        &PlasticRnn<Inner>,
+        Tensor<Inner, 3>,
+        Tensor<Inner, 2>,
+    ) -> PlasticGradients<Inner>,
 ) {
     let m = model::<Diff>(p, &p.w, &p.alpha, p.eta);
     let grads = loss(p, &m).backward();
@@ -410,7 +416,12 @@ fn adjoint_equals_autodiff_with_shared_alpha_and_fixed_eta() {
         .with_alpha_per_connection(false)
         .with_learn_eta(false);
     check_adjoint(config, 3, 9, 4);
-    check_adjoint(small(HebbRule::Oja).with_alpha_per_connection(false), 3, 9, 4);
+    check_adjoint(
+        small(HebbRule::Oja).with_alpha_per_connection(false),
+        3,
+        9,
+        4,
+    );
 }
 
 #[test]
@@ -423,10 +434,17 @@ fn adjoint_equals_rtrl() {
     for (name, forward, backward) in [
         ("W", rtrl.w, adjoint.w),
         ("alpha", rtrl.alpha, adjoint.alpha),
-        ("eta", rtrl.eta.unwrap().unsqueeze_dim(0), adjoint.eta.unwrap().unsqueeze_dim(0)),
+        (
+            "eta",
+            rtrl.eta.unwrap().unsqueeze_dim(0),
+            adjoint.eta.unwrap().unsqueeze_dim(0),
+        ),
     ] {
         let difference = relative_difference(&to_vec(forward), &to_vec(backward));
-        assert!(difference <= 1e-9, "dL/d{name}: RTRL and the adjoint differ by {difference:e}");
+        assert!(
+            difference <= 1e-9,
+            "dL/d{name}: RTRL and the adjoint differ by {difference:e}"
+        );
     }
 }
 
@@ -435,12 +453,22 @@ fn adjoint_stays_exact_over_a_long_episode_with_a_fast_trace() {
     // At η = 0.1 each rebuild step amplifies an error by 1/0.9: over 300 steps without
     // anchors that is 10¹⁴, enough to swamp f64. The anchors bound it.
     for rule in [HebbRule::Hebb, HebbRule::Oja] {
-        let mut p = problem_of(PlasticRnnConfig::new(6).with_rule(rule).with_bias_neuron(true), 1, 300, 10);
+        let mut p = problem_of(
+            PlasticRnnConfig::new(6)
+                .with_rule(rule)
+                .with_bias_neuron(true),
+            1,
+            300,
+            10,
+        );
         p.eta = 0.1;
         for input in &mut p.inputs {
             *input *= 0.3;
         }
-        assert!(anchor_interval(p.eta) < 300 / 10, "several anchors in this episode");
+        assert!(
+            anchor_interval(p.eta) < 300 / 10,
+            "several anchors in this episode"
+        );
         check_adjoint_on(&p);
     }
 }
@@ -451,7 +479,10 @@ fn adjoint_equals_autodiff_with_a_clamped_trace() {
     let mut p = problem_of(config, 2, 30, 6);
     p.eta = 1.5;
     let acts = clamp_acts(&p);
-    assert!(acts.iter().any(|&act| act) && !acts.iter().all(|&act| act), "{acts:?}");
+    assert!(
+        acts.iter().any(|&act| act) && !acts.iter().all(|&act| act),
+        "{acts:?}"
+    );
     check_adjoint_on(&p);
     let mut p = problem_of(small(HebbRule::Oja).with_clamp_trace(true), 2, 30, 11);
     p.eta = 0.6;

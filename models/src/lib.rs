@@ -10,6 +10,7 @@ pub mod rate_network;
 pub mod reservoir;
 pub mod rtrl;
 
+pub use adjoint::{anchor_interval, Kernels};
 pub use feedback_alignment::{Activation, Feedback, Loss, Method, Mlp, MlpConfig, Updates};
 pub use hebbian_ff::{
     AnyRule, FeedForward, FeedForwardConfig, HebbianError, LocalRule, OutputActivation, RuleKind,
@@ -20,7 +21,6 @@ pub use plastic_rnn::{
     last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticGradients, PlasticRnn,
     PlasticRnnConfig, PlasticState,
 };
-pub use adjoint::{anchor_interval, Kernels};
 pub use rtrl::rtrl_sensitivity_bytes;
 
 use burn::module::{Module, ModuleVisitor, Param};

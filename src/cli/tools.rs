@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use plastic_models::GradientEngine;
 
 use crate::experiments::plastic_rnn::bench::BenchOptions;
 use crate::experiments::plastic_rnn::compare::{CompareOptions, ComparePart};
@@ -22,6 +23,9 @@ pub struct BenchArgs {
     /// Episodes per optimizer step; several values give several cases
     #[arg(long, value_delimiter = ',', default_value = "1")]
     pub batch: Vec<usize>,
+    /// Gradient engines; several values give several cases
+    #[arg(long, value_delimiter = ',', default_value = "adjoint,bptt")]
+    pub grad: Vec<GradientEngine>,
     /// Preset whose episode timeline is timed (dp-simple: 106 steps)
     #[arg(long, default_value = "dp-simple")]
     pub preset: String,
@@ -41,6 +45,7 @@ impl BenchArgs {
         BenchOptions {
             sizes: self.sizes,
             batch: self.batch,
+            grad: self.grad,
             preset: self.preset,
             episodes: self.episodes,
             warmup: self.warmup,

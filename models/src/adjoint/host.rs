@@ -62,37 +62,6 @@ fn add_into<T: Real>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
     a
 }
 
-/// `Σ a_j b_j` with eight partial sums, so that the loop vectorises.
-fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let mut lanes = [T::zero(); 8];
-    let (a_main, a_tail) = a.split_at(a.len() / 8 * 8);
-    let (b_main, b_tail) = b.split_at(a_main.len());
-    for (x, y) in a_main.chunks_exact(8).zip(b_main.chunks_exact(8)) {
-        for k in 0..8 {
-            lanes[k] = lanes[k] + x[k] * y[k];
-        }
-    }
-    let tail: T = a_tail.iter().zip(b_tail).map(|(&x, &y)| x * y).sum();
-    lanes.into_iter().sum::<T>() + tail
-}
-
-/// `Σ a_j b_j c_j`, as [`dot`].
-fn dot3<T: Real>(a: &[T], b: &[T], c: &[T]) -> T {
-    let mut lanes = [T::zero(); 8];
-    let main = a.len() / 8 * 8;
-    for ((x, y), z) in a[..main]
-        .chunks_exact(8)
-        .zip(b[..main].chunks_exact(8))
-        .zip(c[..main].chunks_exact(8))
-    {
-        for k in 0..8 {
-            lanes[k] = lanes[k] + x[k] * y[k] * z[k];
-        }
-    }
-    let tail: T = (main..a.len()).map(|j| a[j] * b[j] * c[j]).sum();
-    lanes.into_iter().sum::<T>() + tail
-}
-
 impl<T: Real> HostEpisodes<T> {
     fn row<'a>(&self, matrix: &'a [T], i: usize) -> &'a [T] {
         &matrix[i * self.n..(i + 1) * self.n]
@@ -204,7 +173,12 @@ impl<T: Real> HostEpisodes<T> {
                 (drive, clamped)
             })
             .reduce(
-                || (vec![T::zero(); if drive_from.is_some() { batch * n } else { 0 }], false),
+                || {
+                    (
+                        vec![T::zero(); if drive_from.is_some() { batch * n } else { 0 }],
+                        false,
+                    )
+                },
                 |(a, ca), (b, cb)| (add_into(a, b), ca || cb),
             )
     }
@@ -332,11 +306,21 @@ impl<T: Real> HostEpisodes<T> {
         alpha_gradient: &mut [T],
         step: BackStep<'_, T>,
     ) -> (Vec<T>, T) {
-        let (n, batch, eta) = (self.n, self.batch, self.eta);
-        let retention = self.retention(step.post);
-        let rebuild_scale: Vec<T> = retention.iter().map(|&r| r.recip()).collect();
-        let squared_post: Vec<T> = step.post.iter().map(|&y| y * y).collect();
-        let earlier_retention = step.earlier.map(|(_, _)| self.retention(step.pre));
+        let (n, batch) = (self.n, self.batch);
+        let vectors = StepVectors {
+            keep: self.retention(step.post),
+            rebuild_scale: self
+                .retention(step.post)
+                .iter()
+                .map(|&r| r.recip())
+                .collect(),
+            decay_weight: step
+                .post
+                .iter()
+                .map(|&y| if self.oja { y * y } else { T::one() })
+                .collect(),
+            earlier_keep: step.earlier.map(|_| self.retention(step.pre)),
+        };
         let rows = rows_per_task(n);
         let block = rows * batch * n;
         let tasks: Vec<_> = trace
@@ -350,98 +334,197 @@ impl<T: Real> HostEpisodes<T> {
             .into_par_iter()
             .map(|(task, ((trace_block, adjoint_block), alpha_block))| {
                 let (mut activity_adjoint, mut eta_part) = zero();
-                let (mut previous, mut gated) = (vec![T::zero(); n], vec![T::zero(); n]);
-                for (r, (rows_of_h, rows_of_g)) in trace_block
+                let mut rows_of = trace_block
                     .chunks_mut(batch * n)
                     .zip(adjoint_block.chunks_mut(batch * n))
-                    .enumerate()
-                {
+                    .zip(alpha_block.chunks_mut(n))
+                    .enumerate();
+                for (r, ((rows_of_h, rows_of_g), alpha_row)) in &mut rows_of {
                     let i = task * rows + r;
-                    let (w, a) = (self.row(&self.w, i), self.row(&self.alpha, i));
-                    let alpha_row = &mut alpha_block[r * n..(r + 1) * n];
-                    for (b, (h, g)) in rows_of_h.chunks_mut(n).zip(rows_of_g.chunks_mut(n)).enumerate() {
-                        let range = b * n..(b + 1) * n;
-                        let pre_i = step.pre[b * n + i];
-                        let post = &step.post[range.clone()];
-                        let ga = &step.drive_adjoint[range.clone()];
-                        let keep = &retention[range.clone()];
-                        match step.source {
-                            Source::Zero => previous.fill(T::zero()),
-                            Source::Stored(copy) => previous
-                                .copy_from_slice(&copy[(i * batch + b) * n..(i * batch + b + 1) * n]),
-                            Source::Rebuild => {
-                                let gain = eta * pre_i;
-                                for (((p, &h), &y), &s) in previous
-                                    .iter_mut()
-                                    .zip(&*h)
-                                    .zip(post)
-                                    .zip(&rebuild_scale[range.clone()])
-                                {
-                                    *p = (h - gain * y) * s;
-                                }
-                            }
-                        }
-                        // The clamp passes no gradient where it cut (|H(s)| = 1).
-                        for ((q, &g), &h) in gated.iter_mut().zip(&*g).zip(&*h) {
-                            *q = if self.clamp && h.abs() >= T::one() { T::zero() } else { g };
-                        }
-                        let trace_dot = dot(&gated, post);
-                        let decay_dot = if self.oja {
-                            dot3(&gated, &squared_post[range.clone()], &previous)
-                        } else {
-                            dot(&gated, &previous)
+                    for (b, (h, g)) in rows_of_h
+                        .chunks_mut(n)
+                        .zip(rows_of_g.chunks_mut(n))
+                        .enumerate()
+                    {
+                        let row = Row {
+                            i,
+                            b,
+                            h,
+                            g,
+                            alpha_row: &mut *alpha_row,
                         };
-                        eta_part = eta_part + pre_i * trace_dot - decay_dot;
-                        activity_adjoint[b * n + i] = activity_adjoint[b * n + i]
-                            + eta * trace_dot
-                            + dot(w, ga)
-                            + dot3(a, &previous, ga);
-                        for ((((((h, g), &q), &p), &k), &a), (ag, &ga)) in h
-                            .iter_mut()
-                            .zip(g.iter_mut())
-                            .zip(&gated)
-                            .zip(&previous)
-                            .zip(keep)
-                            .zip(a)
-                            .zip(alpha_row.iter_mut().zip(ga))
-                        {
-                            let outer = pre_i * ga;
-                            *ag = *ag + outer * p;
-                            *g = q * k + a * outer;
-                            *h = p;
-                        }
-                        if let Some((before, earlier_source)) = step.earlier {
-                            // ∂H(s−1)/∂y(s−1): η y_i(s−2), minus 2η y_j H(s−2)_ij under Oja.
-                            let gain = eta * before[b * n + i];
-                            let target = &mut activity_adjoint[range.clone()];
-                            for (j, (t, &g)) in target.iter_mut().zip(&*g).enumerate() {
-                                let p = h[j];
-                                if g == T::zero() || (self.clamp && p.abs() >= T::one()) {
-                                    continue;
-                                }
-                                let mut derivative = gain;
-                                if self.oja {
-                                    let y = step.pre[b * n + j];
-                                    let older = match earlier_source {
-                                        Source::Zero => T::zero(),
-                                        Source::Stored(copy) => copy[(i * batch + b) * n + j],
-                                        Source::Rebuild => {
-                                            let keep = earlier_retention.as_ref().expect("oja")
-                                                [b * n + j];
-                                            (p - gain * y) / keep
-                                        }
-                                    };
-                                    derivative = derivative - (eta + eta) * y * older;
-                                }
-                                *t = *t + g * derivative;
-                            }
-                        }
+                        eta_part = eta_part
+                            + self.backward_row(row, &step, &vectors, &mut activity_adjoint);
                     }
                 }
                 (activity_adjoint, eta_part)
             })
             .reduce(zero, |(a, ea), (b, eb)| (add_into(a, b), ea + eb))
     }
+
+    /// Step back through row `i` of episode `b`'s trace; returns its share of `∂L/∂η`.
+    #[inline(always)]
+    fn backward_row(
+        &self,
+        row: Row<'_, T>,
+        step: &BackStep<'_, T>,
+        vectors: &StepVectors<T>,
+        activity_adjoint: &mut [T],
+    ) -> T {
+        let (n, batch, eta) = (self.n, self.batch, self.eta);
+        let Row {
+            i,
+            b,
+            h,
+            g,
+            alpha_row,
+        } = row;
+        let range = b * n..(b + 1) * n;
+        let at = (i * batch + b) * n..(i * batch + b + 1) * n;
+        let pre_i = step.pre[b * n + i];
+        let post = &step.post[range.clone()];
+        let ga = &step.drive_adjoint[range.clone()];
+        let keep = &vectors.keep[range.clone()];
+        let decay_weight = &vectors.decay_weight[range.clone()];
+        let (w, a) = (self.row(&self.w, i), self.row(&self.alpha, i));
+        // The clamp passes no gradient where it cut (|H(s)| = 1).
+        if self.clamp {
+            for (g, &h) in g.iter_mut().zip(&*h) {
+                *g = if h.abs() < T::one() { *g } else { T::zero() };
+            }
+        }
+        // H(s) → H(s−1), in place.
+        match step.source {
+            Source::Zero => h.fill(T::zero()),
+            Source::Stored(copy) => h.copy_from_slice(&copy[at.clone()]),
+            Source::Rebuild => {
+                let gain = eta * pre_i;
+                let scale = &vectors.rebuild_scale[range.clone()];
+                for ((h, &y), &s) in h.iter_mut().zip(post).zip(scale) {
+                    *h = (*h - gain * y) * s;
+                }
+            }
+        }
+        // One pass: the three dot products and the new trace adjoint. With no clamp the
+        // plain-Hebb share of ∂H(s−1)/∂y(s−1), η y_i(s−2), is added here too.
+        let earlier_gain = step.earlier.map(|(before, _)| eta * before[b * n + i]);
+        let fused_post = match earlier_gain {
+            Some(gain) if !self.clamp => gain,
+            _ => T::zero(),
+        };
+        // The three dot products first, while g still holds ∂L/∂H(s); then one elementwise
+        // pass writes the new trace adjoint. The row stays in cache between the two.
+        let trace_dot = dot(g, post);
+        let decay_dot = if self.oja {
+            dot3(g, decay_weight, h)
+        } else {
+            dot(g, h)
+        };
+        let drive_dot = dot(w, ga) + dot3(a, h, ga);
+        let target = &mut activity_adjoint[range.clone()];
+        for ((((((g, &p), &gaj), &a), &k), ag), t) in g
+            .iter_mut()
+            .zip(&*h)
+            .zip(ga)
+            .zip(a)
+            .zip(keep)
+            .zip(alpha_row.iter_mut())
+            .zip(target.iter_mut())
+        {
+            let outer = pre_i * gaj;
+            *ag = *ag + outer * p;
+            let next = *g * k + a * outer;
+            *g = next;
+            *t = *t + fused_post * next;
+        }
+        activity_adjoint[b * n + i] = activity_adjoint[b * n + i] + eta * trace_dot + drive_dot;
+        if let (Some(gain), Some((_, earlier_source))) = (earlier_gain, step.earlier) {
+            let target = &mut activity_adjoint[range.clone()];
+            if self.clamp {
+                // Nothing passes where the clamp cut H(s−1).
+                for ((t, &q), &p) in target.iter_mut().zip(&*g).zip(&*h) {
+                    if p.abs() < T::one() {
+                        *t = *t + gain * q;
+                    }
+                }
+            }
+            if self.oja {
+                // −2η y_j(s−1) H(s−2)_ij, with H(s−2) rebuilt from H(s−1) entry by entry.
+                let two_eta = eta + eta;
+                let pre_row = &step.pre[range.clone()];
+                let earlier_keep = &vectors.earlier_keep.as_ref().expect("s ≥ 2")[range];
+                for j in 0..n {
+                    let q = g[j];
+                    if q == T::zero() || (self.clamp && h[j].abs() >= T::one()) {
+                        continue;
+                    }
+                    let older = match earlier_source {
+                        Source::Zero => T::zero(),
+                        Source::Stored(copy) => copy[at.start + j],
+                        Source::Rebuild => (h[j] - gain * pre_row[j]) / earlier_keep[j],
+                    };
+                    target[j] = target[j] - two_eta * pre_row[j] * q * older;
+                }
+            }
+        }
+        pre_i * trace_dot - decay_dot
+    }
+}
+
+/// Partial sums kept apart so that the row loops vectorise.
+const LANES: usize = 8;
+
+/// `Σ a_j b_j`.
+#[inline(always)]
+fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    let mut lanes = [T::zero(); LANES];
+    let (a_blocks, a_tail) = a.as_chunks::<LANES>();
+    let (b_blocks, b_tail) = b[..a.len()].as_chunks::<LANES>();
+    for (x, y) in a_blocks.iter().zip(b_blocks) {
+        for k in 0..LANES {
+            lanes[k] = lanes[k] + x[k] * y[k];
+        }
+    }
+    let tail: T = a_tail.iter().zip(b_tail).map(|(&x, &y)| x * y).sum();
+    lanes.into_iter().sum::<T>() + tail
+}
+
+/// `Σ a_j b_j c_j`.
+#[inline(always)]
+fn dot3<T: Real>(a: &[T], b: &[T], c: &[T]) -> T {
+    let mut lanes = [T::zero(); LANES];
+    let (a_blocks, a_tail) = a.as_chunks::<LANES>();
+    let (b_blocks, b_tail) = b[..a.len()].as_chunks::<LANES>();
+    let (c_blocks, c_tail) = c[..a.len()].as_chunks::<LANES>();
+    for ((x, y), z) in a_blocks.iter().zip(b_blocks).zip(c_blocks) {
+        for k in 0..LANES {
+            lanes[k] = lanes[k] + x[k] * y[k] * z[k];
+        }
+    }
+    let tail: T = (0..a_tail.len())
+        .map(|j| a_tail[j] * b_tail[j] * c_tail[j])
+        .sum();
+    lanes.into_iter().sum::<T>() + tail
+}
+/// One row of one episode's trace and trace adjoint, and the same row of `∂L/∂α`.
+struct Row<'a, T> {
+    i: usize,
+    b: usize,
+    h: &'a mut [T],
+    g: &'a mut [T],
+    alpha_row: &'a mut [T],
+}
+
+/// Per-step vectors `[batch, n]` shared by every row.
+struct StepVectors<T> {
+    /// `r_j(s)`.
+    keep: Vec<T>,
+    /// `1 / r_j(s)`.
+    rebuild_scale: Vec<T>,
+    /// `q_j`: 1, or `y_j(s)²` under Oja's rule.
+    decay_weight: Vec<T>,
+    /// `r_j(s−1)`, for s ≥ 2.
+    earlier_keep: Option<Vec<T>>,
 }
 
 /// What one backward step reads.

@@ -176,7 +176,11 @@ impl<B: Backend> PlasticRnn<B> {
         self.readout(self.host_tensor(last, [episodes.batch, episodes.n]))
     }
 
-    fn host_adjoint<T: Real>(&self, inputs: Tensor<B, 3>, targets: Tensor<B, 2>) -> PlasticGradients<B> {
+    fn host_adjoint<T: Real>(
+        &self,
+        inputs: Tensor<B, 3>,
+        targets: Tensor<B, 2>,
+    ) -> PlasticGradients<B> {
         let episodes = self.host_episodes::<T>(inputs);
         let (n, batch, steps) = (episodes.n, episodes.batch, episodes.steps);
         let anchor_every = anchor_interval(episodes.eta.elem::<f64>());
@@ -197,14 +201,18 @@ impl<B: Backend> PlasticRnn<B> {
                 }
             })
             .collect();
-        let pre_activity = self.host_tensor(recorded.activity[..steps * batch * n].to_vec(), [steps * batch, n]);
+        let pre_activity = self.host_tensor(
+            recorded.activity[..steps * batch * n].to_vec(),
+            [steps * batch, n],
+        );
         let (alpha, eta, drive_adjoints) = episodes.backward(recorded, dl_dy);
         let drive_adjoints = self.host_tensor(drive_adjoints, [steps * batch, n]);
         let w = pre_activity.transpose().matmul(drive_adjoints);
         let alpha = self.alpha_gradient(self.host_tensor(alpha, [n, n]));
-        let eta = self.config.learn_eta.then(|| {
-            Tensor::from_data(TensorData::new(vec![eta], [1]), &self.w.device())
-        });
+        let eta = self
+            .config
+            .learn_eta
+            .then(|| Tensor::from_data(TensorData::new(vec![eta], [1]), &self.w.device()));
         PlasticGradients {
             w,
             alpha,
@@ -227,7 +235,11 @@ impl<B: Backend> PlasticRnn<B> {
         effective
     }
 
-    fn host_tensor<const D: usize, T: Real>(&self, values: Vec<T>, shape: [usize; D]) -> Tensor<B, D> {
+    fn host_tensor<const D: usize, T: Real>(
+        &self,
+        values: Vec<T>,
+        shape: [usize; D],
+    ) -> Tensor<B, D> {
         Tensor::from_data(TensorData::new(values, shape), &self.w.device())
     }
 
@@ -235,7 +247,11 @@ impl<B: Backend> PlasticRnn<B> {
         let [batch, steps, _] = inputs.dims();
         let n = self.config.total_neurons();
         let alpha = host_vec::<B, 2, T>(self.effective_alpha());
-        let alpha = if alpha.len() == 1 { vec![alpha[0]; n * n] } else { alpha };
+        let alpha = if alpha.len() == 1 {
+            vec![alpha[0]; n * n]
+        } else {
+            alpha
+        };
         HostEpisodes {
             n,
             batch,
@@ -253,7 +269,10 @@ impl<B: Backend> PlasticRnn<B> {
 
 /// A tensor's values on the host, in `T`.
 fn host_vec<B: Backend, const D: usize, T: Real>(tensor: Tensor<B, D>) -> Vec<T> {
+    // Read through a fresh copy: a tensor that is still shared (a parameter) may be read
+    // back element by element, where a fresh one hands over its buffer.
     tensor
+        .mul_scalar(1.0)
         .into_data()
         .convert::<T>()
         .into_vec::<T>()

@@ -29,7 +29,14 @@ impl<B: Backend> PlasticRnn<B> {
         for t in 1..=steps {
             let next = self.advance(&params, state.clone(), input_at(&inputs, t - 1));
             let cut = clamp
-                && next.hebb_trace.clone().abs().max().into_scalar().elem::<f64>() >= 1.0;
+                && next
+                    .hebb_trace
+                    .clone()
+                    .abs()
+                    .max()
+                    .into_scalar()
+                    .elem::<f64>()
+                    >= 1.0;
             if cut {
                 stored.insert(t - 1, state.hebb_trace);
             }
@@ -110,8 +117,7 @@ impl<B: Backend> PlasticRnn<B> {
                     .sum_dim(0)
                     .squeeze_dim(0);
             let effective = w.clone() + alpha.clone() * previous.clone();
-            let mut activity_adjoint = (effective
-                .matmul(drive_adjoint.clone().unsqueeze_dim(2))
+            let mut activity_adjoint = (effective.matmul(drive_adjoint.clone().unsqueeze_dim(2))
                 + gated.clone().matmul(post.clone().unsqueeze_dim(2)) * eta)
                 .squeeze_dim::<2>(2);
             trace_adjoint = gated * retention(post) + alpha.clone() * connection;

@@ -38,8 +38,7 @@ use burn::tensor::{ElementConversion, Tensor};
 use blocks::{advance_blocks, advance_window, block_width, column_blocks};
 
 use crate::plastic_rnn::{
-    input_at, last_step_loss, HebbRule, PlasticGradients, PlasticRnn, PlasticRnnConfig,
-    StepParams,
+    input_at, last_step_loss, HebbRule, PlasticGradients, PlasticRnn, PlasticRnnConfig, StepParams,
 };
 use crate::PlasticState;
 
@@ -151,7 +150,11 @@ impl<B: Backend> PlasticRnn<B> {
     /// Runs the episodes `inputs` `[batch, steps, neurons]` and returns the gradient of
     /// [`last_step_loss`] against `targets` `[batch, neurons]`, computed forward in time.
     /// Equal to the autodiff (BPTT) gradient up to rounding.
-    pub fn rtrl_gradients(&self, inputs: Tensor<B, 3>, targets: Tensor<B, 2>) -> PlasticGradients<B> {
+    pub fn rtrl_gradients(
+        &self,
+        inputs: Tensor<B, 3>,
+        targets: Tensor<B, 2>,
+    ) -> PlasticGradients<B> {
         // On a rayon worker, the many small matrix products burn-ndarray runs in rayon
         // scopes execute in place instead of each waking a pool thread.
         rayon::scope(|_| self.rtrl_gradients_on_worker(inputs, targets))

@@ -24,6 +24,8 @@ pub struct BenchOptions {
     pub sizes: Vec<usize>,
     /// Episodes per optimizer step; each value is a case of its own.
     pub batch: Vec<usize>,
+    /// Gradient engines; each value is a case of its own.
+    pub grad: Vec<GradientEngine>,
     /// Preset whose episode timeline is timed.
     pub preset: String,
     /// Timed episodes per case (the median is reported).
@@ -41,6 +43,7 @@ pub struct BenchResult {
     backend: String,
     neurons: usize,
     batch: usize,
+    grad: GradientEngine,
     steps: usize,
     episodes: usize,
     median_s_per_episode: f64,
@@ -57,6 +60,9 @@ pub fn bench_plastic_rnn(
     if args.episodes == 0 {
         bail!("bench needs at least 1 timed episode");
     }
+    if args.grad.is_empty() {
+        bail!("bench needs at least one gradient engine (--grad)");
+    }
     if args.sizes.is_empty() || args.sizes.contains(&0) || args.batch.contains(&0) {
         bail!("sizes and batches must be positive");
     }
@@ -69,7 +75,11 @@ pub fn bench_plastic_rnn(
     }
     let mut cases = Vec::new();
     for &size in &args.sizes {
-        for &batch in &args.batch {
+        for (&batch, grad) in args
+            .batch
+            .iter()
+            .flat_map(|batch| args.grad.iter().map(move |grad| (batch, grad)))
+        {
             let child_args: Vec<String> = [
                 "--backend",
                 backend.name(),
@@ -80,6 +90,8 @@ pub fn bench_plastic_rnn(
                 &size.to_string(),
                 "--batch",
                 &batch.to_string(),
+                "--grad",
+                grad.name(),
                 "--preset",
                 &args.preset,
                 "--episodes",
@@ -89,7 +101,10 @@ pub fn bench_plastic_rnn(
             ]
             .map(String::from)
             .to_vec();
-            let what = format!("benchmark of {size} neurons, batch {batch}");
+            let what = format!(
+                "benchmark of {size} neurons, batch {batch}, gradient {}",
+                grad.name()
+            );
             let line = crate::backend::run_self(&child_args, &what)?;
             print!("{line}");
             let case: BenchResult = serde_json::from_str(line.trim())
@@ -109,7 +124,7 @@ impl BackendJob for BenchJob<'_> {
     type Output = anyhow::Result<BenchResult>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<BenchResult> {
-        let (neurons, batch) = (self.args.sizes[0], self.args.batch[0]);
+        let (neurons, batch, grad) = (self.args.sizes[0], self.args.batch[0], self.args.grad[0]);
         // Zero-sum patterns need an even bit count; timing does not depend on it.
         let flags = json!({
             "model": {"neurons": neurons},
@@ -122,9 +137,7 @@ impl BackendJob for BenchJob<'_> {
         let mut learner = GradientSteps::new(
             model,
             &config.train.optimizer,
-            |model: &Network<B>, rng: &mut _| {
-                run_episode(model, GradientEngine::Bptt, &task, batch, rng)
-            },
+            |model: &Network<B>, rng: &mut _| run_episode(model, grad, &task, batch, rng),
             &device,
         );
         let mut rng = episode_rng(config.train.seed);
@@ -144,6 +157,7 @@ impl BackendJob for BenchJob<'_> {
             backend: self.backend.to_string(),
             neurons,
             batch,
+            grad,
             steps: config.task.steps(),
             episodes: times.len(),
             median_s_per_episode: median(&times),

@@ -140,7 +140,7 @@ pub fn evaluate<B: Backend>(
         let size = EVAL_CHUNK.min(episodes - done);
         let batch = generate_batch(task, size, &mut rng)?;
         let (inputs, targets) = batch_tensors::<B>(&batch, &model.w.device());
-        let outputs = model.forward(inputs);
+        let outputs = model.forward_on(inputs, Kernels::preferred());
         loss += last_step_loss(outputs.clone(), targets)
             .into_scalar()
             .elem::<f64>()
