@@ -49,10 +49,12 @@ fn trains_saves_and_reloads(backend: &str) {
     }
 }
 
-/// The RTRL gradient engine, written from plain tensor operations, trains on `backend`
-/// along the same per-episode losses as on ndarray.
+/// Every gradient engine (RTRL and the adjoint, written by hand; BPTT through autodiff) trains
+/// on `backend` along the same per-episode losses as on ndarray. The adjoint runs there on
+/// the backend's own kernels (tensor operations on wgpu, host loops on flex) and on ndarray's
+/// host loops.
 #[cfg(feature = "ndarray")]
-fn rtrl_trains_as_on_ndarray(backend: &str) {
+fn engines_train_as_on_ndarray(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
     let losses = |name: &str| -> Vec<f64> {
@@ -66,19 +68,22 @@ fn rtrl_trains_as_on_ndarray(backend: &str) {
             })
             .collect()
     };
-    for (engine_backend, name) in [(backend, "other"), ("ndarray", "reference")] {
-        let mut args = vec!["--backend", engine_backend];
-        args.extend(small_run_args(out, name, "4"));
-        args.extend(["--grad", "rtrl"]);
-        zoo_ok(&args);
-    }
-    let (ours, reference) = (losses("other"), losses("reference"));
-    assert_eq!(ours.len(), 4);
-    for (g, c) in ours.iter().zip(&reference) {
-        assert!(
-            (g - c).abs() <= 1e-3 * (1.0 + c.abs()),
-            "{backend} RTRL loss {g} vs ndarray {c}"
-        );
+    for engine in ["rtrl", "adjoint", "bptt"] {
+        let (other, reference) = (format!("{engine}-other"), format!("{engine}-reference"));
+        for (engine_backend, name) in [(backend, &other), ("ndarray", &reference)] {
+            let mut args = vec!["--backend", engine_backend];
+            args.extend(small_run_args(out, name, "4"));
+            args.extend(["--grad", engine]);
+            zoo_ok(&args);
+        }
+        let (ours, reference) = (losses(&other), losses(&reference));
+        assert_eq!(ours.len(), 4);
+        for (g, c) in ours.iter().zip(&reference) {
+            assert!(
+                (g - c).abs() <= 1e-3 * (1.0 + c.abs()),
+                "{backend} {engine} loss {g} vs ndarray {c}"
+            );
+        }
     }
 }
 
@@ -366,14 +371,14 @@ fn flex_learns_hebbian_ff_as_ndarray_does() {
 
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
-fn wgpu_trains_with_rtrl_as_ndarray_does() {
-    rtrl_trains_as_on_ndarray("wgpu");
+fn wgpu_trains_with_every_gradient_engine_as_ndarray_does() {
+    engines_train_as_on_ndarray("wgpu");
 }
 
 #[cfg(all(feature = "flex", feature = "ndarray"))]
 #[test]
-fn flex_trains_with_rtrl_as_ndarray_does() {
-    rtrl_trains_as_on_ndarray("flex");
+fn flex_trains_with_every_gradient_engine_as_ndarray_does() {
+    engines_train_as_on_ndarray("flex");
 }
 
 #[cfg(feature = "wgpu")]

@@ -64,7 +64,7 @@ fn every_model_refuses_a_run_beyond_the_memory_it_has() {
             "--preset",
             "dp-simple",
             "--max-memory",
-            "100M",
+            "20M",
         ],
     ];
     for case in cases {

@@ -41,12 +41,12 @@ pub enum AlphaInit {
 #[serde(rename_all = "lowercase")]
 pub enum GradientEngine {
     /// Backpropagation through time (autodiff): memory grows with the episode length.
-    #[default]
     Bptt,
     /// Real-time recurrent learning, forward in time: O(N⁴) memory, any episode length.
     Rtrl,
     /// A hand-written adjoint: backward in time, rebuilding each trace from the next,
-    /// O(N²) memory per episode.
+    /// O(N²) memory per episode. The fastest on every size measured.
+    #[default]
     Adjoint,
 }
 

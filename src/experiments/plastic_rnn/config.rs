@@ -53,7 +53,7 @@ pub fn preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
     }
     Ok(PlasticRnnRun {
         preset: name.to_string(),
-        gradient: GradientEngine::Bptt,
+        gradient: GradientEngine::Adjoint,
         model,
         task,
         train,

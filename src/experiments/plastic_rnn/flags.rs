@@ -15,7 +15,7 @@ impl CommandLine for PlasticRnnExperiment {
 
 #[derive(Debug, Args, Serialize)]
 pub struct PlasticRnnFlags {
-    /// Gradient engine [default: bptt]
+    /// Gradient engine [default: adjoint]
     #[arg(long = "grad", value_enum)]
     pub gradient: Option<GradientEngine>,
     #[command(flatten)]

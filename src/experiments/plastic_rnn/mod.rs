@@ -55,7 +55,8 @@ impl Experiment for PlasticRnnExperiment {
         ("/train/checkpoint_every", "--checkpoint-every"),
         ("/eval_episodes", "--eval-episodes"),
     ];
-    const MEMORY_HINT: &'static str = "lower --neurons or --batch (or, for RTRL, use --grad bptt)";
+    const MEMORY_HINT: &'static str =
+        "lower --neurons or --batch (or, for RTRL, use --grad adjoint)";
 
     type Run = PlasticRnnRun;
     type EvalOptions = PlasticRnnEval;
