@@ -8,6 +8,7 @@ use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
 use plastic_models::reservoir::{spectral_radius, Esn, EsnConfig, Readout};
+use plastic_models::Kernels;
 use plastic_tasks::MackeyGlass;
 
 type B = NdArray<f64>;
@@ -156,4 +157,34 @@ fn a_small_esn_predicts_mackey_glass_one_step_ahead() {
     // The series' standard deviation is about 0.23; reservoirpy's 100-unit benchmark
     // reaches 0.002.
     assert!(rmse < 0.01, "one-step test RMSE {rmse}");
+}
+
+#[test]
+fn the_host_run_equals_the_tensor_run() {
+    // Dense enough (and large enough) that the host splits each step across threads.
+    let mut config = EsnConfig::new(300, 1);
+    config.connectivity = 0.5;
+    config.spectral_radius = 1.25;
+    config.leak = 0.3;
+    let esn = config.init::<B>(&Default::default()).unwrap();
+    let series = MackeyGlass::default().generate(200, 1).unwrap();
+    let run = |kernels| {
+        let (states, last) = esn.run_on(tensor(&series, [200, 1]), esn.zero_state(), kernels);
+        (values(states), values(last))
+    };
+    let (host, host_last) = run(Kernels::Host);
+    let (tensors, tensor_last) = run(Kernels::Tensor);
+    assert_eq!(host.len(), 200 * 300);
+    assert_eq!(host_last, host[199 * 300..]);
+    for (h, t) in host
+        .iter()
+        .chain(&host_last)
+        .zip(tensors.iter().chain(&tensor_last))
+    {
+        assert!((h - t).abs() < 1e-12, "host {h} vs tensor {t}");
+    }
+    assert!(
+        host.iter().any(|x| x.abs() > 0.1),
+        "the reservoir should be active"
+    );
 }

@@ -4,18 +4,20 @@
 pub mod adjoint;
 pub mod feedback_alignment;
 pub mod hebbian_ff;
+pub mod kernels;
 pub mod learned_rule;
 pub mod plastic_rnn;
 pub mod rate_network;
 pub mod reservoir;
 pub mod rtrl;
 
-pub use adjoint::{anchor_interval, Kernels};
+pub use adjoint::anchor_interval;
 pub use feedback_alignment::{Activation, Feedback, Loss, Method, Mlp, MlpConfig, Updates};
 pub use hebbian_ff::{
     AnyRule, FeedForward, FeedForwardConfig, HebbianError, LocalRule, OutputActivation, RuleKind,
     RuleStep, SavedNetwork,
 };
+pub use kernels::Kernels;
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, RuleMemory, RuleNetKind};
 pub use plastic_rnn::{
     last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticGradients, PlasticRnn,

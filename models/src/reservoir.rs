@@ -1,18 +1,22 @@
 //! Echo-state networks: a fixed random leaky reservoir driven by the input, and a linear
 //! readout fitted in closed form by ridge regression (as reservoirpy's `Reservoir >> Ridge`).
 //!
-//! The reservoir's state advances as tensors on any backend; the readout's normal equations,
+//! The reservoir's state advances as tensors on any backend, or as a sparse product on the
+//! host for the CPU backends ([`Esn::run_on`]); the readout's normal equations,
 //! N × N at most, are solved on the host in f64, where a Cholesky factorisation is exact
 //! enough and cheap next to the run.
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{DType, Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+
+use crate::kernels::{host_vec, Kernels, Real};
 
 /// A reservoir that cannot be built or a readout that cannot be fitted.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -209,6 +213,98 @@ impl<B: Backend> Esn<B> {
 
     pub fn zero_state(&self) -> Tensor<B, 2> {
         Tensor::zeros([1, self.units()], &self.recurrent.device())
+    }
+
+    /// [`Esn::run`] on the given kernels. On the host, the recurrent matrix is held as its
+    /// nonzero entries only (10 % of them by default), and each step is one sparse product,
+    /// split across threads when the matrix is large.
+    pub fn run_on(
+        &self,
+        inputs: Tensor<B, 2>,
+        state: Tensor<B, 2>,
+        kernels: Kernels,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        match (kernels, self.recurrent.val().dtype()) {
+            (Kernels::Tensor, _) => self.run(inputs, state),
+            (Kernels::Host, DType::F64) => self.host_run::<f64>(inputs, state),
+            (Kernels::Host, _) => self.host_run::<f32>(inputs, state),
+        }
+    }
+
+    fn host_run<T: Real>(
+        &self,
+        inputs: Tensor<B, 2>,
+        state: Tensor<B, 2>,
+    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        let (steps, n) = (inputs.dims()[0], self.units());
+        let device = self.recurrent.device();
+        let input_drive: Vec<T> = host_vec(inputs.matmul(self.input.val()) + self.bias.val());
+        let recurrent = SparseColumns::<T>::new(&host_vec(self.recurrent.val()), n);
+        let leak = T::from(self.leak).expect("a float");
+        let keep = T::one() - leak;
+        let mut state: Vec<T> = host_vec(state);
+        let mut states = Vec::with_capacity(steps * n);
+        let parallel = recurrent.values.len() >= PARALLEL_NONZEROS;
+        for drive in input_drive.chunks(n) {
+            let unit = |j: usize| {
+                let x = recurrent.product(j, &state) + drive[j];
+                keep * state[j] + leak * x.tanh()
+            };
+            state = if parallel {
+                (0..n).into_par_iter().map(unit).collect()
+            } else {
+                (0..n).map(unit).collect()
+            };
+            states.extend_from_slice(&state);
+        }
+        let tensor = |values: Vec<T>, rows: usize| {
+            Tensor::from_data(TensorData::new(values, [rows, n]), &device)
+        };
+        (tensor(states, steps), tensor(state, 1))
+    }
+}
+
+/// Nonzero entries of a recurrent matrix above which a step's product is split across threads.
+const PARALLEL_NONZEROS: usize = 1 << 15;
+
+/// The nonzero entries of a row-major n × n matrix W, by column: `Σ_i x_i W_ij` for one j
+/// reads only column j's entries.
+struct SparseColumns<T> {
+    /// Column j's entries are `offsets[j]..offsets[j + 1]`.
+    offsets: Vec<usize>,
+    rows: Vec<u32>,
+    values: Vec<T>,
+}
+
+impl<T: Real> SparseColumns<T> {
+    fn new(dense: &[T], n: usize) -> Self {
+        let mut offsets = Vec::with_capacity(n + 1);
+        let (mut rows, mut values) = (Vec::new(), Vec::new());
+        offsets.push(0);
+        for j in 0..n {
+            for i in 0..n {
+                let w = dense[i * n + j];
+                if w != T::zero() {
+                    rows.push(i as u32);
+                    values.push(w);
+                }
+            }
+            offsets.push(values.len());
+        }
+        Self {
+            offsets,
+            rows,
+            values,
+        }
+    }
+
+    /// `Σ_i x_i W_ij`.
+    fn product(&self, j: usize, x: &[T]) -> T {
+        let range = self.offsets[j]..self.offsets[j + 1];
+        self.rows[range.clone()]
+            .iter()
+            .zip(&self.values[range])
+            .fold(T::zero(), |sum, (&i, &w)| sum + x[i as usize] * w)
     }
 }
 

@@ -7,18 +7,12 @@
 //! Traces are laid out `[n_i, batch, n_j]`, so that a block of rows is one contiguous slice
 //! for every episode of the batch and the rows of `W` and `α` are read once for all of them.
 
-use burn::tensor::Element;
-use num_traits::Float;
 use rayon::prelude::*;
 
 use super::{Stored, TraceSource as Source};
+use crate::kernels::Real;
 
 type TraceSource<'a, T> = Source<&'a [T]>;
-
-/// The float types the host kernels run in: the backend's own.
-pub(crate) trait Real: Float + Element + Send + Sync + std::iter::Sum {}
-impl Real for f32 {}
-impl Real for f64 {}
 
 /// A batch of episodes and the parameters they run with, on the host.
 pub(crate) struct HostEpisodes<T> {

@@ -32,53 +32,17 @@ mod host;
 mod tensor;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, ElementConversion, Tensor, TensorData};
-use serde::{Deserialize, Serialize};
 
+use crate::kernels::{host_vec, Kernels, Real};
 use crate::plastic_rnn::{last_step_loss, HebbRule, PlasticGradients, PlasticRnn};
-use host::{HostEpisodes, Real};
+use host::HostEpisodes;
 
 /// The largest factor by which rebuilding the trace between two anchors may amplify an
 /// error: the anchors come every `ln(4)/−ln(1 − η)` steps.
 pub const MAX_REBUILD_GROWTH: f64 = 4.0;
-
-/// Where the plastic step's fused work runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
-#[serde(rename_all = "lowercase")]
-pub enum Kernels {
-    /// Fused loops over the rows on the host, across threads: for the CPU backends.
-    Host,
-    /// Tensor operations of the backend: for backends whose tensors live on a device.
-    Tensor,
-}
-
-impl Kernels {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Host => "host",
-            Self::Tensor => "tensor",
-        }
-    }
-
-    /// The kernels the running backend prefers (set by whoever picked the backend).
-    pub fn preferred() -> Self {
-        match PREFERRED.load(Ordering::Relaxed) {
-            1 => Self::Host,
-            _ => Self::Tensor,
-        }
-    }
-
-    /// Records which kernels suit the backend this process runs on.
-    pub fn prefer(self) {
-        PREFERRED.store(u8::from(self == Self::Host), Ordering::Relaxed);
-    }
-}
-
-static PREFERRED: AtomicU8 = AtomicU8::new(0);
 
 /// Steps between two exact copies of the trace, so that rebuilding the trace backward
 /// amplifies an error at most [`MAX_REBUILD_GROWTH`] times: every step when the retention
@@ -265,16 +229,4 @@ impl<B: Backend> PlasticRnn<B> {
             inputs: host_vec(self.pad_bias(inputs)),
         }
     }
-}
-
-/// A tensor's values on the host, in `T`.
-fn host_vec<B: Backend, const D: usize, T: Real>(tensor: Tensor<B, D>) -> Vec<T> {
-    // Read through a fresh copy: a tensor that is still shared (a parameter) may be read
-    // back element by element, where a fresh one hands over its buffer.
-    tensor
-        .mul_scalar(1.0)
-        .into_data()
-        .convert::<T>()
-        .into_vec::<T>()
-        .expect("converted to T")
 }

@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use plastic_models::reservoir::{host_tensor, EchoStateNetwork, EsnConfig, Readout};
+use plastic_models::Kernels;
 use plastic_tasks::SeriesTask;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -133,9 +134,10 @@ fn drive<B: Backend>(
     let (inputs, targets) = run.task.generate(run.samples, run.seed)?;
     let device = network.reservoir.recurrent.device();
     let inputs = host_tensor::<B, 2>(inputs, [run.samples, 1], &device);
-    let (states, _) = network
-        .reservoir
-        .run(inputs, network.reservoir.zero_state());
+    let (states, _) =
+        network
+            .reservoir
+            .run_on(inputs, network.reservoir.zero_state(), Kernels::preferred());
     let states = host_values(states)?.into_iter().map(f64::from).collect();
     Ok((states, targets))
 }

@@ -1,0 +1,63 @@
+//! Where a model's step-by-step work runs. The CPU backends gain most from fused loops over
+//! host memory (one pass over a matrix per step instead of one tensor operation after
+//! another); a GPU backend keeps its tensors on the device. Whoever picks the backend records
+//! which suits it ([`Kernels::prefer`]); the models read it ([`Kernels::preferred`]).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Element, Tensor};
+use num_traits::Float;
+use serde::{Deserialize, Serialize};
+
+/// Where a model's fused work (the plastic step, a reservoir's run) runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Kernels {
+    /// Fused loops over the rows on the host, across threads: for the CPU backends.
+    Host,
+    /// Tensor operations of the backend: for backends whose tensors live on a device.
+    Tensor,
+}
+
+impl Kernels {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Host => "host",
+            Self::Tensor => "tensor",
+        }
+    }
+
+    /// The kernels the running backend prefers (set by whoever picked the backend).
+    pub fn preferred() -> Self {
+        match PREFERRED.load(Ordering::Relaxed) {
+            1 => Self::Host,
+            _ => Self::Tensor,
+        }
+    }
+
+    /// Records which kernels suit the backend this process runs on.
+    pub fn prefer(self) {
+        PREFERRED.store(u8::from(self == Self::Host), Ordering::Relaxed);
+    }
+}
+
+static PREFERRED: AtomicU8 = AtomicU8::new(0);
+
+/// The float types the host kernels run in: the backend's own.
+pub(crate) trait Real: Float + Element + Send + Sync + std::iter::Sum {}
+impl Real for f32 {}
+impl Real for f64 {}
+
+/// A tensor's values on the host, in `T`.
+pub(crate) fn host_vec<B: Backend, const D: usize, T: Real>(tensor: Tensor<B, D>) -> Vec<T> {
+    // Read through a fresh copy: a tensor that is still shared (a parameter) may be read
+    // back element by element, where a fresh one hands over its buffer.
+    tensor
+        .mul_scalar(1.0)
+        .into_data()
+        .convert::<T>()
+        .into_vec::<T>()
+        .expect("converted to T")
+}
