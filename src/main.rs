@@ -13,6 +13,7 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    one_thread_per_matrix_product();
     die_quietly_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -64,6 +65,18 @@ fn keep_freed_memory() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_memory() {}
+
+/// The ndarray backend multiplies matrices with matrixmultiply, which has a thread pool of
+/// its own. The work here is already split across rayon's workers (RTRL's parameter blocks,
+/// the batched products, the adjoint's rows), and a second pool only contends with them: with
+/// one thread per product, RTRL, BPTT and the adjoint all ran faster in every case measured
+/// (docs/plastic-rnn.md, "Threads"). A value the user sets is kept.
+fn one_thread_per_matrix_product() {
+    if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
+        // Before any thread starts, and before matrixmultiply reads it (once, on first use).
+        std::env::set_var("MATMUL_NUM_THREADS", "1");
+    }
+}
 
 /// `plastic-zoo … | head` closes stdout early; like other command-line tools, end quietly
 /// then instead of panicking on the next print (Rust ignores SIGPIPE by default).
