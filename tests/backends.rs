@@ -6,7 +6,20 @@
 
 mod common;
 
+use std::sync::{Mutex, MutexGuard};
+
 use common::*;
+
+/// The cases run one at a time. Every case starts processes that keep both cores busy. Under
+/// that load, wgpu on Mesa's llvmpipe has once given an RTRL training loss 1.2e-3 away from
+/// ndarray's (relative). The same case run alone, before and after, agreed to the tolerance.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn trains_saves_and_reloads(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
@@ -324,71 +337,83 @@ fn rate_networks_learn_as_on_ndarray(backend: &str) {
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
 fn wgpu_learns_rate_networks_as_ndarray_does() {
+    let _alone = one_at_a_time();
     rate_networks_learn_as_on_ndarray("wgpu");
 }
 
 #[cfg(all(feature = "flex", feature = "ndarray"))]
 #[test]
 fn flex_learns_rate_networks_as_ndarray_does() {
+    let _alone = one_at_a_time();
     rate_networks_learn_as_on_ndarray("flex");
 }
 
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
 fn wgpu_fits_an_esn_as_ndarray_does() {
+    let _alone = one_at_a_time();
     esn_fits_as_on_ndarray("wgpu");
 }
 
 #[cfg(all(feature = "flex", feature = "ndarray"))]
 #[test]
 fn flex_fits_an_esn_as_ndarray_does() {
+    let _alone = one_at_a_time();
     esn_fits_as_on_ndarray("flex");
 }
 
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
 fn wgpu_learns_feedback_alignment_as_ndarray_does() {
+    let _alone = one_at_a_time();
     feedback_alignment_learns_as_on_ndarray("wgpu");
 }
 
 #[cfg(all(feature = "flex", feature = "ndarray"))]
 #[test]
 fn flex_learns_feedback_alignment_as_ndarray_does() {
+    let _alone = one_at_a_time();
     feedback_alignment_learns_as_on_ndarray("flex");
 }
 
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
 fn wgpu_learns_hebbian_ff_as_ndarray_does() {
+    let _alone = one_at_a_time();
     hebbian_ff_learns_as_on_ndarray("wgpu");
 }
 
 #[cfg(all(feature = "flex", feature = "ndarray"))]
 #[test]
 fn flex_learns_hebbian_ff_as_ndarray_does() {
+    let _alone = one_at_a_time();
     hebbian_ff_learns_as_on_ndarray("flex");
 }
 
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
 fn wgpu_trains_with_every_gradient_engine_as_ndarray_does() {
+    let _alone = one_at_a_time();
     engines_train_as_on_ndarray("wgpu");
 }
 
 #[cfg(all(feature = "flex", feature = "ndarray"))]
 #[test]
 fn flex_trains_with_every_gradient_engine_as_ndarray_does() {
+    let _alone = one_at_a_time();
     engines_train_as_on_ndarray("flex");
 }
 
 #[cfg(feature = "wgpu")]
 #[test]
 fn wgpu_trains_saves_and_reloads() {
+    let _alone = one_at_a_time();
     trains_saves_and_reloads("wgpu");
 }
 
 #[cfg(feature = "flex")]
 #[test]
 fn flex_trains_saves_and_reloads() {
+    let _alone = one_at_a_time();
     trains_saves_and_reloads("flex");
 }
