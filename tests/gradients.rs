@@ -279,30 +279,42 @@ fn small(rule: HebbRule) -> PlasticRnnConfig {
     PlasticRnnConfig::new(5).with_rule(rule)
 }
 
-#[test]
-fn rtrl_equals_autodiff_hebb() {
-    check_rtrl(small(HebbRule::Hebb), 2, 7, 1);
+/// The configurations both hand-written engines are held to autodiff on:
+/// (configuration, batch, steps, seed).
+fn engine_cases() -> Vec<(PlasticRnnConfig, usize, usize, u64)> {
+    vec![
+        (small(HebbRule::Hebb), 2, 7, 1),
+        (
+            small(HebbRule::Hebb)
+                .with_bias_neuron(true)
+                .with_zero_alpha_diagonal(true),
+            2,
+            7,
+            2,
+        ),
+        (small(HebbRule::Oja).with_bias_neuron(true), 2, 7, 3),
+        (
+            small(HebbRule::Hebb)
+                .with_alpha_per_connection(false)
+                .with_learn_eta(false),
+            3,
+            9,
+            4,
+        ),
+        (
+            small(HebbRule::Oja).with_alpha_per_connection(false),
+            3,
+            9,
+            4,
+        ),
+    ]
 }
 
 #[test]
-fn rtrl_equals_autodiff_hebb_with_bias_neuron_and_no_plastic_self_connections() {
-    let config = small(HebbRule::Hebb)
-        .with_bias_neuron(true)
-        .with_zero_alpha_diagonal(true);
-    check_rtrl(config, 2, 7, 2);
-}
-
-#[test]
-fn rtrl_equals_autodiff_oja_with_bias_neuron() {
-    check_rtrl(small(HebbRule::Oja).with_bias_neuron(true), 2, 7, 3);
-}
-
-#[test]
-fn rtrl_equals_autodiff_with_shared_alpha_and_fixed_eta() {
-    let config = small(HebbRule::Hebb)
-        .with_alpha_per_connection(false)
-        .with_learn_eta(false);
-    check_rtrl(config, 3, 9, 4);
+fn rtrl_equals_autodiff_on_every_configuration() {
+    for (config, batch, steps, seed) in engine_cases() {
+        check_rtrl(config, batch, steps, seed);
+    }
 }
 
 #[test]
@@ -388,40 +400,11 @@ fn check_adjoint_on(p: &Problem) {
     }
 }
 
-fn check_adjoint(config: PlasticRnnConfig, batch: usize, steps: usize, seed: u64) {
-    check_adjoint_on(&problem_of(config, batch, steps, seed));
-}
-
 #[test]
-fn adjoint_equals_autodiff_hebb() {
-    check_adjoint(small(HebbRule::Hebb), 2, 7, 1);
-}
-
-#[test]
-fn adjoint_equals_autodiff_hebb_with_bias_neuron_and_no_plastic_self_connections() {
-    let config = small(HebbRule::Hebb)
-        .with_bias_neuron(true)
-        .with_zero_alpha_diagonal(true);
-    check_adjoint(config, 2, 7, 2);
-}
-
-#[test]
-fn adjoint_equals_autodiff_oja_with_bias_neuron() {
-    check_adjoint(small(HebbRule::Oja).with_bias_neuron(true), 2, 7, 3);
-}
-
-#[test]
-fn adjoint_equals_autodiff_with_shared_alpha_and_fixed_eta() {
-    let config = small(HebbRule::Hebb)
-        .with_alpha_per_connection(false)
-        .with_learn_eta(false);
-    check_adjoint(config, 3, 9, 4);
-    check_adjoint(
-        small(HebbRule::Oja).with_alpha_per_connection(false),
-        3,
-        9,
-        4,
-    );
+fn adjoint_equals_autodiff_on_every_configuration() {
+    for (config, batch, steps, seed) in engine_cases() {
+        check_adjoint_on(&problem_of(config, batch, steps, seed));
+    }
 }
 
 #[test]

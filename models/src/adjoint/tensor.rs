@@ -78,13 +78,14 @@ impl<B: Backend> PlasticRnn<B> {
                 .matmul(b.clone().unsqueeze_dim(1))
         };
         let unclamped = |trace: &Tensor<B, 3>| trace.clone().abs().lower_elem(1.0).float();
+        // H(t−1) from H(t), given outer(y(t−1), y(t)) and r(t).
         let rebuild = |source: TraceSource<&Tensor<B, 3>>,
                        next: &Tensor<B, 3>,
-                       pre: &Tensor<B, 2>,
-                       post: &Tensor<B, 2>| match source {
+                       coactivity: &Tensor<B, 3>,
+                       keep: &Tensor<B, 3>| match source {
             TraceSource::Zero => next.zeros_like(),
             TraceSource::Stored(trace) => trace.clone(),
-            TraceSource::Rebuild => (next.clone() - outer(pre, post) * eta) / retention(post),
+            TraceSource::Rebuild => (next.clone() - coactivity.clone() * eta) / keep.clone(),
         };
 
         let mut trace = state.hebb_trace;
@@ -96,7 +97,8 @@ impl<B: Backend> PlasticRnn<B> {
         let alpha = params.alpha.clone();
         for s in (1..=steps).rev() {
             let (pre, post) = (&activity[s - 1], &activity[s]);
-            let previous = rebuild(stored.source(s - 1), &trace, pre, post);
+            let (coactivity, keep) = (outer(pre, post), retention(post));
+            let previous = rebuild(stored.source(s - 1), &trace, &coactivity, &keep);
             let gated = if clamp {
                 trace_adjoint * unclamped(&trace)
             } else {
@@ -108,7 +110,7 @@ impl<B: Backend> PlasticRnn<B> {
                 } else {
                     previous.clone()
                 };
-                eta_gradient = eta_gradient + (gated.clone() * (outer(pre, post) - decay)).sum();
+                eta_gradient = eta_gradient + (gated.clone() * (coactivity - decay)).sum();
             }
             let connection = outer(pre, &drive_adjoint);
             w_gradient = w_gradient + pre.clone().transpose().matmul(drive_adjoint.clone());
@@ -120,7 +122,7 @@ impl<B: Backend> PlasticRnn<B> {
             let mut activity_adjoint = (effective.matmul(drive_adjoint.clone().unsqueeze_dim(2))
                 + gated.clone().matmul(post.clone().unsqueeze_dim(2)) * eta)
                 .squeeze_dim::<2>(2);
-            trace_adjoint = gated * retention(post) + alpha.clone() * connection;
+            trace_adjoint = gated * keep + alpha.clone() * connection;
             if s >= 2 {
                 let earlier = &activity[s - 2];
                 let gated = if clamp {
@@ -136,7 +138,12 @@ impl<B: Backend> PlasticRnn<B> {
                         .squeeze_dim::<2>(1)
                         * eta;
                 if oja {
-                    let older = rebuild(stored.source(s - 2), &previous, earlier, pre);
+                    let older = rebuild(
+                        stored.source(s - 2),
+                        &previous,
+                        &outer(earlier, pre),
+                        &retention(pre),
+                    );
                     let pulled = (gated * older).sum_dim(1).squeeze_dim::<2>(1);
                     activity_adjoint = activity_adjoint - pre.clone() * pulled * (2.0 * eta);
                 }
