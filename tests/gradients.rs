@@ -6,7 +6,7 @@ use burn::backend::{Autodiff, NdArray};
 use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
-use plastic_models::rtrl::WINDOW_STEPS;
+use plastic_models::rtrl::{HOST_WINDOW_STEPS, WINDOW_STEPS};
 use plastic_models::{
     anchor_interval, last_step_loss, HebbRule, Kernels, PlasticGradients, PlasticRnn,
     PlasticRnnConfig,
@@ -220,10 +220,13 @@ fn check_rtrl(config: PlasticRnnConfig, batch: usize, steps: usize, seed: u64) {
     check_rtrl_on(&problem_of(config, batch, steps, seed));
 }
 
+/// The RTRL gradient, on both kernels, against autodiff.
 fn check_rtrl_on(p: &Problem) {
-    check_engine_on(p, "RTRL", |m, inputs, targets| {
-        m.rtrl_gradients(inputs, targets)
-    });
+    for kernels in [Kernels::Host, Kernels::Tensor] {
+        check_engine_on(p, &format!("RTRL ({})", kernels.name()), |m, inputs, targets| {
+            m.rtrl_gradients(inputs, targets, kernels)
+        });
+    }
 }
 
 /// A hand-written gradient of `p`'s loss against autodiff's.
@@ -324,8 +327,8 @@ fn rtrl_equals_autodiff_over_a_long_episode() {
 
 #[test]
 fn rtrl_equals_autodiff_across_windows_with_oja_and_shared_alpha() {
-    // Several folds of the window, the last one partial; per-neuron (Oja) retention.
-    let steps = 2 * WINDOW_STEPS + 3;
+    // Several windows of both kernels, the last one partial; per-neuron (Oja) retention.
+    let steps = 2 * WINDOW_STEPS.max(HOST_WINDOW_STEPS) + 3;
     let config = PlasticRnnConfig::new(6)
         .with_rule(HebbRule::Oja)
         .with_bias_neuron(true)
@@ -412,7 +415,7 @@ fn adjoint_equals_rtrl() {
     let p = problem_of(small(HebbRule::Oja).with_bias_neuron(true), 2, 12, 9);
     let (inputs, targets) = episode_tensors::<Inner>(&p);
     let m = model::<Inner>(&p, &p.w, &p.alpha, p.eta);
-    let rtrl = m.rtrl_gradients(inputs.clone(), targets.clone());
+    let rtrl = m.rtrl_gradients(inputs.clone(), targets.clone(), Kernels::Host);
     let adjoint = m.adjoint_gradients(inputs, targets, Kernels::Host);
     for (name, forward, backward) in [
         ("W", rtrl.w, adjoint.w),

@@ -28,7 +28,7 @@
 //! Two implementations: fused loops on the host ([`Kernels::Host`], for the CPU backends)
 //! and tensor operations that run on any backend ([`Kernels::Tensor`], for the GPU).
 
-mod host;
+pub(crate) mod host;
 mod tensor;
 
 use std::collections::BTreeMap;
@@ -149,22 +149,8 @@ impl<B: Backend> PlasticRnn<B> {
         let (n, batch, steps) = (episodes.n, episodes.batch, episodes.steps);
         let anchor_every = anchor_interval(episodes.eta.elem::<f64>());
         let recorded = episodes.forward(Some(anchor_every));
-        let last = recorded.activity[steps * batch * n..].to_vec();
-        let outputs = self.readout(self.host_tensor(last.clone(), [batch, n]));
-        let loss = last_step_loss(outputs.clone(), targets.clone());
-        let targets: Vec<T> = host_vec(targets);
-        let neurons = self.config.neurons;
-        let scale = T::from(2.0 / batch as f64).expect("a float");
-        let dl_dy: Vec<T> = (0..batch * n)
-            .map(|k| {
-                let (b, j) = (k / n, k % n);
-                if j < neurons {
-                    scale * (last[k] - targets[b * neurons + j])
-                } else {
-                    T::zero()
-                }
-            })
-            .collect();
+        let last = &recorded.activity[steps * batch * n..];
+        let (outputs, loss, dl_dy) = self.host_loss(last, targets);
         let pre_activity = self.host_tensor(
             recorded.activity[..steps * batch * n].to_vec(),
             [steps * batch, n],
@@ -186,8 +172,35 @@ impl<B: Backend> PlasticRnn<B> {
         }
     }
 
+    /// The outputs and the loss of the last activities `last` (`[batch, n]`, on the host),
+    /// and `∂L/∂y(T)` (`[batch, n]`, zero past the input neurons).
+    pub(crate) fn host_loss<T: Real>(
+        &self,
+        last: &[T],
+        targets: Tensor<B, 2>,
+    ) -> (Tensor<B, 2>, Tensor<B, 1>, Vec<T>) {
+        let n = self.config.total_neurons();
+        let batch = last.len() / n;
+        let outputs = self.readout(self.host_tensor(last.to_vec(), [batch, n]));
+        let loss = last_step_loss(outputs.clone(), targets.clone());
+        let targets: Vec<T> = host_vec(targets);
+        let neurons = self.config.neurons;
+        let scale = T::from(2.0 / batch as f64).expect("a float");
+        let dl_dy = (0..batch * n)
+            .map(|k| {
+                let (b, j) = (k / n, k % n);
+                if j < neurons {
+                    scale * (last[k] - targets[b * neurons + j])
+                } else {
+                    T::zero()
+                }
+            })
+            .collect();
+        (outputs, loss, dl_dy)
+    }
+
     /// `∂L/∂α` from the gradient with respect to the effective, full `[n, n]` α.
-    fn alpha_gradient(&self, effective: Tensor<B, 2>) -> Tensor<B, 2> {
+    pub(crate) fn alpha_gradient(&self, effective: Tensor<B, 2>) -> Tensor<B, 2> {
         if !self.config.alpha_per_connection {
             return effective.sum().reshape([1, 1]);
         }
@@ -199,7 +212,7 @@ impl<B: Backend> PlasticRnn<B> {
         effective
     }
 
-    fn host_tensor<const D: usize, T: Real>(
+    pub(crate) fn host_tensor<const D: usize, T: Real>(
         &self,
         values: Vec<T>,
         shape: [usize; D],
@@ -207,7 +220,7 @@ impl<B: Backend> PlasticRnn<B> {
         Tensor::from_data(TensorData::new(values, shape), &self.w.device())
     }
 
-    fn host_episodes<T: Real>(&self, inputs: Tensor<B, 3>) -> HostEpisodes<T> {
+    pub(crate) fn host_episodes<T: Real>(&self, inputs: Tensor<B, 3>) -> HostEpisodes<T> {
         let [batch, steps, _] = inputs.dims();
         let n = self.config.total_neurons();
         let alpha = host_vec::<B, 2, T>(self.effective_alpha());

@@ -4,8 +4,11 @@
 //! trace entry with respect to every parameter. Memory is O(N⁴) whatever the episode
 //! length; time is O(T·N⁴).
 //!
-//! Written from tensor operations only, with no autodiff, so it runs on any backend and
-//! shares the network's parameters and forward step with the BPTT path.
+//! No autodiff: two hand-written implementations. Fused loops on the host (`host.rs`, for the
+//! CPU backends) carry blocks of parameter columns through a window of recorded steps while
+//! they sit in cache. Tensor operations (the rest of this module, for any backend) share the
+//! network's forward step with the BPTT path and batch a window's updates into matrix
+//! products, as follows.
 //!
 //! With `d_j = Σ_i y_i (W_ij + α_ij Hebb_ij) + x_j` and `y'_j = tanh(d_j)`, for any parameter θ:
 //!
@@ -31,16 +34,19 @@
 //! cuts a trace entry, since the clamp is not linear.
 
 mod blocks;
+mod host;
+
+pub use host::HOST_WINDOW_STEPS;
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{ElementConversion, Tensor};
+use burn::tensor::{DType, ElementConversion, Tensor};
 
 use blocks::{advance_blocks, advance_window, block_width, column_blocks};
 
 use crate::plastic_rnn::{
     input_at, last_step_loss, HebbRule, PlasticGradients, PlasticRnn, PlasticRnnConfig, StepParams,
 };
-use crate::PlasticState;
+use crate::{Kernels, PlasticState};
 
 /// Steps whose trace updates are accumulated before they are folded into the stored trace
 /// sensitivities. Longer windows fold less often; each step's coupling product grows with
@@ -125,7 +131,8 @@ enum Retention<B: Backend> {
     PerNeuron(Tensor<B, 4>),
 }
 
-/// Bytes the forward sensitivities of `batch` episodes occupy (f32: 4 bytes per float):
+/// Bytes the forward sensitivities of `batch` episodes occupy on the tensor kernels (f32: 4
+/// bytes per float; the host kernels need less, having no window of stacked `∂y/∂θ`):
 /// `∂y/∂θ` and `G` for `W`, `α` and, when learned, `η`, plus a window's stacked `∂y/∂θ`
 /// and the working copies of the blocks in flight.
 pub fn rtrl_sensitivity_bytes(config: &PlasticRnnConfig, batch: usize, float_bytes: usize) -> u128 {
@@ -150,11 +157,23 @@ impl<B: Backend> PlasticRnn<B> {
     /// Runs the episodes `inputs` `[batch, steps, neurons]` and returns the gradient of
     /// [`last_step_loss`] against `targets` `[batch, neurons]`, computed forward in time.
     /// Equal to the autodiff (BPTT) gradient up to rounding.
+    ///
+    /// [`Kernels::Host`] runs the recursion as fused loops on the host (the CPU backends);
+    /// [`Kernels::Tensor`] as tensor operations of the backend (any backend).
     pub fn rtrl_gradients(
         &self,
         inputs: Tensor<B, 3>,
         targets: Tensor<B, 2>,
+        kernels: Kernels,
     ) -> PlasticGradients<B> {
+        match (kernels, self.w.val().dtype()) {
+            (Kernels::Tensor, _) => self.tensor_rtrl(inputs, targets),
+            (Kernels::Host, DType::F64) => self.host_rtrl::<f64>(inputs, targets),
+            (Kernels::Host, _) => self.host_rtrl::<f32>(inputs, targets),
+        }
+    }
+
+    fn tensor_rtrl(&self, inputs: Tensor<B, 3>, targets: Tensor<B, 2>) -> PlasticGradients<B> {
         // On a rayon worker, the many small matrix products burn-ndarray runs in rayon
         // scopes execute in place instead of each waking a pool thread.
         rayon::scope(|_| self.rtrl_gradients_on_worker(inputs, targets))

@@ -66,9 +66,10 @@ pub fn run_episode<B: AutodiffBackend>(
         GradientEngine::Rtrl | GradientEngine::Adjoint => {
             let (inputs, targets) = batch_tensors::<B::InnerBackend>(&batch, &device);
             let inner = model.valid();
+            let kernels = Kernels::preferred();
             let computed = match gradient {
-                GradientEngine::Rtrl => inner.rtrl_gradients(inputs, targets),
-                _ => inner.adjoint_gradients(inputs, targets, Kernels::preferred()),
+                GradientEngine::Rtrl => inner.rtrl_gradients(inputs, targets, kernels),
+                _ => inner.adjoint_gradients(inputs, targets, kernels),
             };
             let mut gradients = GradientsParams::new();
             gradients.register(model.w.id, computed.w);

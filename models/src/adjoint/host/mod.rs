@@ -63,7 +63,7 @@ impl<T: Real> HostEpisodes<T> {
 
     /// How much of the trace each entry keeps through a step whose new activity is `post`
     /// (`[batch, n]`): `1 − η`, or `1 − η y_j²` under Oja's rule.
-    fn retention(&self, post: &[T]) -> Vec<T> {
+    pub(crate) fn retention(&self, post: &[T]) -> Vec<T> {
         post.iter()
             .map(|&y| {
                 if self.oja {
@@ -76,7 +76,7 @@ impl<T: Real> HostEpisodes<T> {
     }
 
     /// `tanh` of the drive, the bias neuron held at 1.
-    fn activate(&self, mut drive: Vec<T>) -> Vec<T> {
+    pub(crate) fn activate(&self, mut drive: Vec<T>) -> Vec<T> {
         for (k, value) in drive.iter_mut().enumerate() {
             *value = if Some(k % self.n) == self.bias {
                 T::one()
@@ -87,14 +87,14 @@ impl<T: Real> HostEpisodes<T> {
         drive
     }
 
-    fn initial_activity(&self) -> Vec<T> {
+    pub(crate) fn initial_activity(&self) -> Vec<T> {
         self.activate(vec![T::zero(); self.batch * self.n])
             .into_iter()
             .map(|y| if y == T::one() { y } else { T::zero() })
             .collect()
     }
 
-    fn input(&self, t: usize) -> impl Iterator<Item = T> + '_ {
+    pub(crate) fn input(&self, t: usize) -> impl Iterator<Item = T> + '_ {
         (0..self.batch).flat_map(move |b| {
             let start = (b * self.steps + t) * self.n;
             self.inputs[start..start + self.n].iter().copied()
@@ -106,7 +106,7 @@ impl<T: Real> HostEpisodes<T> {
     /// `Σ_i y_i (W_i + α_i ⊙ H_i)` when `drive_from` is given. `before`, when given, receives
     /// the trace as it was before the update. Returns the drive `[batch, n]` and whether the
     /// clamp cut an entry.
-    fn forward_sweep(
+    pub(crate) fn forward_sweep(
         &self,
         trace: &mut [T],
         update: Option<(&[T], &[T])>,

@@ -11,7 +11,9 @@ use anyhow::{bail, Context};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::{last_step_loss, rtrl_sensitivity_bytes, PlasticRnn, PlasticRnnConfig};
+use plastic_models::{
+    last_step_loss, rtrl_sensitivity_bytes, Kernels, PlasticRnn, PlasticRnnConfig,
+};
 use plastic_tasks::generate_batch;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -204,7 +206,7 @@ fn rtrl_gradients<B: Backend>(
     inputs: Tensor<B, 3>,
     targets: Tensor<B, 2>,
 ) -> Gradient {
-    let gradients = model.rtrl_gradients(inputs, targets);
+    let gradients = model.rtrl_gradients(inputs, targets, Kernels::preferred());
     Gradient {
         w: host(gradients.w),
         alpha: host(gradients.alpha),
