@@ -223,9 +223,11 @@ fn check_rtrl(config: PlasticRnnConfig, batch: usize, steps: usize, seed: u64) {
 /// The RTRL gradient, on both kernels, against autodiff.
 fn check_rtrl_on(p: &Problem) {
     for kernels in [Kernels::Host, Kernels::Tensor] {
-        check_engine_on(p, &format!("RTRL ({})", kernels.name()), |m, inputs, targets| {
-            m.rtrl_gradients(inputs, targets, kernels)
-        });
+        check_engine_on(
+            p,
+            &format!("RTRL ({})", kernels.name()),
+            |m, inputs, targets| m.rtrl_gradients(inputs, targets, kernels),
+        );
     }
 }
 

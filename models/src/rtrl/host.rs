@@ -168,10 +168,8 @@ impl<T: Real> Block<T> {
                 let activity = &self.activity[b * n * p..(b + 1) * n * p];
                 let next = &mut self.next[b * n * p..(b + 1) * n * p];
                 let trace = &mut self.trace[b * n * n * p..(b + 1) * n * n * p];
-                for (j, (drive, slab)) in next
-                    .chunks_mut(p)
-                    .zip(trace.chunks_mut(n * p))
-                    .enumerate()
+                for (j, (drive, slab)) in
+                    next.chunks_mut(p).zip(trace.chunks_mut(n * p)).enumerate()
                 {
                     drive.fill(T::zero());
                     let alpha_drive = &step.alpha_drive[b * n..];
@@ -179,7 +177,9 @@ impl<T: Real> Block<T> {
                         drive[column] = drive[column]
                             + match source {
                                 ExplicitDrive::Weight(a) => pre[a],
-                                ExplicitDrive::Plasticity(a) => row(&step.alpha_drive, n, b * n + j)[a],
+                                ExplicitDrive::Plasticity(a) => {
+                                    row(&step.alpha_drive, n, b * n + j)[a]
+                                }
                                 ExplicitDrive::SharedPlasticity => alpha_drive[j],
                             };
                     }
@@ -198,8 +198,10 @@ impl<T: Real> Block<T> {
                         *acc = *acc * slope;
                     }
                     let keep = step.retention[b * n + j];
-                    let (pre_gain, post_gain) =
-                        (row(&step.pre_gain, n, b * n + j), row(&step.post_gain, n, b * n + j));
+                    let (pre_gain, post_gain) = (
+                        row(&step.pre_gain, n, b * n + j),
+                        row(&step.post_gain, n, b * n + j),
+                    );
                     for (i, (g_i, d_i)) in slab.chunks_mut(p).zip(activity.chunks(p)).enumerate() {
                         let (u, v) = (pre_gain[i], post_gain[i]);
                         for ((g, &d), &d_post) in g_i.iter_mut().zip(d_i).zip(&*drive) {
@@ -365,10 +367,7 @@ impl<B: Backend> PlasticRnn<B> {
         let connections = layout.connections();
         let device = self.w.device();
         let w = self.host_tensor(flat[..n * n].to_vec(), [n, n]);
-        let alpha = self.host_tensor(
-            flat[n * n..connections].to_vec(),
-            self.config.alpha_shape(),
-        );
+        let alpha = self.host_tensor(flat[n * n..connections].to_vec(), self.config.alpha_shape());
         let eta = self
             .config
             .learn_eta
