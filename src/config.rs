@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::AdamConfig;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -22,7 +21,8 @@ pub struct AdamSettings {
     /// Added to the root of the second moment.
     #[serde(default = "default_epsilon")]
     pub epsilon: f32,
-    /// Largest global norm of a gradient (`None`: not clipped).
+    /// Largest global norm of a gradient, over all parameters together (`None`: not
+    /// clipped); applied before Adam by the trainer.
     #[serde(default)]
     pub grad_clip: Option<f64>,
 }
@@ -60,16 +60,13 @@ impl AdamSettings {
         }
     }
 
-    /// Burn's configuration of this optimizer (the rate is given at every step).
+    /// Burn's configuration of this optimizer (the rate is given at every step; clipping is
+    /// the trainer's, see `trainer::clip`).
     pub fn config(&self) -> AdamConfig {
         AdamConfig::new()
             .with_beta_1(self.beta_1)
             .with_beta_2(self.beta_2)
             .with_epsilon(self.epsilon)
-            .with_grad_clipping(
-                self.grad_clip
-                    .map(|norm| GradientClippingConfig::Norm(norm as f32)),
-            )
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -223,4 +220,12 @@ mod tests {
         assert!(settings.validate().is_ok());
         assert!(AdamSettings::with_learning_rate(-1.0).validate().is_err());
     }
+}
+
+/// Checks `--truncate K`: backpropagation through at least one step.
+pub fn validate_truncate(truncate: Option<usize>) -> anyhow::Result<()> {
+    if truncate == Some(0) {
+        bail!("--truncate must be at least 1 step");
+    }
+    Ok(())
 }

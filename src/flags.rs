@@ -323,6 +323,14 @@ pub struct SeedAndAdamFlags {
     pub optimizer: AdamFlags,
 }
 
+/// `--truncate K`, for every model trained by backpropagation through time.
+#[derive(Debug, Args, Serialize)]
+pub struct TruncateFlag {
+    /// Backpropagate through at most the last K steps of an episode (BPTT only) [default: all]
+    #[arg(long, value_name = "K")]
+    pub truncate: Option<usize>,
+}
+
 /// Adam's flags, for every model trained by gradient.
 #[derive(Debug, Args, Serialize)]
 pub struct AdamFlags {

@@ -100,8 +100,56 @@ fn engines_train_as_on_ndarray(backend: &str) {
     }
 }
 
-/// Local Hebbian rules, from the same seed, score the same replications along the way as on
-/// ndarray.
+/// The non-plastic baselines (truncated BPTT, clipped gradients) train on `backend` along
+/// the same per-episode losses as on ndarray.
+#[cfg(feature = "ndarray")]
+fn baselines_train_as_on_ndarray(backend: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    for (model, hidden) in [("rnn", "6"), ("lstm", "12")] {
+        for (run_backend, name) in [(backend, "other"), ("ndarray", "reference")] {
+            zoo_ok(&[
+                "--backend",
+                run_backend,
+                "train",
+                model,
+                "--out",
+                out,
+                "--run-name",
+                name,
+                "--neurons",
+                "8",
+                "--patterns",
+                "2",
+                "--hidden",
+                hidden,
+                "--episodes",
+                "4",
+                "--eval-episodes",
+                "2",
+                "--truncate",
+                "6",
+                "--grad-clip",
+                "1",
+            ]);
+        }
+        let losses = |name: &str| -> Vec<f64> {
+            metrics_of(tmp.path(), model, name)
+                .iter()
+                .map(|m| m["loss"].as_f64().unwrap())
+                .collect()
+        };
+        let (ours, reference) = (losses("other"), losses("reference"));
+        assert_eq!(ours.len(), 4);
+        for (g, c) in ours.iter().zip(&reference) {
+            assert!(
+                (g - c).abs() <= 1e-3 * (1.0 + c.abs()),
+                "{backend} {model} loss {g} vs ndarray {c}"
+            );
+        }
+    }
+}
+
 /// Every line of a run's `metrics.jsonl`, parsed.
 #[cfg(feature = "ndarray")]
 fn metrics_of(root: &std::path::Path, model: &str, name: &str) -> Vec<serde_json::Value> {
@@ -113,6 +161,8 @@ fn metrics_of(root: &std::path::Path, model: &str, name: &str) -> Vec<serde_json
         .collect()
 }
 
+/// Local Hebbian rules, from the same seed, score the same replications along the way as on
+/// ndarray.
 #[cfg(feature = "ndarray")]
 fn hebbian_ff_learns_as_on_ndarray(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
@@ -402,6 +452,20 @@ fn wgpu_trains_with_every_gradient_engine_as_ndarray_does() {
 fn flex_trains_with_every_gradient_engine_as_ndarray_does() {
     let _alone = one_at_a_time();
     engines_train_as_on_ndarray("flex");
+}
+
+#[cfg(all(feature = "wgpu", feature = "ndarray"))]
+#[test]
+fn wgpu_trains_the_baselines_as_ndarray_does() {
+    let _alone = one_at_a_time();
+    baselines_train_as_on_ndarray("wgpu");
+}
+
+#[cfg(all(feature = "flex", feature = "ndarray"))]
+#[test]
+fn flex_trains_the_baselines_as_ndarray_does() {
+    let _alone = one_at_a_time();
+    baselines_train_as_on_ndarray("flex");
 }
 
 #[cfg(feature = "wgpu")]

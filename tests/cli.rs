@@ -187,6 +187,34 @@ fn bad_arguments_fail_with_one_clear_line() {
         ),
         (&["bayesian-synapse", "--g="], "cannot parse"),
         (&["bayesian-synapse", "--networks", "0"], "at least 1"),
+        (
+            &["plastic-rnn", "--grad", "bptt", "--truncate", "0"],
+            "--truncate must be at least 1 step",
+        ),
+        (
+            &["plastic-rnn", "--truncate", "5"],
+            "--truncate needs --grad bptt",
+        ),
+        (
+            &["rnn", "--truncate", "0"],
+            "--truncate must be at least 1 step",
+        ),
+        (
+            &["lstm", "--grad-clip", "0"],
+            "--grad-clip must be a positive",
+        ),
+        (
+            &["rnn", "--grad-clip", "-1"],
+            "--grad-clip must be a positive",
+        ),
+        (
+            &["lstm", "--hidden", "10", "--preset", "dp-50bit"],
+            "--hidden must be at least",
+        ),
+        (
+            &["lstm", "--preset", "nope"],
+            "invalid value 'nope' for '--preset",
+        ),
     ] {
         let mut command = vec!["train"];
         command.extend(args);

@@ -42,8 +42,10 @@ fn rtrl_training_refuses_a_network_beyond_the_memory_limit() {
 fn every_model_refuses_a_run_beyond_the_memory_it_has() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
-    let cases: [&[&str]; 10] = [
+    let cases: [&[&str]; 12] = [
         &["plastic-rnn", "--neurons", "1000000"],
+        &["rnn", "--hidden", "1000000"],
+        &["lstm", "--hidden", "1000000"],
         &["plastic-rnn", "--neurons", "40000"],
         &["plastic-rnn", "--neurons", "30000", "--grad", "rtrl"],
         &["hebbian-ff", "--replications", "1000000000"],

@@ -99,6 +99,33 @@ fn plastic_rnn_with_rtrl_resumes_bit_identically() {
 }
 
 #[test]
+fn baselines_resume_bit_identically() {
+    for (model, hidden) in [("rnn", "6"), ("lstm", "10")] {
+        resumes_bit_identically(
+            model,
+            &[
+                "--neurons",
+                "8",
+                "--patterns",
+                "2",
+                "--hidden",
+                hidden,
+                "--episodes",
+                "7",
+                "--checkpoint-every",
+                "3",
+                "--eval-episodes",
+                "4",
+                "--grad-clip",
+                "0.5",
+                "--truncate",
+                "20",
+            ],
+        );
+    }
+}
+
+#[test]
 fn hebbian_ff_resumes_bit_identically() {
     // Checkpoints at 42 (between two scorings, every 5 updates) and at 50.
     resumes_bit_identically(

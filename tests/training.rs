@@ -23,9 +23,9 @@ fn fifty_bohp_episodes_lower_the_loss() {
     let fresh = config
         .model
         .init::<B>(config.train.seed, &Default::default());
-    let before = evaluate(&fresh.valid(), &config.task, 64).unwrap();
+    let before = evaluate(&fresh.valid(), &config.task, 64, &Default::default()).unwrap();
     let (model, _) = bohp_training(GradientEngine::Bptt, 50);
-    let after = evaluate(&model.valid(), &config.task, 64).unwrap();
+    let after = evaluate(&model.valid(), &config.task, 64, &Default::default()).unwrap();
     assert!(
         after.loss < 0.95 * before.loss && after.sum_abs_error < 0.95 * before.sum_abs_error,
         "50 episodes should lower the loss: before {before}, after {after}"
@@ -51,7 +51,7 @@ fn saved_and_loaded_model_gives_bit_identical_outputs() {
         config.model.init::<B>(1, &device),
         &config.train.optimizer,
         |model: &PlasticRnn<B>, rng: &mut _| {
-            run_episode(model, GradientEngine::Bptt, &task, 2, rng)
+            run_episode(model, GradientEngine::Bptt, None, &task, 2, rng)
         },
         &device,
     );
@@ -108,7 +108,7 @@ fn bohp_training(gradient: GradientEngine, episodes: usize) -> (PlasticRnn<B>, V
     let mut learner = GradientSteps::new(
         config.model.init::<B>(config.train.seed, &device),
         &config.train.optimizer,
-        |model: &PlasticRnn<B>, rng: &mut _| run_episode(model, gradient, &task, 1, rng),
+        |model: &PlasticRnn<B>, rng: &mut _| run_episode(model, gradient, None, &task, 1, rng),
         &device,
     );
     let mut rng = episode_rng(config.train.seed);

@@ -2,16 +2,19 @@
 //! Models are generic over the backend; they know nothing of tasks, files or the CLI.
 
 pub mod adjoint;
+pub mod baselines;
 pub mod feedback_alignment;
 pub mod hebbian_ff;
 pub mod kernels;
 pub mod learned_rule;
+pub mod pattern_net;
 pub mod plastic_rnn;
 pub mod rate_network;
 pub mod reservoir;
 pub mod rtrl;
 
 pub use adjoint::anchor_interval;
+pub use baselines::{LstmNet, LstmNetConfig, RnnNet, RnnNetConfig};
 pub use feedback_alignment::{Activation, Feedback, Loss, Method, Mlp, MlpConfig, Updates};
 pub use hebbian_ff::{
     AnyRule, FeedForward, FeedForwardConfig, HebbianError, LocalRule, OutputActivation, RuleKind,
@@ -19,6 +22,7 @@ pub use hebbian_ff::{
 };
 pub use kernels::Kernels;
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, RuleMemory, RuleNetKind};
+pub use pattern_net::{truncation_cut, PatternNet};
 pub use plastic_rnn::{
     last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticGradients, PlasticRnn,
     PlasticRnnConfig, PlasticState,

@@ -14,6 +14,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use crate::pattern_net::{truncation_cut, PatternNet};
+
 /// How the Hebbian trace follows pre- and postsynaptic activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -223,11 +225,24 @@ impl<B: Backend> PlasticRnn<B> {
     /// Runs whole episodes, `inputs` `[batch, steps, neurons]` (bias neuron excluded), and
     /// returns the last step's activities of the input neurons, `[batch, neurons]`.
     pub fn forward(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
+        self.forward_truncated(inputs, None)
+    }
+
+    /// [`PlasticRnn::forward`], backpropagated through at most `truncate` steps: the
+    /// activities and the trace are cut from the graph before the last `truncate` steps.
+    pub fn forward_truncated(&self, inputs: Tensor<B, 3>, truncate: Option<usize>) -> Tensor<B, 2> {
         let [batch, steps, _] = inputs.dims();
         let params = self.step_params();
         let inputs = self.pad_bias(inputs);
+        let cut = truncation_cut(steps, truncate);
         let mut state = self.initial_state(batch);
         for t in 0..steps {
+            if cut == Some(t) {
+                state = PlasticState {
+                    y: state.y.detach(),
+                    hebb_trace: state.hebb_trace.detach(),
+                };
+            }
             state = self.advance(&params, state, input_at(&inputs, t));
         }
         self.readout(state.y)
@@ -363,4 +378,14 @@ pub fn last_step_loss<B: Backend>(outputs: Tensor<B, 2>, targets: Tensor<B, 2>) 
         .sum()
         // Not `div_scalar`: Burn's autodiff takes its reciprocal in f32 even on f64 backends.
         .mul_scalar(1.0 / batch as f64)
+}
+
+impl<B: Backend> PatternNet<B> for PlasticRnn<B> {
+    fn last_outputs(&self, inputs: Tensor<B, 3>, truncate: Option<usize>) -> Tensor<B, 2> {
+        self.forward_truncated(inputs, truncate)
+    }
+
+    fn eval_outputs(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
+        self.forward_on(inputs, crate::Kernels::preferred())
+    }
 }

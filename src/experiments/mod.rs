@@ -10,6 +10,7 @@ pub mod learned_rule;
 pub mod local_rules;
 pub mod plastic_rnn;
 pub mod rate_networks;
+pub mod recurrent_baseline;
 
 use crate::flags::{entry, Entry};
 
@@ -17,6 +18,8 @@ use crate::flags::{entry, Entry};
 pub fn all() -> Vec<Box<dyn Entry>> {
     vec![
         entry::<plastic_rnn::PlasticRnnExperiment>(),
+        entry::<recurrent_baseline::BaselineExperiment<recurrent_baseline::Rnn>>(),
+        entry::<recurrent_baseline::BaselineExperiment<recurrent_baseline::Lstm>>(),
         entry::<hebbian_ff::HebbianFfExperiment>(),
         entry::<learned_rule::LearnedRuleExperiment>(),
         entry::<feedback_alignment::FeedbackAlignmentExperiment>(),

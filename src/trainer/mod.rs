@@ -7,6 +7,7 @@
 //! - local updates ([`LocalSteps`] over a [`LocalUpdate`]): the network changes itself
 //!   (Hebbian rules, explicit feedback-alignment passes).
 
+pub mod clip;
 mod steps;
 
 use std::time::Duration;

@@ -10,6 +10,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 use rand_chacha::ChaCha8Rng;
 
+use super::clip::clip_global_norm;
 use super::Learner;
 use crate::checkpoint::{module_bytes, optimizer_bytes, Checkpoint, MODEL_FILE, OPTIMIZER_FILE};
 use crate::config::AdamSettings;
@@ -18,7 +19,8 @@ use crate::metrics::EpisodeMetrics;
 /// The optimizer every gradient-trained model uses.
 pub type AdamOptimizer<M, B> = OptimizerAdaptor<Adam, M, B>;
 
-/// Adam with `settings` (β1, β2, ε, gradient clipping; the rate is given at each step).
+/// Adam with `settings` (β1, β2, ε; the rate is given at each step, the gradient clipped
+/// before it, by [`clip_global_norm`]).
 pub fn adam<B: AutodiffBackend, M: AutodiffModule<B>>(
     settings: &AdamSettings,
 ) -> AdamOptimizer<M, B> {
@@ -37,11 +39,15 @@ pub struct EpisodeOutcome<B: AutodiffBackend> {
 }
 
 /// Gradient steps: every step runs `episode` on the model, then one Adam step on the
-/// gradients it gave (or on the gradients of its loss by backpropagation).
+/// gradients it gave (or on the gradients of its loss by backpropagation), clipped to the
+/// global norm `grad_clip` when it is set (the norm before clipping is logged as
+/// `grad_norm`).
 pub struct GradientSteps<B: AutodiffBackend, M: AutodiffModule<B>, F> {
     model: Option<M>,
     optim: AdamOptimizer<M, B>,
     learning_rate: f64,
+    /// Largest global norm of a gradient.
+    grad_clip: Option<f64>,
     episode: F,
     device: B::Device,
 }
@@ -57,6 +63,7 @@ where
             model: Some(model),
             optim: adam(settings),
             learning_rate: settings.learning_rate,
+            grad_clip: settings.grad_clip,
             episode,
             device: device.clone(),
         }
@@ -92,10 +99,15 @@ where
             }
         };
         let loss = outcome.loss.clone().into_scalar().elem::<f64>();
+        let mut values = outcome.values;
         self.model = Some(if loss.is_finite() {
-            let gradients = outcome
+            let mut gradients = outcome
                 .gradients
                 .unwrap_or_else(|| GradientsParams::from_grads(outcome.loss.backward(), &model));
+            if let Some(max_norm) = self.grad_clip {
+                let norm = clip_global_norm::<B, M>(&model, &mut gradients, max_norm);
+                values.insert("grad_norm".into(), norm);
+            }
             self.optim.step(self.learning_rate, model, gradients)
         } else {
             model
@@ -103,7 +115,7 @@ where
         Ok(vec![EpisodeMetrics {
             episode: step,
             loss,
-            values: outcome.values,
+            values,
         }])
     }
 

@@ -90,7 +90,7 @@ impl LearnedRuleRun {
             bail!("--inner-steps must be at least 1");
         }
         if self.truncation == Some(0) {
-            bail!("--truncation must be at least 1 update");
+            bail!("--truncate must be at least 1 update");
         }
         if self.rule.hidden == 0 {
             bail!("--rule-hidden must be at least 1");

@@ -41,7 +41,7 @@ pub struct LearnedRuleFlags {
     #[arg(long)]
     pub inner_steps: Option<usize>,
     /// Backpropagate through only the last K inner updates
-    #[arg(long, value_name = "K")]
+    #[arg(long = "truncate", visible_alias = "truncation", value_name = "K")]
     pub truncation: Option<usize>,
     /// Meta-loss averaged over every inner update instead of taken after the last one
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::{FeedForward, LearnedRule, RuleMemory};
+use plastic_models::{truncation_cut, FeedForward, LearnedRule, RuleMemory};
 use plastic_tasks::{draw_examples, TwoInputTask};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -40,11 +40,9 @@ pub fn inner_loop_watched<B: Backend, F: FnMut(&FeedForward<B>)>(
     let nets = tasks.len();
     let mut network = run.network().init::<B>(nets, rng, device)?;
     let mut memory = RuleMemory::fresh(network.weights.len());
-    let cut_before = run
-        .truncation
-        .map(|kept| run.inner_steps.saturating_sub(kept));
+    let cut_before = truncation_cut(run.inner_steps, run.truncation);
     for step in 0..run.inner_steps {
-        if cut_before == Some(step) && step > 0 {
+        if cut_before == Some(step) {
             network.weights = network.weights.into_iter().map(|w| w.detach()).collect();
             memory.layers = memory
                 .layers

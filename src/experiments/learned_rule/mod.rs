@@ -62,7 +62,7 @@ impl Experiment for LearnedRuleExperiment {
         ("/train/checkpoint_every", "--checkpoint-every"),
     ];
     const MEMORY_HINT: &'static str =
-        "lower --meta-batch, --inner-steps (or set --truncation), --rule-hidden or --hidden";
+        "lower --meta-batch, --inner-steps (or set --truncate), --rule-hidden or --hidden";
 
     type Run = LearnedRuleRun;
     type EvalOptions = LearnedRuleEval;

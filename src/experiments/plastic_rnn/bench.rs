@@ -137,7 +137,7 @@ impl BackendJob for BenchJob<'_> {
         let mut learner = GradientSteps::new(
             model,
             &config.train.optimizer,
-            |model: &Network<B>, rng: &mut _| run_episode(model, grad, &task, batch, rng),
+            |model: &Network<B>, rng: &mut _| run_episode(model, grad, None, &task, batch, rng),
             &device,
         );
         let mut rng = episode_rng(config.train.seed);

@@ -6,7 +6,7 @@ use plastic_models::{AlphaInit, GradientEngine, PlasticRnnConfig};
 use plastic_tasks::{pattern_preset, PatternTaskConfig, PATTERN_PRESETS};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AdamSettings, TrainConfig};
+use crate::config::{validate_truncate, AdamSettings, TrainConfig};
 
 /// Everything that defines a plastic-RNN run: its `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,9 @@ pub struct PlasticRnnRun {
     pub preset: String,
     /// How the gradient is computed.
     pub gradient: GradientEngine,
+    /// BPTT through at most this many steps (`None`: the whole episode).
+    #[serde(default)]
+    pub truncate: Option<usize>,
     pub model: PlasticRnnConfig,
     pub task: PatternTaskConfig,
     pub train: TrainConfig,
@@ -54,6 +57,7 @@ pub fn preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
     Ok(PlasticRnnRun {
         preset: name.to_string(),
         gradient: GradientEngine::Adjoint,
+        truncate: None,
         model,
         task,
         train,
@@ -65,6 +69,13 @@ pub fn preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
 pub fn validate(run: &PlasticRnnRun) -> anyhow::Result<()> {
     run.train.validate()?;
     run.task.validate()?;
+    validate_truncate(run.truncate)?;
+    if run.truncate.is_some() && run.gradient != GradientEngine::Bptt {
+        bail!(
+            "--truncate needs --grad bptt: the {} engine computes the whole gradient",
+            run.gradient.name()
+        );
+    }
     let model = &run.model;
     if model.neurons == 0 {
         bail!("neurons must be at least 1");

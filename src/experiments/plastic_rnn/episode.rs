@@ -1,5 +1,6 @@
-//! Episodes of the pattern task through the plastic RNN: a training batch with its loss and
-//! gradient, and the evaluation on episodes from a fixed seed.
+//! Episodes of the pattern task through the plastic RNN or any other [`PatternNet`]: a
+//! training batch with its loss and gradient, and the evaluation on episodes from a fixed
+//! seed.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +8,7 @@ use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
-use plastic_models::{last_step_loss, GradientEngine, Kernels, PlasticRnn};
+use plastic_models::{last_step_loss, GradientEngine, Kernels, PatternNet, PlasticRnn};
 use plastic_tasks::pattern::{degraded_sign_error, sign_error, sum_abs_error};
 use plastic_tasks::{generate_batch, PatternBatch, PatternTaskConfig};
 use rand::SeedableRng;
@@ -45,11 +46,13 @@ pub fn batch_tensors<B: Backend>(
     )
 }
 
-/// Runs one training batch: the loss and its gradient (BPTT: the loss attached to the
-/// graph; RTRL: the gradients, computed forward in time) and metrics.
+/// Runs one training batch through the plastic RNN: the loss and its gradient (BPTT: the
+/// loss attached to the graph, backpropagated through at most `truncate` steps; RTRL and the
+/// adjoint: the gradients, computed by hand) and metrics.
 pub fn run_episode<B: AutodiffBackend>(
     model: &PlasticRnn<B>,
     gradient: GradientEngine,
+    truncate: Option<usize>,
     task: &PatternTaskConfig,
     batch_size: usize,
     rng: &mut ChaCha8Rng,
@@ -58,10 +61,8 @@ pub fn run_episode<B: AutodiffBackend>(
     let device = model.w.device();
     let (loss, outputs, gradients) = match gradient {
         GradientEngine::Bptt => {
-            let (inputs, targets) = batch_tensors::<B>(&batch, &device);
-            let outputs = model.forward(inputs);
-            let loss = last_step_loss(outputs.clone(), targets);
-            (loss, host_values(outputs)?, None)
+            let (loss, outputs) = bptt_loss(model, &batch, truncate, &device)?;
+            (loss, outputs, None)
         }
         GradientEngine::Rtrl | GradientEngine::Adjoint => {
             let (inputs, targets) = batch_tensors::<B::InnerBackend>(&batch, &device);
@@ -81,21 +82,7 @@ pub fn run_episode<B: AutodiffBackend>(
             (loss, host_values(computed.outputs)?, Some(gradients))
         }
     };
-    let mut values = BTreeMap::new();
-    values.insert(
-        "sum_abs_error".to_string(),
-        sum_abs_error(&outputs, &batch.targets, task.neurons),
-    );
-    values.insert(
-        "sign_error".to_string(),
-        sign_error(&outputs, &batch.targets),
-    );
-    if task.degraded_bits() > 0 {
-        values.insert(
-            "degraded_sign_error".to_string(),
-            degraded_sign_error(&outputs, &batch.targets, &batch.degraded),
-        );
-    }
+    let mut values = batch_metrics(&outputs, &batch, task);
     values.insert(
         "eta".to_string(),
         model.eta.val().into_scalar().elem::<f64>(),
@@ -105,6 +92,62 @@ pub fn run_episode<B: AutodiffBackend>(
         gradients,
         values,
     })
+}
+
+/// Runs one training batch through a network trained by BPTT: the loss attached to the
+/// graph (backpropagated through at most `truncate` steps) and metrics.
+pub fn bptt_episode<B: AutodiffBackend, N: PatternNet<B>>(
+    net: &N,
+    truncate: Option<usize>,
+    task: &PatternTaskConfig,
+    batch_size: usize,
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+) -> anyhow::Result<EpisodeOutcome<B>> {
+    let batch = generate_batch(task, batch_size, rng)?;
+    let (loss, outputs) = bptt_loss(net, &batch, truncate, device)?;
+    Ok(EpisodeOutcome {
+        loss,
+        gradients: None,
+        values: batch_metrics(&outputs, &batch, task),
+    })
+}
+
+/// The last-step loss of `batch` on the graph, and the outputs on the host.
+fn bptt_loss<B: AutodiffBackend, N: PatternNet<B>>(
+    net: &N,
+    batch: &PatternBatch,
+    truncate: Option<usize>,
+    device: &B::Device,
+) -> anyhow::Result<(Tensor<B, 1>, Vec<f32>)> {
+    let (inputs, targets) = batch_tensors::<B>(batch, device);
+    let outputs = net.last_outputs(inputs, truncate);
+    let loss = last_step_loss(outputs.clone(), targets);
+    Ok((loss, host_values(outputs)?))
+}
+
+/// The pattern scores of a batch's last-step outputs.
+fn batch_metrics(
+    outputs: &[f32],
+    batch: &PatternBatch,
+    task: &PatternTaskConfig,
+) -> BTreeMap<String, f64> {
+    let mut values = BTreeMap::new();
+    values.insert(
+        "sum_abs_error".to_string(),
+        sum_abs_error(outputs, &batch.targets, task.neurons),
+    );
+    values.insert(
+        "sign_error".to_string(),
+        sign_error(outputs, &batch.targets),
+    );
+    if task.degraded_bits() > 0 {
+        values.insert(
+            "degraded_sign_error".to_string(),
+            degraded_sign_error(outputs, &batch.targets, &batch.degraded),
+        );
+    }
+    values
 }
 
 /// Averages over fresh evaluation episodes.
@@ -128,11 +171,12 @@ impl std::fmt::Display for EvalScore {
     }
 }
 
-/// Scores `model` on `episodes` episodes drawn from [`EVAL_SEED`]; no gradients.
-pub fn evaluate<B: Backend>(
-    model: &PlasticRnn<B>,
+/// Scores `net` on `episodes` episodes drawn from [`EVAL_SEED`]; no gradients.
+pub fn evaluate<B: Backend, N: PatternNet<B>>(
+    net: &N,
     task: &PatternTaskConfig,
     episodes: usize,
+    device: &B::Device,
 ) -> anyhow::Result<EvalScore> {
     let mut rng = ChaCha8Rng::seed_from_u64(EVAL_SEED);
     let (mut loss, mut abs_error, mut wrong, mut wrong_degraded) = (0.0, 0.0, 0.0, 0.0);
@@ -140,8 +184,8 @@ pub fn evaluate<B: Backend>(
     while done < episodes {
         let size = EVAL_CHUNK.min(episodes - done);
         let batch = generate_batch(task, size, &mut rng)?;
-        let (inputs, targets) = batch_tensors::<B>(&batch, &model.w.device());
-        let outputs = model.forward_on(inputs, Kernels::preferred());
+        let (inputs, targets) = batch_tensors::<B>(&batch, device);
+        let outputs = net.eval_outputs(inputs);
         loss += last_step_loss(outputs.clone(), targets)
             .into_scalar()
             .elem::<f64>()

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::PlasticRnnExperiment;
-use crate::flags::{negated, overlay_of, CommandLine, SeedAndAdamFlags, TrainFlags};
+use crate::flags::{negated, overlay_of, CommandLine, SeedAndAdamFlags, TrainFlags, TruncateFlag};
 
 impl CommandLine for PlasticRnnExperiment {
     type Flags = PlasticRnnFlags;
@@ -18,6 +18,9 @@ pub struct PlasticRnnFlags {
     /// Gradient engine [default: adjoint]
     #[arg(long = "grad", value_enum)]
     pub gradient: Option<GradientEngine>,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub truncation: TruncateFlag,
     #[command(flatten)]
     pub train: OptimisationFlags,
     #[command(flatten)]
@@ -117,7 +120,7 @@ impl TrainFlags for PlasticRnnFlags {
 
 #[derive(Debug, Args, Serialize)]
 pub struct PlasticRnnEvalFlags {
-    /// plastic-rnn: evaluation episodes [default: 100]
+    /// plastic-rnn, rnn, lstm: evaluation episodes [default: 100]
     #[arg(long)]
     pub episodes: Option<usize>,
 }

@@ -5,8 +5,8 @@ pub mod bench;
 pub mod compare;
 pub mod config;
 pub mod episode;
-mod flags;
-mod plots;
+pub(crate) mod flags;
+pub(crate) mod plots;
 
 use std::time::Instant;
 
@@ -129,11 +129,14 @@ impl Experiment for PlasticRnnExperiment {
         let started = Instant::now();
         let start = trainer.start_step();
         let (task, batch, gradient) = (run.task.clone(), run.train.batch, run.gradient);
+        let truncate = run.truncate;
         let model = run.model.init::<B>(run.train.seed, device);
         let mut learner = GradientSteps::new(
             model,
             &run.train.optimizer,
-            |model: &PlasticRnn<B>, rng: &mut _| run_episode(model, gradient, &task, batch, rng),
+            |model: &PlasticRnn<B>, rng: &mut _| {
+                run_episode(model, gradient, truncate, &task, batch, rng)
+            },
             device,
         );
         let state = trainer.fit(&mut learner, episode_rng(run.train.seed))?;
@@ -142,7 +145,7 @@ impl Experiment for PlasticRnnExperiment {
         let dir = trainer.run_dir();
         plots::write_plots(dir, &model)?;
         let weights = plots::weight_summary(&model)?;
-        let score = evaluate(&model, &run.task, run.eval_episodes)?;
+        let score = evaluate(&model, &run.task, run.eval_episodes, device)?;
         let last = state.last_metrics.as_ref().map(summary).unwrap_or_default();
         let text = format!(
             "{} ({}, {}): episodes {start}..{} in {seconds:.1} s; last episode: {last}\n{weights}\ncheckpoint: {}\n{score}",
@@ -165,7 +168,7 @@ impl Experiment for PlasticRnnExperiment {
             bail!("eval needs at least 1 episode");
         }
         let model = load_checked::<B::InnerBackend>(run, checkpoint, device)?;
-        let score = evaluate(&model, &run.task, options.episodes)?;
+        let score = evaluate(&model, &run.task, options.episodes, device)?;
         let weights = plots::weight_summary(&model)?;
         Ok(report(run, &score, &weights).text(format!("{score}\n{weights}")))
     }

@@ -72,15 +72,20 @@ pub fn weight_summary<B: Backend>(model: &PlasticRnn<B>) -> anyhow::Result<Weigh
     })
 }
 
-/// Draws the learning curve and the weight maps.
-pub fn write_plots<B: Backend>(run: &RunDir, model: &PlasticRnn<B>) -> anyhow::Result<()> {
+/// Draws the learning curve of a run on the pattern tasks (any network).
+pub fn write_learning_curve(run: &RunDir) -> anyhow::Result<()> {
     let metrics = MetricsLog::new(run.file(METRICS_FILE)).read()?;
     plot::learning_curve(
         &metrics,
         &["loss", "sum_abs_error", "sign_error"],
         "episode",
         &run.file("learning_curve.png"),
-    )?;
+    )
+}
+
+/// Draws the learning curve and the weight maps.
+pub fn write_plots<B: Backend>(run: &RunDir, model: &PlasticRnn<B>) -> anyhow::Result<()> {
+    write_learning_curve(run)?;
     let n = model.config.total_neurons();
     let w = host_values(model.w.val())?;
     let alpha = host_values(model.effective_alpha())?;
