@@ -193,6 +193,14 @@ pub fn differences(a: &Value, b: &Value) -> Vec<String> {
     out
 }
 
+/// Checks `--truncate K`: backpropagation through at least one step.
+pub fn validate_truncate(truncate: Option<usize>) -> anyhow::Result<()> {
+    if truncate == Some(0) {
+        bail!("--truncate must be at least 1 step");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,12 +228,4 @@ mod tests {
         assert!(settings.validate().is_ok());
         assert!(AdamSettings::with_learning_rate(-1.0).validate().is_err());
     }
-}
-
-/// Checks `--truncate K`: backpropagation through at least one step.
-pub fn validate_truncate(truncate: Option<usize>) -> anyhow::Result<()> {
-    if truncate == Some(0) {
-        bail!("--truncate must be at least 1 step");
-    }
-    Ok(())
 }
