@@ -52,11 +52,16 @@ fn main() -> ExitCode {
 
 /// Every time step allocates and frees matrices of N² floats. By default glibc hands such
 /// blocks back to the kernel and faults them in again at the next step, which at N = 1000
-/// costs more than the arithmetic; these settings keep them in the heap for reuse.
+/// costs more than the arithmetic; these settings keep them in the heap for reuse. Blocks
+/// above the largest mmap threshold glibc allows (32 MB: an LSTM's 2000 × 8000 recurrent
+/// matrix, its gradient and Adam's temporaries are 64 MB each) would still get a fresh,
+/// kernel-zeroed mapping every time, which on `train lstm --preset dp-50bit` took more system
+/// time than the computation took user time (docs/baselines.md): no block is mapped on its own.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
     // SAFETY: mallopt only changes allocator tunables; it is called before any thread starts.
     unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
