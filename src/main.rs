@@ -56,12 +56,17 @@ fn main() -> ExitCode {
 /// above the largest mmap threshold glibc allows (32 MB: an LSTM's 2000 × 8000 recurrent
 /// matrix, its gradient and Adam's temporaries are 64 MB each) would still get a fresh,
 /// kernel-zeroed mapping every time, which on `train lstm --preset dp-50bit` took more system
-/// time than the computation took user time (docs/baselines.md): no block is mapped on its own.
+/// time than the computation took user time (docs/baselines.md): no block is mapped on its own,
+/// unless the user sets glibc's `MALLOC_MMAP_MAX_` (65536 is glibc's default).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn keep_freed_memory() {
+    let mapped_blocks = std::env::var("MALLOC_MMAP_MAX_")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0);
     // SAFETY: mallopt only changes allocator tunables; it is called before any thread starts.
     unsafe {
-        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_MMAP_MAX, mapped_blocks);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
