@@ -200,6 +200,26 @@ fn bad_arguments_fail_with_one_clear_line() {
             "--truncate must be at least 1 step",
         ),
         (
+            &["plastic-rnn", "--modulation", "simple"],
+            "--modulation simple needs --grad bptt",
+        ),
+        (
+            &[
+                "plastic-rnn",
+                "--modulation",
+                "retroactive",
+                "--grad",
+                "bptt",
+                "--rule",
+                "oja",
+            ],
+            "--rule applies to an unmodulated trace",
+        ),
+        (
+            &["plastic-rnn", "--modulation", "sometimes"],
+            "invalid value 'sometimes'",
+        ),
+        (
             &["lstm", "--grad-clip", "0"],
             "--grad-clip must be a positive",
         ),

@@ -75,6 +75,8 @@ fn model<B: Backend>(p: &Problem, w: &[f64], alpha: &[f64], eta: f64) -> Plastic
         )),
         eta: Param::from_tensor(Tensor::from_data(TensorData::new(vec![eta], [1]), &device))
             .set_require_grad(p.config.learn_eta),
+        modulation_weights: None,
+        eligibility_rate: None,
         config: p.config.clone(),
     }
 }

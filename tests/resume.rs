@@ -78,12 +78,13 @@ fn plastic_rnn_resumes_bit_identically() {
 }
 
 #[test]
-fn plastic_rnn_with_rtrl_resumes_bit_identically() {
-    resumes_bit_identically(
-        "plastic-rnn",
-        &[
-            "--grad",
-            "rtrl",
+fn plastic_rnn_with_rtrl_or_modulation_resumes_bit_identically() {
+    for engine in [
+        &["--grad", "rtrl"][..],
+        &["--grad", "bptt", "--modulation", "retroactive"],
+    ] {
+        let mut args = engine.to_vec();
+        args.extend([
             "--neurons",
             "8",
             "--patterns",
@@ -94,8 +95,9 @@ fn plastic_rnn_with_rtrl_resumes_bit_identically() {
             "3",
             "--eval-episodes",
             "4",
-        ],
-    );
+        ]);
+        resumes_bit_identically("plastic-rnn", &args);
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod feedback_alignment;
 pub mod hebbian_ff;
 pub mod kernels;
 pub mod learned_rule;
+pub mod modulation;
 pub mod pattern_net;
 pub mod plastic_rnn;
 pub mod rate_network;
@@ -22,6 +23,7 @@ pub use hebbian_ff::{
 };
 pub use kernels::Kernels;
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, RuleMemory, RuleNetKind};
+pub use modulation::Modulation;
 pub use pattern_net::{truncation_cut, PatternNet};
 pub use plastic_rnn::{
     last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticGradients, PlasticRnn,

@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use crate::modulation::Modulation;
 use crate::pattern_net::{truncation_cut, PatternNet};
 
 /// How the Hebbian trace follows pre- and postsynaptic activity.
@@ -114,7 +115,17 @@ pub struct PlasticRnnConfig {
     /// Scale of the initial plasticity coefficients.
     #[config(default = 0.01)]
     pub alpha_init_scale: f64,
+    /// Whether the network modulates its own trace (Backpropamine); a modulated trace
+    /// ignores the rule, η and the clamp setting (see [`crate::modulation`]). Absent: none
+    /// (optional, so that configurations written before the field existed still load).
+    pub modulation: Option<Modulation>,
+    /// Initial rate `η_e` of the eligibility trace (retroactive modulation), learned;
+    /// absent: [`DEFAULT_ELIGIBILITY_RATE`].
+    pub eligibility_rate_init: Option<f64>,
 }
+
+/// `η_e` at the start of training when the configuration names none (Backpropamine's).
+pub const DEFAULT_ELIGIBILITY_RATE: f64 = 0.01;
 
 /// Recurrent network with Hebbian plastic connections; `W`, `α` and `η` are shared by every
 /// episode of a batch, each episode has its own trace.
@@ -126,6 +137,10 @@ pub struct PlasticRnn<B: Backend> {
     pub alpha: Param<Tensor<B, 2>>,
     /// Trace learning rate `η`, `[1]`.
     pub eta: Param<Tensor<B, 1>>,
+    /// `w_mod`, `[neurons, 1]`: the modulator `M = tanh(y·w_mod)`, when modulated.
+    pub modulation_weights: Option<Param<Tensor<B, 2>>>,
+    /// `η_e`, `[1]`, under retroactive modulation.
+    pub eligibility_rate: Option<Param<Tensor<B, 1>>>,
     /// The configuration this network was built from.
     #[module(skip)]
     pub config: PlasticRnnConfig,
@@ -138,6 +153,8 @@ pub struct PlasticState<B: Backend> {
     pub y: Tensor<B, 2>,
     /// Hebbian trace, `[batch, neurons, neurons]`.
     pub hebb_trace: Tensor<B, 3>,
+    /// Eligibility trace, `[batch, neurons, neurons]`, under retroactive modulation.
+    pub eligibility: Option<Tensor<B, 3>>,
 }
 
 /// Tensors derived from the parameters once per episode rather than once per step.
@@ -153,6 +170,17 @@ pub(crate) struct StepParams<B: Backend> {
 }
 
 impl PlasticRnnConfig {
+    /// How the trace is modulated.
+    pub fn modulation(&self) -> Modulation {
+        self.modulation.unwrap_or_default()
+    }
+
+    /// The initial eligibility-trace rate `η_e`.
+    pub fn eligibility_rate(&self) -> f64 {
+        self.eligibility_rate_init
+            .unwrap_or(DEFAULT_ELIGIBILITY_RATE)
+    }
+
     /// Neurons in the network, the bias neuron included.
     pub fn total_neurons(&self) -> usize {
         self.neurons + usize::from(self.bias_neuron)
@@ -193,6 +221,18 @@ impl PlasticRnnConfig {
                 alpha[i * n + i] = 0.0;
             }
         }
+        // Drawn after W and α, so that a seed gives the same W and α with and without.
+        let modulation_weights = (self.modulation() != Modulation::None).then(|| {
+            let bound = 1.0 / (n as f64).sqrt();
+            let values: Vec<f32> = (0..n)
+                .map(|_| rng.random_range(-bound..bound) as f32)
+                .collect();
+            Param::from_tensor(Tensor::from_data(TensorData::new(values, [n, 1]), device))
+        });
+        let eligibility_rate = (self.modulation() == Modulation::Retroactive).then(|| {
+            let rate = vec![self.eligibility_rate() as f32];
+            Param::from_tensor(Tensor::from_data(TensorData::new(rate, [1]), device))
+        });
         let eta =
             Tensor::<B, 1>::from_data(TensorData::new(vec![self.eta_init as f32], [1]), device);
         PlasticRnn {
@@ -202,6 +242,8 @@ impl PlasticRnnConfig {
                 device,
             )),
             eta: Param::from_tensor(eta).set_require_grad(self.learn_eta),
+            modulation_weights,
+            eligibility_rate,
             config: self.clone(),
         }
     }
@@ -219,6 +261,8 @@ impl<B: Backend> PlasticRnn<B> {
         PlasticState {
             y,
             hebb_trace: Tensor::zeros([batch, n, n], &device),
+            eligibility: (self.config.modulation() == Modulation::Retroactive)
+                .then(|| Tensor::zeros([batch, n, n], &device)),
         }
     }
 
@@ -241,6 +285,7 @@ impl<B: Backend> PlasticRnn<B> {
                 state = PlasticState {
                     y: state.y.detach(),
                     hebb_trace: state.hebb_trace.detach(),
+                    eligibility: state.eligibility.map(Tensor::detach),
                 };
             }
             state = self.advance(&params, state, input_at(&inputs, t));
@@ -328,6 +373,7 @@ impl<B: Backend> PlasticRnn<B> {
         let PlasticState {
             y: y_prev,
             hebb_trace,
+            eligibility,
         } = state;
         let effective = params.w.clone() + params.alpha.clone() * hebb_trace.clone();
         let drive = y_prev
@@ -339,6 +385,15 @@ impl<B: Backend> PlasticRnn<B> {
         let mut y = drive.tanh();
         if let Some((keep, unit)) = &params.bias {
             y = y * keep.clone() + unit.clone();
+        }
+        if self.config.modulation() != Modulation::None {
+            let (hebb_trace, eligibility) =
+                self.modulated_update(y_prev, y.clone(), hebb_trace, eligibility);
+            return PlasticState {
+                y,
+                hebb_trace,
+                eligibility,
+            };
         }
         // Outer products as [n,1]x[1,n] matmuls: their backward is two matrix-vector
         // products, where a broadcast multiply would need full-size reductions.
@@ -357,7 +412,11 @@ impl<B: Backend> PlasticRnn<B> {
         if self.config.clamp_trace {
             hebb_trace = hebb_trace.clamp(-1.0, 1.0);
         }
-        PlasticState { y, hebb_trace }
+        PlasticState {
+            y,
+            hebb_trace,
+            eligibility,
+        }
     }
 }
 

@@ -117,6 +117,11 @@ impl<B: Backend> PlasticRnn<B> {
         targets: Tensor<B, 2>,
         kernels: Kernels,
     ) -> PlasticGradients<B> {
+        assert_eq!(
+            self.config.modulation(),
+            crate::Modulation::None,
+            "the adjoint covers unmodulated traces: a modulated network trains by BPTT"
+        );
         match (kernels, self.w.val().dtype()) {
             (Kernels::Tensor, _) => self.tensor_adjoint(inputs, targets),
             (Kernels::Host, DType::F64) => self.host_adjoint::<f64>(inputs, targets),
@@ -126,8 +131,11 @@ impl<B: Backend> PlasticRnn<B> {
 
     /// [`PlasticRnn::forward`] on the given kernels: the last step's activities of the input
     /// neurons, `[batch, neurons]`. No gradient flows through the host kernels.
+    /// A modulated network always runs on tensor operations.
     pub fn forward_on(&self, inputs: Tensor<B, 3>, kernels: Kernels) -> Tensor<B, 2> {
+        let modulated = self.config.modulation() != crate::Modulation::None;
         match (kernels, self.w.val().dtype()) {
+            _ if modulated => self.forward(inputs),
             (Kernels::Tensor, _) => self.forward(inputs),
             (Kernels::Host, DType::F64) => self.host_forward::<f64>(inputs),
             (Kernels::Host, _) => self.host_forward::<f32>(inputs),

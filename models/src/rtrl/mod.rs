@@ -166,6 +166,11 @@ impl<B: Backend> PlasticRnn<B> {
         targets: Tensor<B, 2>,
         kernels: Kernels,
     ) -> PlasticGradients<B> {
+        assert_eq!(
+            self.config.modulation(),
+            crate::Modulation::None,
+            "RTRL covers unmodulated traces: a modulated network trains by BPTT"
+        );
         match (kernels, self.w.val().dtype()) {
             (Kernels::Tensor, _) => self.tensor_rtrl(inputs, targets),
             (Kernels::Host, DType::F64) => self.host_rtrl::<f64>(inputs, targets),

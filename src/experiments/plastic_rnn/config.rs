@@ -2,7 +2,7 @@
 //! presets it starts from.
 
 use anyhow::{bail, Context};
-use plastic_models::{AlphaInit, GradientEngine, PlasticRnnConfig};
+use plastic_models::{AlphaInit, GradientEngine, HebbRule, Modulation, PlasticRnnConfig};
 use plastic_tasks::{pattern_preset, PatternTaskConfig, PATTERN_PRESETS};
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +77,22 @@ pub fn validate(run: &PlasticRnnRun) -> anyhow::Result<()> {
         );
     }
     let model = &run.model;
+    if model.modulation() != Modulation::None {
+        if run.gradient != GradientEngine::Bptt {
+            bail!(
+                "--modulation {} needs --grad bptt (the {} engine covers unmodulated traces)",
+                model.modulation().name(),
+                run.gradient.name()
+            );
+        }
+        if model.rule != HebbRule::Hebb {
+            bail!("--rule applies to an unmodulated trace; a modulated one has its own update");
+        }
+        let rate = model.eligibility_rate();
+        if !(rate.is_finite() && (0.0..=1.0).contains(&rate)) {
+            bail!("--eligibility-rate must lie in [0, 1], got {rate}");
+        }
+    }
     if model.neurons == 0 {
         bail!("neurons must be at least 1");
     }

@@ -1,7 +1,7 @@
 //! `train plastic-rnn` and `eval` flags; each serialises to its place in the run's JSON.
 
 use clap::Args;
-use plastic_models::{GradientEngine, HebbRule};
+use plastic_models::{GradientEngine, HebbRule, Modulation};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -69,6 +69,12 @@ pub struct ModelFlags {
     /// Hold α's diagonal at zero (true/false)
     #[arg(long, value_name = "BOOL")]
     pub zero_alpha_diagonal: Option<bool>,
+    /// Neuromodulated trace (Backpropamine; needs --grad bptt) [default: none]
+    #[arg(long, value_enum)]
+    pub modulation: Option<Modulation>,
+    /// Initial eligibility-trace rate η_e of retroactive modulation [default: 0.01]
+    #[arg(long = "eligibility-rate", allow_negative_numbers = true)]
+    pub eligibility_rate_init: Option<f64>,
 }
 
 #[derive(Debug, Args, Serialize)]

@@ -13,7 +13,9 @@ use std::time::Instant;
 use anyhow::bail;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use plastic_models::{anchor_interval, rtrl_sensitivity_bytes, GradientEngine, PlasticRnn};
+use plastic_models::{
+    anchor_interval, rtrl_sensitivity_bytes, GradientEngine, Modulation, PlasticRnn,
+};
 use plastic_tasks::PATTERN_PRESETS;
 use serde::{Deserialize, Serialize};
 
@@ -107,7 +109,14 @@ impl Experiment for PlasticRnnExperiment {
         let parameters = 8 * n * n;
         let in_flight = 4 * batch * n * n;
         match run.gradient {
-            GradientEngine::Bptt => floats(2 * steps * batch * n * n + in_flight + parameters),
+            GradientEngine::Bptt => {
+                // A retroactively modulated step keeps its eligibility trace as well.
+                let per_step = match run.model.modulation() {
+                    Modulation::Retroactive => 3,
+                    _ => 2,
+                };
+                floats(per_step * steps * batch * n * n + in_flight + parameters)
+            }
             GradientEngine::Rtrl => {
                 let sensitivities = rtrl_sensitivity_bytes(&run.model, run.train.batch, 4);
                 floats(in_flight + parameters)
