@@ -29,6 +29,17 @@ use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
 use episode::{episode_rng, evaluate, run_episode, EvalScore};
 use plots::WeightSummary;
 
+/// What the progress bar shows for every network on the pattern tasks.
+pub(crate) const PATTERN_HEADLINE: &[&str] =
+    &["sum_abs_error", "sign_error", "degraded_sign_error"];
+
+/// What a resumed run on the pattern tasks may change.
+pub(crate) const PATTERN_RESUMABLE: &[(&str, &str)] = &[
+    ("/train/episodes", "--episodes"),
+    ("/train/checkpoint_every", "--checkpoint-every"),
+    ("/eval_episodes", "--eval-episodes"),
+];
+
 /// The plastic RNN on the pattern tasks.
 pub struct PlasticRnnExperiment;
 
@@ -50,13 +61,8 @@ impl Experiment for PlasticRnnExperiment {
     const NAME: &'static str = "plastic-rnn";
     const ABOUT: &'static str =
         "recurrent net with Hebbian plastic connections (learned α, η), trained by BPTT or RTRL";
-    const HEADLINE: &'static [&'static str] =
-        &["sum_abs_error", "sign_error", "degraded_sign_error"];
-    const RESUMABLE: &'static [(&'static str, &'static str)] = &[
-        ("/train/episodes", "--episodes"),
-        ("/train/checkpoint_every", "--checkpoint-every"),
-        ("/eval_episodes", "--eval-episodes"),
-    ];
+    const HEADLINE: &'static [&'static str] = PATTERN_HEADLINE;
+    const RESUMABLE: &'static [(&'static str, &'static str)] = PATTERN_RESUMABLE;
     const MEMORY_HINT: &'static str =
         "lower --neurons or --batch (or, for RTRL, use --grad adjoint)";
 

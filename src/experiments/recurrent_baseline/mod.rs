@@ -19,7 +19,7 @@ pub use flags::{BaselineFlags, LstmFlags, RnnFlags};
 
 use super::plastic_rnn::episode::{bptt_episode, episode_rng, evaluate, EvalScore};
 use super::plastic_rnn::plots::write_learning_curve;
-use super::plastic_rnn::PlasticRnnEval;
+use super::plastic_rnn::{PlasticRnnEval, PATTERN_HEADLINE, PATTERN_RESUMABLE};
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
@@ -111,13 +111,8 @@ pub struct BaselineExperiment<K>(PhantomData<K>);
 impl<K: Baseline> Experiment for BaselineExperiment<K> {
     const NAME: &'static str = K::NAME;
     const ABOUT: &'static str = K::ABOUT;
-    const HEADLINE: &'static [&'static str] =
-        &["sum_abs_error", "sign_error", "degraded_sign_error"];
-    const RESUMABLE: &'static [(&'static str, &'static str)] = &[
-        ("/train/episodes", "--episodes"),
-        ("/train/checkpoint_every", "--checkpoint-every"),
-        ("/eval_episodes", "--eval-episodes"),
-    ];
+    const HEADLINE: &'static [&'static str] = PATTERN_HEADLINE;
+    const RESUMABLE: &'static [(&'static str, &'static str)] = PATTERN_RESUMABLE;
     const MEMORY_HINT: &'static str = "lower --hidden or --batch, or set --truncate";
 
     type Run = BaselineRun<K::Config>;
