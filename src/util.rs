@@ -73,6 +73,18 @@ pub fn host_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> anyhow::
         .map_err(|e| anyhow::anyhow!("cannot read a tensor back from the device: {e:?}"))
 }
 
+/// Mean and sample standard deviation (0 for one value).
+pub fn mean_sd(values: &[f64]) -> (f64, f64) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let var = if values.len() > 1 {
+        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

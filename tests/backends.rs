@@ -100,15 +100,56 @@ fn engines_train_as_on_ndarray(backend: &str) {
     }
 }
 
-/// The non-plastic baselines (truncated BPTT, clipped gradients) train on `backend` along
-/// the same per-episode losses as on ndarray.
+/// The networks trained by autodiff beside the plastic RNN's engines train on `backend`
+/// along the same per-episode losses as on ndarray: the non-plastic baselines (truncated
+/// BPTT, clipped gradients), the modulated plastic RNN, and the cue-reward agents (actions
+/// sampled from the policy; the same draws on both backends as long as no probability lands
+/// within float error of a draw).
 #[cfg(feature = "ndarray")]
-fn baselines_train_as_on_ndarray(backend: &str) {
+fn autodiff_models_train_as_on_ndarray(backend: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
-    for (model, hidden) in [("rnn", "6"), ("lstm", "12")] {
-        for (run_backend, name) in [(backend, "other"), ("ndarray", "reference")] {
-            zoo_ok(&[
+    let pattern = ["--neurons", "8", "--patterns", "2", "--eval-episodes", "2"];
+    let baseline = ["--truncate", "6", "--grad-clip", "1"];
+    let cue_reward = [
+        "--hidden",
+        "6",
+        "--steps",
+        "20",
+        "--batch",
+        "3",
+        "--cue-bits",
+        "4",
+        "--eval-episodes",
+        "2",
+    ];
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        (
+            "rnn",
+            [&pattern[..], &baseline, &["--hidden", "6"]].concat(),
+        ),
+        (
+            "lstm",
+            [&pattern[..], &baseline, &["--hidden", "12"]].concat(),
+        ),
+        (
+            "plastic-rnn",
+            [
+                &pattern[..],
+                &["--grad", "bptt", "--modulation", "retroactive"],
+            ]
+            .concat(),
+        ),
+        (
+            "cue-reward",
+            [&cue_reward[..], &["--modulation", "simple"]].concat(),
+        ),
+        ("cue-reward", [&cue_reward[..], &["--core", "rnn"]].concat()),
+    ];
+    for (case, (model, args)) in cases.iter().enumerate() {
+        let (other, reference) = (format!("{case}-other"), format!("{case}-reference"));
+        for (run_backend, name) in [(backend, &other), ("ndarray", &reference)] {
+            let mut command = vec![
                 "--backend",
                 run_backend,
                 "train",
@@ -117,21 +158,11 @@ fn baselines_train_as_on_ndarray(backend: &str) {
                 out,
                 "--run-name",
                 name,
-                "--neurons",
-                "8",
-                "--patterns",
-                "2",
-                "--hidden",
-                hidden,
                 "--episodes",
                 "4",
-                "--eval-episodes",
-                "2",
-                "--truncate",
-                "6",
-                "--grad-clip",
-                "1",
-            ]);
+            ];
+            command.extend(args);
+            zoo_ok(&command);
         }
         let losses = |name: &str| -> Vec<f64> {
             metrics_of(tmp.path(), model, name)
@@ -139,12 +170,12 @@ fn baselines_train_as_on_ndarray(backend: &str) {
                 .map(|m| m["loss"].as_f64().unwrap())
                 .collect()
         };
-        let (ours, reference) = (losses("other"), losses("reference"));
+        let (ours, reference) = (losses(&other), losses(&reference));
         assert_eq!(ours.len(), 4);
         for (g, c) in ours.iter().zip(&reference) {
             assert!(
                 (g - c).abs() <= 1e-3 * (1.0 + c.abs()),
-                "{backend} {model} loss {g} vs ndarray {c}"
+                "{backend} {model} {args:?} loss {g} vs ndarray {c}"
             );
         }
     }
@@ -456,16 +487,16 @@ fn flex_trains_with_every_gradient_engine_as_ndarray_does() {
 
 #[cfg(all(feature = "wgpu", feature = "ndarray"))]
 #[test]
-fn wgpu_trains_the_baselines_as_ndarray_does() {
+fn wgpu_trains_the_autodiff_models_as_ndarray_does() {
     let _alone = one_at_a_time();
-    baselines_train_as_on_ndarray("wgpu");
+    autodiff_models_train_as_on_ndarray("wgpu");
 }
 
 #[cfg(all(feature = "flex", feature = "ndarray"))]
 #[test]
-fn flex_trains_the_baselines_as_ndarray_does() {
+fn flex_trains_the_autodiff_models_as_ndarray_does() {
     let _alone = one_at_a_time();
-    baselines_train_as_on_ndarray("flex");
+    autodiff_models_train_as_on_ndarray("flex");
 }
 
 #[cfg(feature = "wgpu")]

@@ -235,6 +235,32 @@ fn bad_arguments_fail_with_one_clear_line() {
             &["lstm", "--preset", "nope"],
             "invalid value 'nope' for '--preset",
         ),
+        (
+            &["cue-reward", "--modulation", "sometimes"],
+            "invalid value 'sometimes'",
+        ),
+        (
+            &["cue-reward", "--core", "rnn", "--modulation", "simple"],
+            "a non-plastic core has no modulation",
+        ),
+        (&["cue-reward", "--cues", "3"], "cues must be even"),
+        (&["cue-reward", "--steps", "0"], "steps must be at least 1"),
+        (
+            &["cue-reward", "--hidden", "0"],
+            "--hidden must be at least 1",
+        ),
+        (
+            &["cue-reward", "--discount", "1.5"],
+            "--discount must lie in [0, 1]",
+        ),
+        (
+            &["cue-reward", "--entropy-weight", "-1"],
+            "--entropy-weight must be a non-negative",
+        ),
+        (
+            &["cue-reward", "--grad-clip", "0"],
+            "--grad-clip must be a positive",
+        ),
     ] {
         let mut command = vec!["train"];
         command.extend(args);

@@ -128,6 +128,28 @@ fn baselines_resume_bit_identically() {
 }
 
 #[test]
+fn cue_reward_agents_resume_bit_identically() {
+    for core in [&["--modulation", "retroactive"][..], &["--core", "rnn"]] {
+        let mut args = core.to_vec();
+        args.extend([
+            "--hidden",
+            "6",
+            "--steps",
+            "24",
+            "--batch",
+            "3",
+            "--episodes",
+            "7",
+            "--checkpoint-every",
+            "3",
+            "--eval-episodes",
+            "4",
+        ]);
+        resumes_bit_identically("cue-reward", &args);
+    }
+}
+
+#[test]
 fn hebbian_ff_resumes_bit_identically() {
     // Checkpoints at 42 (between two scorings, every 5 updates) and at 50.
     resumes_bit_identically(

@@ -14,7 +14,7 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::pattern_net::{truncation_cut, PatternNet};
 
 /// A parameter of `shape`, its entries drawn from `sample` in order.
-fn drawn<B: Backend, const D: usize>(
+pub(crate) fn drawn<B: Backend, const D: usize>(
     shape: [usize; D],
     mut sample: impl FnMut() -> f64,
     device: &B::Device,

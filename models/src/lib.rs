@@ -9,6 +9,7 @@ pub mod kernels;
 pub mod learned_rule;
 pub mod modulation;
 pub mod pattern_net;
+pub mod plastic_agent;
 pub mod plastic_rnn;
 pub mod rate_network;
 pub mod reservoir;
@@ -25,6 +26,7 @@ pub use kernels::Kernels;
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, RuleMemory, RuleNetKind};
 pub use modulation::Modulation;
 pub use pattern_net::{truncation_cut, PatternNet};
+pub use plastic_agent::{AgentState, AgentStep, PlasticAgent, PlasticAgentConfig};
 pub use plastic_rnn::{
     last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticGradients, PlasticRnn,
     PlasticRnnConfig, PlasticState,

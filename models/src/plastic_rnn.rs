@@ -335,7 +335,16 @@ impl<B: Backend> PlasticRnn<B> {
         StepParams {
             w: self.w.val().unsqueeze_dim(0),
             alpha: self.effective_alpha().unsqueeze_dim(0),
-            eta: self.eta_value().reshape([1, 1, 1]),
+            eta: if self.config.modulation() == Modulation::None {
+                self.eta_value()
+            } else {
+                // A modulated trace does not use η. Detached, it leaves no node in the
+                // autodiff graph: a node that never reaches the loss hangs from η's leaf for as
+                // long as η is unchanged (it gets no gradient), and Burn's graph cleanup walks
+                // every such node at each backward pass, slower with every episode.
+                self.eta.val().detach()
+            }
+            .reshape([1, 1, 1]),
             bias: self.bias_tensors(&device),
         }
     }

@@ -2,6 +2,7 @@
 //! `train <model>` subcommands and `eval`'s dispatch are made from.
 
 pub mod bayesian_synapse;
+pub mod cue_reward;
 pub mod esn;
 pub mod feedback_alignment;
 pub mod force;
@@ -20,6 +21,7 @@ pub fn all() -> Vec<Box<dyn Entry>> {
         entry::<plastic_rnn::PlasticRnnExperiment>(),
         entry::<recurrent_baseline::BaselineExperiment<recurrent_baseline::Rnn>>(),
         entry::<recurrent_baseline::BaselineExperiment<recurrent_baseline::Lstm>>(),
+        entry::<cue_reward::CueRewardExperiment>(),
         entry::<hebbian_ff::HebbianFfExperiment>(),
         entry::<learned_rule::LearnedRuleExperiment>(),
         entry::<feedback_alignment::FeedbackAlignmentExperiment>(),

@@ -2,6 +2,7 @@
 //! Tasks know nothing of models: they produce plain `f32` buffers and score plain buffers.
 
 pub mod boolean;
+pub mod cue_reward;
 pub mod fashion_mnist;
 pub mod gaussian;
 pub mod pattern;
@@ -11,6 +12,7 @@ pub mod series;
 pub mod two_input;
 
 pub use boolean::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
+pub use cue_reward::{CueRewardConfig, CueRewardEpisodes, Slot, CUE_REWARD_ACTIONS, RESPOND};
 pub use gaussian::CorrelatedGaussian;
 pub use pattern::{generate_batch, PatternBatch, PatternTaskConfig};
 pub use periodic::{four_sines, PeriodicGp, FOUR_SINES_PERIOD};

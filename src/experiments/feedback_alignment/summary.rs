@@ -6,18 +6,7 @@ use std::fmt::Write as _;
 
 use super::{angle_name, FeedbackAlignmentExperiment};
 use crate::experiment::Finished;
-
-/// Mean and sample standard deviation (0 for one value).
-fn mean_sd(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = if values.len() > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
-}
+use crate::util::mean_sd;
 
 /// A Markdown table: per method, its seeds, the error (test error in % on Fashion-MNIST,
 /// the frozen net's mean squared error on the product task) and each hidden layer's final

@@ -126,7 +126,7 @@ impl TrainFlags for PlasticRnnFlags {
 
 #[derive(Debug, Args, Serialize)]
 pub struct PlasticRnnEvalFlags {
-    /// plastic-rnn, rnn, lstm: evaluation episodes [default: 100]
+    /// plastic-rnn, rnn, lstm, cue-reward: evaluation episodes [default: 100; cue-reward: the run's]
     #[arg(long)]
     pub episodes: Option<usize>,
 }

@@ -245,7 +245,7 @@ where
 }
 
 /// The shapes of every float parameter of `module`, in order.
-fn shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
+pub(crate) fn shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
     struct Shapes(Vec<Vec<usize>>);
     impl<B: Backend> ModuleVisitor<B> for Shapes {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {

@@ -1,0 +1,181 @@
+//! An actor-critic agent with a recurrent core, for tasks that reward actions (Backpropamine,
+//! Miconi et al. 2019): observations enter through an input layer, the core is either a
+//! [`PlasticRnn`] (plain, simply or retroactively modulated plasticity) or a non-plastic
+//! recurrent layer, and two heads read the core out: action scores and a value estimate.
+//!
+//! ```text
+//! y(t)      = tanh( x(t)·W_in + b_in + y(t−1)·(W + α⊙Hebb(t−1)) )   (plastic core)
+//! y(t)      = tanh( x(t)·W_in + b_in + y(t−1)·W )                    (non-plastic core)
+//! scores(t) = y(t)·W_π + b_π,   value(t) = y(t)·w_v + b_v
+//! ```
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::baselines::drawn;
+use crate::plastic_rnn::{PlasticRnn, PlasticRnnConfig, PlasticState};
+
+/// Shape of a [`PlasticAgent`].
+#[derive(Config, Debug, PartialEq)]
+pub struct PlasticAgentConfig {
+    /// Observation channels.
+    pub inputs: usize,
+    /// Actions the policy chooses among.
+    pub actions: usize,
+    /// Recurrent units.
+    pub hidden: usize,
+    /// The plastic core (its `neurons` equal `hidden`); absent: a non-plastic recurrent layer.
+    pub plastic: Option<PlasticRnnConfig>,
+    /// The non-plastic core's initial weights are `scale · U(0, 1)`.
+    #[config(default = 0.001)]
+    pub recurrent_init_scale: f64,
+}
+
+impl PlasticAgentConfig {
+    /// Learned numbers in the agent.
+    pub fn parameter_count(&self) -> usize {
+        let (n, inputs, actions) = (self.hidden, self.inputs, self.actions);
+        let heads = (n + 1) * actions + (n + 1);
+        let core = match &self.plastic {
+            None => n * n,
+            Some(plastic) => {
+                let [a, b] = plastic.alpha_shape();
+                let modulated = plastic.modulation() != crate::Modulation::None;
+                let retroactive = plastic.modulation() == crate::Modulation::Retroactive;
+                n * n
+                    + a * b
+                    + usize::from(plastic.learn_eta && !modulated)
+                    + if modulated { n } else { 0 }
+                    + usize::from(retroactive)
+            }
+        };
+        (inputs + 1) * n + core + heads
+    }
+
+    /// Builds the agent with parameters drawn from `seed` (the same on every backend).
+    pub fn init<B: Backend>(&self, seed: u64, device: &B::Device) -> PlasticAgent<B> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(2);
+        let n = self.hidden;
+        // PyTorch's linear-layer initialisation: U(±1/√fan_in), biases alike.
+        let mut layer = |rows: usize, cols: usize| {
+            let bound = 1.0 / (rows as f64).sqrt();
+            let mut uniform = || rng.random_range(-bound..bound);
+            let weights = drawn([rows, cols], &mut uniform, device);
+            let bias = drawn([cols], &mut uniform, device);
+            (weights, bias)
+        };
+        let (input_weights, input_bias) = layer(self.inputs, n);
+        let (policy_weights, policy_bias) = layer(n, self.actions);
+        let (value_weights, value_bias) = layer(n, 1);
+        let scale = self.recurrent_init_scale;
+        let recurrent = self
+            .plastic
+            .is_none()
+            .then(|| drawn([n, n], || scale * rng.random::<f64>(), device));
+        PlasticAgent {
+            input_weights,
+            input_bias,
+            core: self.plastic.as_ref().map(|c| c.init(seed, device)),
+            recurrent,
+            policy_weights,
+            policy_bias,
+            value_weights,
+            value_bias,
+            config: self.clone(),
+        }
+    }
+}
+
+/// See [`PlasticAgentConfig`].
+#[derive(Module, Debug)]
+pub struct PlasticAgent<B: Backend> {
+    /// `W_in`, `[inputs, hidden]`.
+    pub input_weights: Param<Tensor<B, 2>>,
+    /// `b_in`, `[hidden]`.
+    pub input_bias: Param<Tensor<B, 1>>,
+    /// The plastic core, when plastic.
+    pub core: Option<PlasticRnn<B>>,
+    /// The non-plastic core's `W`, `[hidden, hidden]`, when not plastic.
+    pub recurrent: Option<Param<Tensor<B, 2>>>,
+    /// `W_π`, `[hidden, actions]`.
+    pub policy_weights: Param<Tensor<B, 2>>,
+    /// `b_π`, `[actions]`.
+    pub policy_bias: Param<Tensor<B, 1>>,
+    /// `w_v`, `[hidden, 1]`.
+    pub value_weights: Param<Tensor<B, 2>>,
+    /// `b_v`, `[1]`.
+    pub value_bias: Param<Tensor<B, 1>>,
+    #[module(skip)]
+    pub config: PlasticAgentConfig,
+}
+
+/// What an agent carries from step to step.
+#[derive(Debug, Clone)]
+pub enum AgentState<B: Backend> {
+    /// Activities, traces (and eligibility traces) of a plastic core.
+    Plastic(PlasticState<B>),
+    /// Activities `[batch, hidden]` of a non-plastic core.
+    Fixed(Tensor<B, 2>),
+}
+
+impl<B: Backend> AgentState<B> {
+    /// The core's activities, `[batch, hidden]`.
+    pub fn activity(&self) -> &Tensor<B, 2> {
+        match self {
+            Self::Plastic(state) => &state.y,
+            Self::Fixed(y) => y,
+        }
+    }
+}
+
+/// One step's result.
+pub struct AgentStep<B: Backend> {
+    pub state: AgentState<B>,
+    /// Unnormalised action scores, `[batch, actions]`.
+    pub scores: Tensor<B, 2>,
+    /// Value estimates, `[batch]`.
+    pub value: Tensor<B, 1>,
+}
+
+impl<B: Backend> PlasticAgent<B> {
+    /// The state at the start of an episode: silent units, empty traces.
+    pub fn initial_state(&self, batch: usize) -> AgentState<B> {
+        match &self.core {
+            Some(core) => AgentState::Plastic(core.initial_state(batch)),
+            None => AgentState::Fixed(Tensor::zeros(
+                [batch, self.config.hidden],
+                &self.input_weights.device(),
+            )),
+        }
+    }
+
+    /// One step on `observation`, `[batch, inputs]`.
+    pub fn step(&self, state: AgentState<B>, observation: Tensor<B, 2>) -> AgentStep<B> {
+        let drive =
+            observation.matmul(self.input_weights.val()) + self.input_bias.val().unsqueeze_dim(0);
+        let state = match (state, &self.core, &self.recurrent) {
+            (AgentState::Plastic(state), Some(core), _) => {
+                AgentState::Plastic(core.step(state, drive))
+            }
+            (AgentState::Fixed(y), None, Some(w)) => {
+                AgentState::Fixed((y.matmul(w.val()) + drive).tanh())
+            }
+            _ => panic!("the state belongs to another kind of core"),
+        };
+        let y = state.activity().clone();
+        let scores =
+            y.clone().matmul(self.policy_weights.val()) + self.policy_bias.val().unsqueeze_dim(0);
+        let value = (y.matmul(self.value_weights.val()) + self.value_bias.val().unsqueeze_dim(0))
+            .squeeze_dim::<1>(1);
+        AgentStep {
+            state,
+            scores,
+            value,
+        }
+    }
+}
