@@ -56,7 +56,7 @@ impl CueRewardConfig {
     /// Rejects configurations that cannot produce an episode.
     pub fn validate(&self) -> Result<(), TaskError> {
         let bad = |msg: String| Err(TaskError::InvalidConfig(msg));
-        if self.cues < 2 || self.cues % 2 != 0 {
+        if self.cues < 2 || !self.cues.is_multiple_of(2) {
             return bad(format!(
                 "cues must be even and at least 2 (half are shown per trial), got {}",
                 self.cues
