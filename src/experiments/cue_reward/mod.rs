@@ -205,7 +205,7 @@ fn write_learning_curve(run: &RunDir) -> anyhow::Result<()> {
     plot::learning_curve(
         &metrics,
         &["reward", "right_answers"],
-        "episode",
+        "update (one batch of episodes)",
         &run.file("learning_curve.png"),
     )
 }
