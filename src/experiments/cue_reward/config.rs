@@ -2,7 +2,6 @@
 //! optimisation; and the presets (Backpropamine's task, scaled to a CPU).
 
 use anyhow::bail;
-use plastic_models::plastic_rnn::DEFAULT_ELIGIBILITY_RATE;
 use plastic_models::{AlphaInit, Modulation, PlasticAgentConfig, PlasticRnnConfig};
 use plastic_tasks::{CueRewardConfig, CUE_REWARD_ACTIONS};
 use serde::{Deserialize, Serialize};
@@ -81,6 +80,12 @@ pub fn preset_task() -> CueRewardConfig {
         reward: 1.0,
     }
 }
+
+/// Initial eligibility-trace rate η_e of the preset (learned). Backpropamine starts it at
+/// 0.01; then the retroactive agent's plastic change starts about a hundredth of the simply
+/// modulated one's, and within the preset's 1500 updates it left chance on 2 of 8 seeds
+/// (docs/cue-reward.md).
+pub const PRESET_ELIGIBILITY_RATE: f64 = 0.3;
 
 /// Names of the presets, the default first.
 pub const CUE_REWARD_PRESETS: [&str; 1] = ["cue-reward"];
@@ -164,7 +169,7 @@ pub fn preset(name: &str) -> anyhow::Result<CueRewardRun> {
             hidden: PLASTIC_HIDDEN,
             match_parameters: true,
             modulation: Modulation::Retroactive,
-            eligibility_rate: DEFAULT_ELIGIBILITY_RATE,
+            eligibility_rate: PRESET_ELIGIBILITY_RATE,
             eta: 0.01,
             alpha_init: 0.001,
             w_init_std: 0.001,

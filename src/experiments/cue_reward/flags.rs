@@ -53,7 +53,7 @@ pub struct NetworkFlags {
     /// How the plastic core modulates its own trace [cue-reward: retroactive]
     #[arg(long, value_enum)]
     pub modulation: Option<Modulation>,
-    /// Initial eligibility-trace rate η_e (retroactive modulation) [default: 0.01]
+    /// Initial eligibility-trace rate η_e (retroactive modulation; learned) [default: 0.3]
     #[arg(long, allow_negative_numbers = true)]
     pub eligibility_rate: Option<f64>,
     /// Initial trace rate η (plain plasticity, --modulation none) [default: 0.01]
