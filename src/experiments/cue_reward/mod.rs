@@ -21,12 +21,12 @@ pub use config::{AgentNetwork, CueRewardRun, CUE_REWARD_PRESETS};
 pub use flags::CueRewardFlags;
 
 use super::plastic_rnn::episode::episode_rng;
-use super::recurrent_baseline::shapes;
-use crate::checkpoint::{Checkpoint, RunDir, METRICS_FILE, MODEL_FILE};
+use super::plastic_rnn::plots::write_curve_of;
+use super::plastic_rnn::PATTERN_RESUMABLE;
+use super::recurrent_baseline::load_shape_checked;
+use crate::checkpoint::Checkpoint;
 use crate::experiment::{Experiment, Finished, Report};
 use crate::memory::floats;
-use crate::metrics::MetricsLog;
-use crate::plot;
 use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
 use episode::{a2c_episode, evaluate, RewardScore};
 
@@ -46,11 +46,7 @@ impl Experiment for CueRewardExperiment {
     const ABOUT: &'static str =
         "cue-reward association (Backpropamine): plastic or modulated RNN agent trained by A2C";
     const HEADLINE: &'static [&'static str] = &["reward", "right_answers"];
-    const RESUMABLE: &'static [(&'static str, &'static str)] = &[
-        ("/train/episodes", "--episodes"),
-        ("/train/checkpoint_every", "--checkpoint-every"),
-        ("/eval_episodes", "--eval-episodes"),
-    ];
+    const RESUMABLE: &'static [(&'static str, &'static str)] = PATTERN_RESUMABLE;
     const MEMORY_HINT: &'static str = "lower --hidden, --batch or --steps";
 
     type Run = CueRewardRun;
@@ -128,7 +124,11 @@ impl Experiment for CueRewardExperiment {
         let seconds = started.elapsed().as_secs_f64();
         let agent = learner.into_model().valid();
         let dir = trainer.run_dir();
-        write_learning_curve(dir)?;
+        write_curve_of(
+            dir,
+            &["reward", "right_answers"],
+            "update (one batch of episodes)",
+        )?;
         let score = evaluate(&agent, &run.task, run.eval_episodes)?;
         let last = state.last_metrics.as_ref().map(summary).unwrap_or_default();
         let text = format!(
@@ -187,25 +187,5 @@ fn load_checked<B: Backend>(
         .network
         .agent_config(&run.task)
         .init::<B>(run.train.seed, device);
-    let expected = shapes::<B, _>(&fresh);
-    let agent = checkpoint.load_module(MODEL_FILE, fresh, device)?;
-    let found = shapes::<B, _>(&agent);
-    if found != expected {
-        bail!(
-            "{} holds weights of shapes {found:?}, but its configuration needs {expected:?}",
-            checkpoint.dir.display()
-        );
-    }
-    Ok(agent)
-}
-
-/// Draws the mean reward per episode and the fraction of right answers along training.
-fn write_learning_curve(run: &RunDir) -> anyhow::Result<()> {
-    let metrics = MetricsLog::new(run.file(METRICS_FILE)).read()?;
-    plot::learning_curve(
-        &metrics,
-        &["reward", "right_answers"],
-        "update (one batch of episodes)",
-        &run.file("learning_curve.png"),
-    )
+    load_shape_checked(checkpoint, fresh, device)
 }

@@ -33,7 +33,8 @@ use plots::WeightSummary;
 pub(crate) const PATTERN_HEADLINE: &[&str] =
     &["sum_abs_error", "sign_error", "degraded_sign_error"];
 
-/// What a resumed run on the pattern tasks may change.
+/// What a resumed run on the pattern tasks (and the cue-reward task) may change: its length,
+/// checkpoint cadence and evaluation.
 pub(crate) const PATTERN_RESUMABLE: &[(&str, &str)] = &[
     ("/train/episodes", "--episodes"),
     ("/train/checkpoint_every", "--checkpoint-every"),

@@ -74,13 +74,13 @@ pub fn weight_summary<B: Backend>(model: &PlasticRnn<B>) -> anyhow::Result<Weigh
 
 /// Draws the learning curve of a run on the pattern tasks (any network).
 pub fn write_learning_curve(run: &RunDir) -> anyhow::Result<()> {
-    let metrics = MetricsLog::new(run.file(METRICS_FILE)).read()?;
-    plot::learning_curve(
-        &metrics,
-        &["loss", "sum_abs_error", "sign_error"],
-        "episode",
-        &run.file("learning_curve.png"),
-    )
+    write_curve_of(run, &["loss", "sum_abs_error", "sign_error"], "episode")
+}
+
+/// Draws `learning_curve.png` of a run from its `metrics.jsonl`: one panel per metric.
+pub fn write_curve_of(run: &RunDir, metrics: &[&str], x_label: &str) -> anyhow::Result<()> {
+    let logged = MetricsLog::new(run.file(METRICS_FILE)).read()?;
+    plot::learning_curve(&logged, metrics, x_label, &run.file("learning_curve.png"))
 }
 
 /// Draws the learning curve and the weight maps.

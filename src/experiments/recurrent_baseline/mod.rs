@@ -231,21 +231,32 @@ where
     N::InnerModule: PatternNet<B::InnerBackend>,
     K: Baseline,
 {
-    let expected = shapes::<B, N>(&fresh);
-    let net = checkpoint.load_module(MODEL_FILE, fresh, device)?;
-    let found = shapes::<B, N>(&net);
+    let net = load_shape_checked(checkpoint, fresh, device)?;
+    let score = evaluate(&net.valid(), &run.task, episodes, device)?;
+    Ok(report::<K>(run, &score).text(score.to_string()))
+}
+
+/// The weights of `checkpoint` loaded into `fresh`, refused unless every parameter has the
+/// shape the run's configuration gives it.
+pub(crate) fn load_shape_checked<B: Backend, M: Module<B>>(
+    checkpoint: &Checkpoint,
+    fresh: M,
+    device: &B::Device,
+) -> anyhow::Result<M> {
+    let expected = shapes::<B, M>(&fresh);
+    let module = checkpoint.load_module(MODEL_FILE, fresh, device)?;
+    let found = shapes::<B, M>(&module);
     if found != expected {
         bail!(
             "{} holds weights of shapes {found:?}, but its configuration needs {expected:?}",
             checkpoint.dir.display()
         );
     }
-    let score = evaluate(&net.valid(), &run.task, episodes, device)?;
-    Ok(report::<K>(run, &score).text(score.to_string()))
+    Ok(module)
 }
 
 /// The shapes of every float parameter of `module`, in order.
-pub(crate) fn shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
+fn shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
     struct Shapes(Vec<Vec<usize>>);
     impl<B: Backend> ModuleVisitor<B> for Shapes {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
