@@ -9,7 +9,7 @@ use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::ElementConversion;
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::{LearnedRule, LearnedRuleConfig, RuleNetKind};
+use plastic_models::{LearnedRule, LearnedRuleConfig, ReadoutInit, RuleNetKind};
 use plastic_tasks::TwoInputTask;
 use plastic_zoo::checkpoint::{module_bytes, RunDir, RunState, MODEL_FILE};
 use plastic_zoo::experiments::learned_rule::{inner_loop, meta_loss};
@@ -98,6 +98,29 @@ fn train_learned_rule_writes_a_checkpoint_that_eval_reproduces() {
     assert_eq!(report, again);
     assert!(dir.join("rule.png").is_file());
 
+    // Other budgets: per task and budget, the learned rule, each hand-written rule and the
+    // best of them.
+    let dir_arg = dir.to_str().unwrap();
+    let eval = common::zoo_ok(&[
+        "--json", "eval", dir_arg, "--budget", "1,2", "--task", "xor",
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_str(common::stdout(&eval).lines().last().unwrap()).unwrap();
+    let metric = |name: &str| {
+        json["metrics"][name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: {json}"))
+    };
+    for budget in [1, 2] {
+        let best = metric(&format!("xor.k{budget}.best_hand"));
+        for hand in ["delta", "supervised", "oja"] {
+            assert!(metric(&format!("xor.k{budget}.{hand}")) <= best, "{json}");
+        }
+        assert!((0.0..=1.0).contains(&metric(&format!("xor.k{budget}.learned"))));
+    }
+    assert!(json["metrics"]["xor.k3.learned"].is_null(), "{json}");
+    common::zoo_fails(&["eval", dir_arg, "--budget", "0"], "at least 1 update");
+
     // The meta-loss averaged over the inner loop: a finite loss every meta-step.
     common::zoo_ok(&[
         "train",
@@ -148,6 +171,54 @@ fn train_learned_rule_writes_a_checkpoint_that_eval_reproduces() {
         &["train", "learned-rule", "--family", "parity", "--out", out],
         "invalid value 'parity' for '--family",
     );
+    common::zoo_fails(
+        &[
+            "train",
+            "learned-rule",
+            "--validation",
+            "and,xor",
+            "--out",
+            out,
+        ],
+        "task xor is both held out and a validation task",
+    );
+    common::zoo_fails(
+        &["train", "learned-rule", "--loss-at", "5,50", "--out", out],
+        "--loss-at 50 is beyond the inner loop's 40 updates",
+    );
+    common::zoo_fails(
+        &[
+            "train",
+            "learned-rule",
+            "--loss-at",
+            "5",
+            "--loss-during",
+            "--out",
+            out,
+        ],
+        "choose one",
+    );
+}
+
+#[test]
+fn a_zero_readout_changes_nothing_and_the_layer_signal_is_one_more_feature() {
+    let device = Default::default();
+    for kind in [RuleNetKind::Lstm, RuleNetKind::Mlp] {
+        let config = LearnedRuleConfig::new(kind)
+            .with_readout_init(ReadoutInit::Zero)
+            .with_layer_signal(true);
+        assert_eq!(config.features(), 5);
+        let rule = config.init::<F32>(&device);
+        let features = Tensor::<F32, 2>::ones([7, 5], &device);
+        let (changes, _) = rule.changes(features.clone(), None);
+        assert_eq!(host(changes), vec![0.0; 7], "{kind:?}");
+        let random = config
+            .with_readout_init(ReadoutInit::Random)
+            .init::<F32>(&device);
+        assert!(host(random.changes(features, None).0)
+            .iter()
+            .any(|&c| c != 0.0));
+    }
 }
 
 #[test]

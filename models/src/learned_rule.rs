@@ -7,7 +7,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::{Linear, LinearConfig, Lstm, LstmConfig, LstmState};
+use burn::nn::{Initializer, Linear, LinearConfig, Lstm, LstmConfig, LstmState};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -50,15 +50,38 @@ pub struct LearnedRuleConfig {
     /// the outputs) of the example: how wrong, but not in which direction.
     #[config(default = false)]
     pub reward_signal: bool,
+    /// Whether every synapse also reads whether it belongs to the output layer (1) or to a
+    /// hidden layer (0): the rule may then treat the two differently, as the delta rule does.
+    #[config(default = false)]
+    pub layer_signal: bool,
     /// Δw = `step_scale` · the rule network's output.
     #[config(default = 0.1)]
     pub step_scale: f64,
+    /// How the readout (hidden units → Δw) starts.
+    #[config(default = "ReadoutInit::Random")]
+    pub readout_init: ReadoutInit,
+}
+
+/// How a learned rule's readout starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum ReadoutInit {
+    /// Burn's default initialisation: the untrained rule already changes every weight,
+    /// by a drift shared by most synapses.
+    Random,
+    /// Zero weights and bias: the untrained rule changes nothing, and the first meta-gradient
+    /// says directly which Δw would have helped.
+    Zero,
 }
 
 impl LearnedRuleConfig {
-    /// Inputs per synapse: pre, post, weight, then the error and the reward when enabled.
+    /// Inputs per synapse: pre, post, weight, then the error, the reward and the layer when
+    /// enabled.
     pub fn features(&self) -> usize {
-        3 + usize::from(self.error_signal) + usize::from(self.reward_signal)
+        3 + usize::from(self.error_signal)
+            + usize::from(self.reward_signal)
+            + usize::from(self.layer_signal)
     }
 
     pub fn init<B: Backend>(&self, device: &B::Device) -> LearnedRule<B> {
@@ -73,10 +96,15 @@ impl LearnedRuleConfig {
                 Some(LinearConfig::new(features, self.hidden).init(device)),
             ),
         };
+        let readout = LinearConfig::new(self.hidden, 1);
+        let readout = match self.readout_init {
+            ReadoutInit::Random => readout,
+            ReadoutInit::Zero => readout.with_initializer(Initializer::Zeros),
+        };
         let rule = LearnedRule {
             lstm,
             mlp,
-            readout: LinearConfig::new(self.hidden, 1).init(device),
+            readout: readout.init(device),
             config: self.clone(),
         };
         crate::materialise(&rule);
@@ -157,7 +185,8 @@ impl<B: Backend> LearnedRule<B> {
         let reward = miss.powi_scalar(2).mean_dim(2).neg();
         let mut states = memory.layers.into_iter();
         let mut next = Vec::with_capacity(network.weights.len());
-        let updated = network.updated(&activities, w_max, |_, post, pre, weights| {
+        let output_layer = network.weights.len() - 1;
+        let updated = network.updated(&activities, w_max, |layer, post, pre, weights| {
             let [replications, outs, ins] = weights.dims();
             let shape = [replications, outs, ins];
             // Every synapse's inputs, side by side: `[R, out, in, features]`.
@@ -171,6 +200,10 @@ impl<B: Backend> LearnedRule<B> {
             }
             if self.config.reward_signal {
                 columns.push(reward.clone().expand(shape));
+            }
+            if self.config.layer_signal {
+                let is_output = if layer == output_layer { 1.0 } else { 0.0 };
+                columns.push(weights.zeros_like().add_scalar(is_output));
             }
             let synapses = replications * outs * ins;
             let features =

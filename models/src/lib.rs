@@ -23,7 +23,7 @@ pub use hebbian_ff::{
     RuleStep, SavedNetwork,
 };
 pub use kernels::Kernels;
-pub use learned_rule::{LearnedRule, LearnedRuleConfig, RuleMemory, RuleNetKind};
+pub use learned_rule::{LearnedRule, LearnedRuleConfig, ReadoutInit, RuleMemory, RuleNetKind};
 pub use modulation::Modulation;
 pub use pattern_net::{truncation_cut, PatternNet};
 pub use plastic_agent::{AgentState, AgentStep, PlasticAgent, PlasticAgentConfig};

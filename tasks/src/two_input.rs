@@ -119,6 +119,17 @@ impl TaskFamily {
         }
     }
 
+    /// Members kept out of meta-training by default for validation (choosing learning rates,
+    /// seeds, step scales), disjoint from [`Self::held_out`]: the four functions true on one
+    /// input pattern or false on one; and the 30° neighbours of the held-out maps, so that no
+    /// held-out map is the negation or a 30° neighbour of a map trained on.
+    pub fn validation(self) -> [&'static str; 4] {
+        match self {
+            Self::Boolean => ["and", "or", "nand", "nor"],
+            Self::Linear => ["linear-30", "linear-90", "linear-210", "linear-270"],
+        }
+    }
+
     /// The inputs every task of the family is scored on.
     pub fn probe_inputs(self) -> Vec<[f32; 2]> {
         match self {
@@ -155,6 +166,22 @@ impl From<TwoInputTask> for String {
 }
 
 impl TwoInputTask {
+    /// Whether a net that learned `self` has learned almost `other` too: for linear maps, the
+    /// same map, its negation or a 30° neighbour; for boolean functions, the same function or
+    /// its negation.
+    pub fn is_close_to(self, other: TwoInputTask) -> bool {
+        match (self, other) {
+            (Self::Linear(a), Self::Linear(b)) => {
+                let maps = LINEAR_MAPS.len() as i32;
+                let apart = (i32::from(a.index) - i32::from(b.index)).rem_euclid(maps);
+                let apart = apart.min(maps - apart);
+                [0, 1, maps / 2 - 1, maps / 2].contains(&apart)
+            }
+            (Self::Boolean(a), Self::Boolean(b)) => a.table == b.table || a.table == 15 - b.table,
+            _ => false,
+        }
+    }
+
     /// Every task of every family, boolean functions first.
     pub fn all() -> Vec<TwoInputTask> {
         [TaskFamily::Boolean, TaskFamily::Linear]
@@ -320,6 +347,36 @@ mod tests {
             targets,
             rows.iter().map(|&r| and.target(r)).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn the_default_splits_are_disjoint_and_no_held_out_map_neighbours_a_trained_one() {
+        let task = |name: &str| TwoInputTask::named(name).unwrap();
+        assert!(task("linear-60").is_close_to(task("linear-90")));
+        assert!(task("linear-60").is_close_to(task("linear-240")));
+        assert!(task("linear-0").is_close_to(task("linear-330")));
+        assert!(!task("linear-60").is_close_to(task("linear-120")));
+        assert!(task("xor").is_close_to(task("xnor")));
+        assert!(!task("xor").is_close_to(task("and")));
+        for family in [TaskFamily::Boolean, TaskFamily::Linear] {
+            let held_out = family.held_out().map(task);
+            let validation = family.validation().map(task);
+            assert!(held_out.iter().all(|t| !validation.contains(t)));
+            let trained = family
+                .tasks()
+                .into_iter()
+                .filter(|t| !held_out.contains(t) && !validation.contains(t));
+            for trained in trained {
+                for held in held_out {
+                    assert!(
+                        !held.is_close_to(trained),
+                        "{} is close to the trained {}",
+                        held.name(),
+                        trained.name()
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub struct LearnedRuleRun {
     pub family: TaskFamily,
     /// Tasks of the family kept out of meta-training, for evaluation; the rest are trained on.
     pub held_out: Vec<TwoInputTask>,
+    /// Tasks kept out of meta-training and out of evaluation, on which the hand-written rules'
+    /// learning rates are chosen (disjoint from `held_out`).
+    #[serde(default)]
+    pub validation: Vec<TwoInputTask>,
     /// Updates of the inner loop, each on one random example per net.
     pub inner_steps: usize,
     /// Backpropagate through only the last this many inner updates (`None`: all).
@@ -26,6 +30,10 @@ pub struct LearnedRuleRun {
     /// Meta-loss: the nets' error averaged over every inner update (true) or after the
     /// last one only (false).
     pub loss_during: bool,
+    /// Meta-loss: the mean of the nets' errors after each of these numbers of inner updates
+    /// (`None`: after the last one), so that one rule learns fast at every such budget.
+    #[serde(default)]
+    pub loss_at: Option<Vec<usize>>,
     /// Weights are clamped to `[−w_max, w_max]` after every inner update.
     pub w_max: f64,
     /// Meta-steps (`episodes`), nets per meta-step (`batch`), seed, Adam.
@@ -43,14 +51,12 @@ pub fn preset(name: &str) -> anyhow::Result<LearnedRuleRun> {
         rule: LearnedRuleConfig::new(RuleNetKind::Lstm),
         hidden: vec![20],
         family,
-        held_out: family
-            .held_out()
-            .iter()
-            .map(|name| TwoInputTask::named(name).expect("held-out tasks exist"))
-            .collect(),
+        held_out: named_tasks(&family.held_out()),
+        validation: named_tasks(&family.validation()),
         inner_steps: 40,
         truncation: None,
         loss_during: false,
+        loss_at: None,
         w_max: 1.0,
         train: TrainConfig {
             episodes: 1000,
@@ -71,13 +77,21 @@ impl LearnedRuleRun {
         two_input_network(self.hidden.clone())
     }
 
-    /// The family's tasks that are not held out.
+    /// The family's tasks that are neither held out nor kept for validation.
     pub fn train_tasks(&self) -> Vec<TwoInputTask> {
         self.family
             .tasks()
             .into_iter()
-            .filter(|task| !self.held_out.contains(task))
+            .filter(|task| !self.held_out.contains(task) && !self.validation.contains(task))
             .collect()
+    }
+
+    /// The budgets (inner updates) a rule of this run is evaluated at by default: those it
+    /// was meta-trained for.
+    pub fn budgets(&self) -> Vec<usize> {
+        self.loss_at
+            .clone()
+            .unwrap_or_else(|| vec![self.inner_steps])
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -105,11 +119,51 @@ impl LearnedRuleRun {
             bail!("--held-out is empty: name at least one task to evaluate on");
         }
         same_family(self.family, &self.held_out)?;
+        same_family(self.family, &self.validation)?;
+        if let Some(task) = self.validation.iter().find(|t| self.held_out.contains(t)) {
+            bail!(
+                "task {} is both held out and a validation task: the two sets must be disjoint",
+                task.name()
+            );
+        }
         if self.train_tasks().is_empty() {
-            bail!("no task is left to meta-train on: --held-out holds the whole family");
+            bail!(
+                "no task is left to meta-train on: --held-out and --validation hold the whole family"
+            );
+        }
+        if let Some(budgets) = &self.loss_at {
+            if self.loss_during {
+                bail!("--loss-at and --loss-during are two meta-losses: choose one");
+            }
+            validate_budgets(budgets, "--loss-at")?;
+            if let Some(beyond) = budgets.iter().find(|&&k| k > self.inner_steps) {
+                bail!(
+                    "--loss-at {beyond} is beyond the inner loop's {} updates (--inner-steps)",
+                    self.inner_steps
+                );
+            }
         }
         Ok(())
     }
+}
+
+/// The tasks of these names, which exist.
+fn named_tasks(names: &[&str]) -> Vec<TwoInputTask> {
+    names
+        .iter()
+        .map(|name| TwoInputTask::named(name).expect("a family's default tasks exist"))
+        .collect()
+}
+
+/// An error unless `budgets` is a non-empty list of positive update counts.
+pub fn validate_budgets(budgets: &[usize], flag: &str) -> anyhow::Result<()> {
+    if budgets.is_empty() {
+        bail!("{flag} names no budget");
+    }
+    if budgets.contains(&0) {
+        bail!("{flag}: every budget must be at least 1 update");
+    }
+    Ok(())
 }
 
 /// An error naming the first of `tasks` outside `family`.

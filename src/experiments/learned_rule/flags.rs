@@ -2,7 +2,7 @@
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
-use plastic_models::RuleNetKind;
+use plastic_models::{ReadoutInit, RuleNetKind};
 use plastic_tasks::{TaskFamily, TwoInputTask};
 use serde::Serialize;
 use serde_json::Value;
@@ -37,6 +37,11 @@ pub struct LearnedRuleFlags {
     /// linear-60,linear-240]
     #[arg(long, value_delimiter = ',', value_parser = task_parser(), hide_possible_values = true)]
     pub held_out: Option<Vec<String>>,
+    /// Tasks of the family kept for validation (the hand-written rules' learning rates are
+    /// chosen on them), comma-separated [default: and,or,nand,nor; linear-30,linear-90,
+    /// linear-210,linear-270]
+    #[arg(long, value_delimiter = ',', value_parser = task_parser(), hide_possible_values = true)]
+    pub validation: Option<Vec<String>>,
     /// Updates of the inner loop (one random example per net each) [default: 40]
     #[arg(long)]
     pub inner_steps: Option<usize>,
@@ -46,6 +51,10 @@ pub struct LearnedRuleFlags {
     /// Meta-loss averaged over every inner update instead of taken after the last one
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub loss_during: Option<bool>,
+    /// Meta-loss: the mean of the nets' errors after each of these numbers of updates,
+    /// comma-separated (e.g. 5,10,20,40) [default: after the last update]
+    #[arg(long, value_delimiter = ',', value_name = "K,...")]
+    pub loss_at: Option<Vec<usize>>,
     /// Weights of the trained nets are clamped to [-w_max, w_max] [default: 1]
     #[arg(long, allow_negative_numbers = true)]
     pub w_max: Option<f64>,
@@ -67,9 +76,15 @@ pub struct RuleNetFlags {
     /// Feed each synapse the global reward −(target − output)² as well
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub reward_signal: Option<bool>,
+    /// Feed each synapse whether it is in the output layer (1) or a hidden one (0)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub layer_signal: Option<bool>,
     /// Δw = step-scale × the rule network's output [default: 0.1]
     #[arg(long, allow_negative_numbers = true)]
     pub step_scale: Option<f64>,
+    /// How the rule's readout starts: random (Burn's default) or zero (no change at first)
+    #[arg(long, value_enum)]
+    pub readout_init: Option<ReadoutInit>,
 }
 
 #[derive(Debug, Args, Serialize)]
@@ -101,4 +116,9 @@ pub struct LearnedRuleEvalFlags {
     /// hand-written rule [default: 100]
     #[arg(long)]
     pub replications: Option<usize>,
+    /// learned-rule: numbers of inner updates to compare the rules after, comma-separated;
+    /// each hand-written rule gets its best learning rate for each budget on the validation
+    /// tasks [default: the budgets the rule was meta-trained for]
+    #[arg(long = "budget", value_delimiter = ',', value_name = "K,...")]
+    pub budgets: Option<Vec<usize>>,
 }

@@ -83,10 +83,19 @@ pub fn meta_step<B: AutodiffBackend>(
     let tasks: Vec<TwoInputTask> = (0..run.train.batch)
         .map(|_| train[rng.random_range(0..train.len())])
         .collect();
-    let (network, loss) = if run.loss_during {
-        let mut losses = Vec::with_capacity(run.inner_steps);
+    let scored_after: Option<Vec<usize>> = match (&run.loss_at, run.loss_during) {
+        (Some(budgets), _) => Some(budgets.clone()),
+        (None, true) => Some((1..=run.inner_steps).collect()),
+        (None, false) => None,
+    };
+    let (network, loss) = if let Some(budgets) = scored_after {
+        let mut losses = Vec::with_capacity(budgets.len());
+        let mut updates = 0;
         let network = inner_loop_watched(rule, run, &tasks, rng, &device, |net| {
-            losses.push(meta_loss(net, &tasks))
+            updates += 1;
+            if budgets.contains(&updates) {
+                losses.push(meta_loss(net, &tasks));
+            }
         })?;
         (network, Tensor::cat(losses, 0).mean())
     } else {

@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use config::{same_family, LearnedRuleRun};
-pub use eval::{evaluate, EVAL_SEED, HAND_RATES};
+pub use eval::{evaluate, tuned_hand_rules, Evaluation, EVAL_SEED, HAND_RATES, VALIDATION_SEED};
 pub use flags::{LearnedRuleEvalFlags, LearnedRuleFlags};
 pub use meta::{inner_loop, meta_loss};
 pub use plot::write_rule_plot;
@@ -41,13 +41,19 @@ pub struct LearnedRuleEval {
     pub tasks: Option<Vec<TwoInputTask>>,
     /// Fresh nets per task, for the learned rule and each hand-written one.
     pub replications: usize,
+    /// Inner updates to compare the rules after (`None`: the run's own budgets).
+    pub budgets: Option<Vec<usize>>,
 }
+
+/// Nets per task when a run's end or `eval` does not say otherwise.
+pub const DEFAULT_REPLICATIONS: usize = 100;
 
 impl Default for LearnedRuleEval {
     fn default() -> Self {
         Self {
             tasks: None,
-            replications: 100,
+            replications: DEFAULT_REPLICATIONS,
+            budgets: None,
         }
     }
 }
@@ -146,7 +152,12 @@ impl Experiment for LearnedRuleExperiment {
         let rule = learner.into_model().valid();
         let dir = trainer.run_dir();
         write_rule_plot(&rule, &dir.file(RULE_PLOT))?;
-        let report = evaluate(&rule, run, &run.held_out, 100, Self::NAME)?;
+        let evaluation = Evaluation {
+            tasks: &run.held_out,
+            budgets: &run.budgets(),
+            replications: DEFAULT_REPLICATIONS,
+        };
+        let report = evaluate(&rule, run, &evaluation, Self::NAME)?;
         let text = format!(
             "{}\ncheckpoint: {}; the rule's Δw: {}",
             report.text,
@@ -177,6 +188,11 @@ impl Experiment for LearnedRuleExperiment {
             run.rule.init::<B::InnerBackend>(device),
             device,
         )?;
-        evaluate::<B::InnerBackend>(&rule, run, &tasks, options.replications, Self::NAME)
+        let evaluation = Evaluation {
+            tasks: &tasks,
+            budgets: &options.budgets.clone().unwrap_or_else(|| run.budgets()),
+            replications: options.replications,
+        };
+        evaluate::<B::InnerBackend>(&rule, run, &evaluation, Self::NAME)
     }
 }
