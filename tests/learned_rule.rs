@@ -7,7 +7,8 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use plastic_models::{
-    FeedForward, LearnedRule, LearnedRuleConfig, OutputActivation, RuleMemory, RuleNetKind,
+    FeedForward, LearnedRule, LearnedRuleConfig, OutputActivation, ReadoutInit, RuleMemory,
+    RuleNetKind,
 };
 use plastic_tasks::TwoInputTask;
 use plastic_zoo::experiments::learned_rule::{inner_loop, meta_loss};
@@ -117,12 +118,14 @@ fn change_by_hand(rule: &LearnedRule<F64>, features: &[f64]) -> f64 {
     change_by_hand_from(rule, features, None).0
 }
 
-fn check_one_update(kind: RuleNetKind, reward_signal: bool) {
+fn check_one_update(kind: RuleNetKind, reward_signal: bool, layer_signal: bool) {
     let device = Default::default();
     F64::seed(&device, 3);
     let rule = LearnedRuleConfig::new(kind)
         .with_step_scale(0.5)
         .with_reward_signal(reward_signal)
+        .with_layer_signal(layer_signal)
+        .with_readout_init(ReadoutInit::Random)
         .init::<F64>(&device);
     let target = -1.0;
     let (updated, memory) = rule.update(
@@ -146,6 +149,9 @@ fn check_one_update(kind: RuleNetKind, reward_signal: bool) {
         if reward_signal {
             features.push(reward);
         }
+        if layer_signal {
+            features.push(if layer == 1 { 1.0 } else { 0.0 });
+        }
         let expected = (before + change_by_hand(&rule, &features)).clamp(-1.0, 1.0);
         let got = host(updated.weights[layer].clone())[index];
         assert!(
@@ -160,18 +166,24 @@ fn check_one_update(kind: RuleNetKind, reward_signal: bool) {
 
 #[test]
 fn one_lstm_rule_step_equals_the_rule_worked_by_hand() {
-    check_one_update(RuleNetKind::Lstm, false);
+    check_one_update(RuleNetKind::Lstm, false, false);
 }
 
 #[test]
 fn one_mlp_rule_step_equals_the_rule_worked_by_hand() {
-    check_one_update(RuleNetKind::Mlp, false);
+    check_one_update(RuleNetKind::Mlp, false, false);
 }
 
 #[test]
 fn a_rule_reading_the_reward_gets_minus_the_squared_error() {
-    check_one_update(RuleNetKind::Lstm, true);
-    check_one_update(RuleNetKind::Mlp, true);
+    check_one_update(RuleNetKind::Lstm, true, false);
+    check_one_update(RuleNetKind::Mlp, true, false);
+}
+
+#[test]
+fn a_rule_told_its_layer_reads_one_at_the_output_and_zero_below() {
+    check_one_update(RuleNetKind::Lstm, false, true);
+    check_one_update(RuleNetKind::Mlp, true, true);
 }
 
 /// A synapse's second update starts from the cell and hidden state its first one left: the
@@ -182,6 +194,7 @@ fn an_lstm_rule_step_from_a_carried_state_equals_the_rule_worked_by_hand() {
     F64::seed(&device, 8);
     let rule = LearnedRuleConfig::new(RuleNetKind::Lstm)
         .with_step_scale(0.5)
+        .with_readout_init(ReadoutInit::Random)
         .init::<F64>(&device);
     let first = [0.3, -0.8, 0.5, 1.2];
     let second = [-1.0, 0.4, 0.1, -0.3];
@@ -233,7 +246,8 @@ fn the_meta_gradient_equals_finite_differences() {
         run.w_max = 100.0;
         run.rule = LearnedRuleConfig::new(kind)
             .with_hidden(3)
-            .with_step_scale(0.5);
+            .with_step_scale(0.5)
+            .with_readout_init(ReadoutInit::Random);
         B::seed(&device, 21);
         let rule = run.rule.init::<B>(&device);
         let tasks = ["xor", "and"].map(|name| TwoInputTask::named(name).unwrap());

@@ -29,7 +29,7 @@ fn a_saved_rule_reloads_with_identical_weight_changes() {
     let device = Default::default();
     let run = RunDir::create(tmp.path(), "learned-rule", "r").unwrap();
     let state = RunState::fresh("learned-rule", ChaCha8Rng::seed_from_u64(0));
-    let config = LearnedRuleConfig::new(RuleNetKind::Lstm);
+    let config = LearnedRuleConfig::new(RuleNetKind::Lstm).with_readout_init(ReadoutInit::Random);
     F32::seed(&device, 5);
     let saved = config.init::<F32>(&device);
     let files = vec![(
@@ -233,6 +233,7 @@ fn the_linear_family_meta_trains_and_evaluates_any_of_its_maps() {
         "--family",
         "linear",
         "--reward-signal",
+        "--layer-signal",
         "--meta-steps",
         "2",
         "--meta-batch",
@@ -257,6 +258,8 @@ fn the_linear_family_meta_trains_and_evaluates_any_of_its_maps() {
         serde_json::json!(["linear-60", "linear-240"])
     );
     assert_eq!(config["rule"]["reward_signal"], true);
+    assert_eq!(config["rule"]["layer_signal"], true);
+    assert!(dir.join("rule.png").is_file());
     let dir = dir.to_str().unwrap();
     let eval = common::zoo_ok(&["eval", dir, "--task", "linear-0", "--replications", "5"]);
     let lines = common::stdout(&eval);

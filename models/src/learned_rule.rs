@@ -58,7 +58,7 @@ pub struct LearnedRuleConfig {
     #[config(default = 0.1)]
     pub step_scale: f64,
     /// How the readout (hidden units → Δw) starts.
-    #[config(default = "ReadoutInit::Random")]
+    #[config(default = "ReadoutInit::Zero")]
     pub readout_init: ReadoutInit,
 }
 

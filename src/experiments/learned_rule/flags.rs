@@ -82,7 +82,7 @@ pub struct RuleNetFlags {
     /// Δw = step-scale × the rule network's output [default: 0.1]
     #[arg(long, allow_negative_numbers = true)]
     pub step_scale: Option<f64>,
-    /// How the rule's readout starts: random (Burn's default) or zero (no change at first)
+    /// How the rule's readout starts: zero (no change at first) or random (Burn's default) [default: zero]
     #[arg(long, value_enum)]
     pub readout_init: Option<ReadoutInit>,
 }

@@ -12,7 +12,7 @@ const FIELD_SIDE: usize = 41;
 /// Draws the rule's first weight change (zero memory, weight 0) against presynaptic and
 /// postsynaptic activity in [−1, 1], one panel per example error −1, 0, +1 (the reward, when
 /// read, is then −error²; a rule reading the reward alone gets panels at reward −1, −0.25, 0;
-/// one reading neither, one panel).
+/// one reading neither, one panel). A rule told its layer is drawn at the output layer.
 pub fn write_rule_plot<B: Backend>(
     rule: &LearnedRule<B>,
     path: &std::path::Path,
@@ -37,6 +37,9 @@ pub fn write_rule_plot<B: Backend>(
                 }
                 if reward_signal {
                     features.push(reward);
+                }
+                if rule.config.layer_signal {
+                    features.push(1.0);
                 }
             }
         }
