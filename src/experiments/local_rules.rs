@@ -346,6 +346,20 @@ pub fn successes_after_training<B: Backend>(
     seed: u64,
     device: &B::Device,
 ) -> anyhow::Result<usize> {
+    score_after_training::<B>(task, network, rule, replications, updates, seed, device)
+        .map(|score| score.successes)
+}
+
+/// [`successes_after_training`], with the nets' mean squared error on the probe inputs.
+pub fn score_after_training<B: Backend>(
+    task: TwoInputTask,
+    network: &FeedForwardConfig,
+    rule: AnyRule,
+    replications: usize,
+    updates: usize,
+    seed: u64,
+    device: &B::Device,
+) -> anyhow::Result<Score> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let data = TaskData::TwoInput(task);
     let mut nets = Replicas::<B>::new(
@@ -365,7 +379,7 @@ pub fn successes_after_training<B: Backend>(
     if !score.loss.is_finite() {
         bail!("the weights stopped being finite numbers");
     }
-    Ok(score.successes)
+    Ok(score)
 }
 
 /// The nets a two-input task trains: two inputs, hidden ReLU layers, one tanh output.

@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::{validate_budgets, LearnedRuleRun};
 use super::meta::inner_loop;
 use crate::experiment::Report;
-use crate::experiments::local_rules::{successes, successes_after_training};
+use crate::experiments::local_rules::{score_after_training, successes, successes_after_training};
 use crate::metrics::wilson_interval;
 
 /// Evaluation nets come from this seed, never from the meta-training stream.
@@ -116,7 +116,8 @@ pub fn evaluate<B: Backend>(
 }
 
 /// Every hand-written rule at the learning rate of [`HAND_RATES`] that solves the most
-/// validation nets after `run.inner_steps` updates (ties: the smaller rate).
+/// validation nets after `run.inner_steps` updates. Ties, common when every rate solves
+/// every easy validation net, go to the lower squared error on the validation probes.
 pub fn tuned_hand_rules<B: Backend>(
     run: &LearnedRuleRun,
     replications: usize,
@@ -125,7 +126,7 @@ pub fn tuned_hand_rules<B: Backend>(
     RuleKind::ALL
         .into_iter()
         .map(|kind| {
-            let mut best: Option<(usize, AnyRule)> = None;
+            let mut best: Option<((usize, f64), AnyRule)> = None;
             for learning_rate in HAND_RATES {
                 let rule = AnyRule::new(
                     kind,
@@ -134,9 +135,9 @@ pub fn tuned_hand_rules<B: Backend>(
                         w_max: run.w_max,
                     },
                 )?;
-                let mut solved = 0;
+                let (mut solved, mut loss) = (0, 0.0);
                 for &task in &run.validation {
-                    solved += successes_after_training::<B>(
+                    let score = score_after_training::<B>(
                         task,
                         &run.network(),
                         rule,
@@ -145,9 +146,13 @@ pub fn tuned_hand_rules<B: Backend>(
                         VALIDATION_SEED,
                         device,
                     )?;
+                    solved += score.successes;
+                    loss += score.loss;
                 }
-                if best.is_none_or(|(most, _)| solved > most) {
-                    best = Some((solved, rule));
+                let better =
+                    |(most, least): (usize, f64)| solved > most || (solved == most && loss < least);
+                if best.is_none_or(|(record, _)| better(record)) {
+                    best = Some(((solved, loss), rule));
                 }
             }
             Ok(best.expect("HAND_RATES is not empty").1)
