@@ -5,6 +5,7 @@ pub mod adjoint;
 pub mod baselines;
 pub mod feedback_alignment;
 pub mod hebbian_ff;
+pub mod hopfield;
 pub mod kernels;
 pub mod learned_rule;
 pub mod modulation;

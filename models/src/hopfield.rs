@@ -1,0 +1,142 @@
+//! Hopfield networks: binary ±1 units whose symmetric weights store patterns by the Hebbian
+//! outer-product rule, W = (1/N)·Σ_μ ξ^μ ξ^μᵀ with a zero diagonal, and recall them as fixed
+//! points of the sign dynamics. Many probe states run side by side as the rows of one tensor.
+
+use burn::module::{Module, Param};
+use burn::tensor::backend::Backend;
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+/// A network that cannot be built from the patterns given.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum HopfieldError {
+    #[error("invalid Hopfield network: {0}")]
+    Invalid(String),
+}
+
+/// A classic Hopfield network of `N` units.
+#[derive(Module, Debug)]
+pub struct Hopfield<B: Backend> {
+    /// Symmetric weights `[N, N]`, zero on the diagonal.
+    pub weights: Param<Tensor<B, 2>>,
+}
+
+impl<B: Backend> Hopfield<B> {
+    /// The network storing the rows of `patterns` `[P, N]` (entries ±1).
+    pub fn storing(patterns: Tensor<B, 2>) -> Result<Self, HopfieldError> {
+        let [count, units] = patterns.dims();
+        if count == 0 || units < 2 {
+            return Err(HopfieldError::Invalid(format!(
+                "{count} patterns of {units} units: at least 1 pattern of 2 units is needed"
+            )));
+        }
+        let device = patterns.device();
+        let outer = patterns.clone().transpose().matmul(patterns) / units as f64;
+        let off_diagonal = Tensor::<B, 2>::eye(units, &device).neg().add_scalar(1.0);
+        Ok(Self {
+            weights: Param::from_tensor(outer * off_diagonal),
+        })
+    }
+
+    pub fn units(&self) -> usize {
+        self.weights.dims()[0]
+    }
+
+    /// Every unit's local field, `[M, N]` for states `[M, N]`.
+    pub fn fields(&self, states: Tensor<B, 2>) -> Tensor<B, 2> {
+        // W is symmetric: s·Wᵀ = s·W.
+        states.matmul(self.weights.val())
+    }
+
+    /// E = −½ sᵀ W s of every state `[M, N]`: `[M]`.
+    pub fn energy(&self, states: Tensor<B, 2>) -> Tensor<B, 1> {
+        (self.fields(states.clone()) * states)
+            .sum_dim(1)
+            .squeeze_dim::<1>(1)
+            .mul_scalar(-0.5)
+    }
+
+    /// Every unit at once takes the sign of its field (sign(0) = +1).
+    pub fn synchronous_step(&self, states: Tensor<B, 2>) -> Tensor<B, 2> {
+        sign(self.fields(states))
+    }
+
+    /// One sweep of asynchronous updates: the units in the order `order`, one at a time,
+    /// each taking the sign of its field given every unit updated before it. The same order
+    /// applies to every state.
+    pub fn asynchronous_sweep(&self, mut states: Tensor<B, 2>, order: &[usize]) -> Tensor<B, 2> {
+        let weights = self.weights.val();
+        let [probes, units] = states.dims();
+        for &unit in order {
+            // Column `unit` of W is its row: the unit's incoming weights.
+            let incoming = weights.clone().narrow(1, unit, 1);
+            let field = states.clone().matmul(incoming);
+            states = states.slice_assign([0..probes, unit..unit + 1], sign(field));
+        }
+        debug_assert_eq!(states.dims(), [probes, units]);
+        states
+    }
+
+    /// Asynchronous sweeps in fresh random orders until no unit changes or `max_sweeps` have
+    /// run: the final states and the sweeps taken.
+    pub fn settle(
+        &self,
+        mut states: Tensor<B, 2>,
+        max_sweeps: usize,
+        rng: &mut impl Rng,
+    ) -> (Tensor<B, 2>, usize) {
+        let mut order: Vec<usize> = (0..self.units()).collect();
+        for sweep in 1..=max_sweeps {
+            order.shuffle(rng);
+            let next = self.asynchronous_sweep(states.clone(), &order);
+            let flipped: f64 = (next.clone() - states).abs().sum().into_scalar().elem();
+            states = next;
+            if flipped == 0.0 {
+                return (states, sweep);
+            }
+        }
+        (states, max_sweeps)
+    }
+}
+
+/// Elementwise sign with sign(0) = +1.
+pub fn sign<B: Backend, const D: usize>(values: Tensor<B, D>) -> Tensor<B, D> {
+    values
+        .greater_equal_elem(0.0)
+        .float()
+        .mul_scalar(2.0)
+        .sub_scalar(1.0)
+}
+
+/// `count` random ±1 patterns of `units` units, `[count, units]`.
+pub fn random_patterns<B: Backend>(
+    count: usize,
+    units: usize,
+    rng: &mut impl Rng,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    let values: Vec<f32> = (0..count * units)
+        .map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [count, units]), device)
+}
+
+/// Copies of `patterns` with each unit flipped with probability `flip`.
+pub fn degraded<B: Backend>(patterns: Tensor<B, 2>, flip: f64, rng: &mut impl Rng) -> Tensor<B, 2> {
+    let [count, units] = patterns.dims();
+    let signs: Vec<f32> = (0..count * units)
+        .map(|_| if rng.random_bool(flip) { -1.0 } else { 1.0 })
+        .collect();
+    let device = patterns.device();
+    patterns * Tensor::from_data(TensorData::new(signs, [count, units]), &device)
+}
+
+/// The overlap (1/N)·ξ·s of every state with its own pattern, `[M]` for `[M, N]` each.
+pub fn overlaps<B: Backend>(states: Tensor<B, 2>, patterns: Tensor<B, 2>) -> Tensor<B, 1> {
+    let units = states.dims()[1];
+    (states * patterns)
+        .sum_dim(1)
+        .squeeze_dim::<1>(1)
+        .div_scalar(units as f64)
+}

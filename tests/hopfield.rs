@@ -1,0 +1,98 @@
+//! The classic Hopfield network: storage, energy, fixed points and recall.
+#![cfg(feature = "ndarray")]
+
+use burn::backend::NdArray;
+use burn::tensor::{Tensor, TensorData};
+use plastic_models::hopfield::{degraded, overlaps, random_patterns, sign, Hopfield};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+type B = NdArray<f64>;
+
+fn host<const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
+}
+
+#[test]
+fn storage_is_the_hebbian_outer_product_with_a_zero_diagonal() {
+    let device = Default::default();
+    let patterns = Tensor::<B, 2>::from_data(
+        TensorData::new(vec![1.0, -1.0, 1.0, 1.0, 1.0, -1.0], [2, 3]),
+        &device,
+    );
+    let net = Hopfield::storing(patterns).unwrap();
+    // W_ij = (ξ¹_i ξ¹_j + ξ²_i ξ²_j) / 3 off the diagonal.
+    let expected = [0.0, 0.0, 0.0, 0.0, 0.0, -2.0 / 3.0, 0.0, -2.0 / 3.0, 0.0];
+    for (got, want) in host(net.weights.val()).iter().zip(expected) {
+        assert!((got - want).abs() < 1e-12, "{got} against {want}");
+    }
+    let states = Tensor::<B, 2>::from_data(TensorData::new(vec![1.0, 1.0, 1.0], [1, 3]), &device);
+    // E = −½ sᵀWs = −½ · 2 · (−2/3) = 2/3.
+    assert!((host(net.energy(states))[0] - 2.0 / 3.0).abs() < 1e-12);
+    let zero = Tensor::<B, 1>::from_data(TensorData::new(vec![-0.5, 0.0, 0.5], [3]), &device);
+    assert_eq!(host(sign(zero)), vec![-1.0, 1.0, 1.0]);
+}
+
+#[test]
+fn energy_never_increases_under_asynchronous_updates() {
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    // A heavily loaded net (P/N = 0.4), started from random states: many units flip.
+    let net = Hopfield::storing(random_patterns::<B>(40, 100, &mut rng, &device)).unwrap();
+    let mut states = random_patterns::<B>(8, 100, &mut rng, &device);
+    let mut order: Vec<usize> = (0..100).collect();
+    let mut before = host(net.energy(states.clone()));
+    let mut flips = 0.0;
+    for _ in 0..5 {
+        order.shuffle(&mut rng);
+        // Unit by unit: the energy after each single update.
+        for &unit in &order {
+            let next = net.asynchronous_sweep(states.clone(), &[unit]);
+            flips += host((next.clone() - states).abs()).iter().sum::<f64>() / 2.0;
+            let after = host(net.energy(next.clone()));
+            for (a, b) in after.iter().zip(&before) {
+                assert!(*a <= b + 1e-9, "energy rose from {b} to {a}");
+            }
+            (states, before) = (next, after);
+        }
+    }
+    assert!(flips > 100.0, "only {flips} units flipped: the check saw little");
+}
+
+#[test]
+fn stored_patterns_are_fixed_points_at_low_load() {
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let patterns = random_patterns::<B>(5, 500, &mut rng, &device);
+    let net = Hopfield::storing(patterns.clone()).unwrap();
+    let after = net.synchronous_step(patterns.clone());
+    assert_eq!(host(after), host(patterns.clone()));
+    let order: Vec<usize> = (0..500).collect();
+    assert_eq!(
+        host(net.asynchronous_sweep(patterns.clone(), &order)),
+        host(patterns)
+    );
+}
+
+#[test]
+fn a_pattern_is_recalled_from_a_cue_with_a_fifth_of_its_units_flipped() {
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let patterns = random_patterns::<B>(10, 500, &mut rng, &device);
+    let net = Hopfield::storing(patterns.clone()).unwrap();
+    let cues = degraded(patterns.clone(), 0.2, &mut rng);
+    let start = host(overlaps(cues.clone(), patterns.clone()));
+    assert!(start.iter().all(|m| (0.45..0.75).contains(m)), "{start:?}");
+    let (settled, sweeps) = net.settle(cues, 20, &mut rng);
+    assert!(sweeps < 20, "still changing after 20 sweeps");
+    let end = host(overlaps(settled, patterns));
+    assert!(end.iter().all(|&m| m == 1.0), "overlaps after recall: {end:?}");
+}
+
+#[test]
+fn patterns_that_do_not_fit_are_refused() {
+    let device = Default::default();
+    let empty = Tensor::<B, 2>::zeros([0, 10], &device);
+    assert!(Hopfield::storing(empty).is_err());
+}
