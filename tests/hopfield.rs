@@ -57,7 +57,10 @@ fn energy_never_increases_under_asynchronous_updates() {
             (states, before) = (next, after);
         }
     }
-    assert!(flips > 100.0, "only {flips} units flipped: the check saw little");
+    assert!(
+        flips > 100.0,
+        "only {flips} units flipped: the check saw little"
+    );
 }
 
 #[test]
@@ -87,7 +90,10 @@ fn a_pattern_is_recalled_from_a_cue_with_a_fifth_of_its_units_flipped() {
     let (settled, sweeps) = net.settle(cues, 20, &mut rng);
     assert!(sweeps < 20, "still changing after 20 sweeps");
     let end = host(overlaps(settled, patterns));
-    assert!(end.iter().all(|&m| m == 1.0), "overlaps after recall: {end:?}");
+    assert!(
+        end.iter().all(|&m| m == 1.0),
+        "overlaps after recall: {end:?}"
+    );
 }
 
 #[test]
@@ -95,4 +101,61 @@ fn patterns_that_do_not_fit_are_refused() {
     let device = Default::default();
     let empty = Tensor::<B, 2>::zeros([0, 10], &device);
     assert!(Hopfield::storing(empty).is_err());
+}
+
+#[test]
+fn a_dense_memory_recalls_at_a_load_the_classic_network_cannot_hold() {
+    use plastic_models::hopfield::{DenseMemory, Interaction};
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    // P/N = 0.4, far above the classic capacity of 0.138.
+    let patterns = random_patterns::<B>(40, 100, &mut rng, &device);
+    let cues = degraded(patterns.clone(), 0.1, &mut rng);
+    let order: Vec<usize> = (0..100).collect();
+    let sweeps = |step: &dyn Fn(Tensor<B, 2>) -> Tensor<B, 2>| {
+        let mut states = cues.clone();
+        for _ in 0..10 {
+            states = step(states);
+        }
+        host(overlaps(states, patterns.clone()))
+    };
+    let classic = Hopfield::storing(patterns.clone()).unwrap();
+    let classic_end = sweeps(&|s| classic.asynchronous_sweep(s, &order));
+    let classic_recalled = classic_end.iter().filter(|&&m| m == 1.0).count();
+    assert!(classic_recalled < 20, "classic: {classic_end:?}");
+    for interaction in [Interaction::Polynomial(3), Interaction::Exponential] {
+        let dense = DenseMemory::storing(patterns.clone(), interaction).unwrap();
+        let end = sweeps(&|s| dense.asynchronous_sweep(s, &order));
+        assert!(end.iter().all(|&m| m == 1.0), "{interaction:?}: {end:?}");
+    }
+    assert!(DenseMemory::storing(patterns, Interaction::Polynomial(1)).is_err());
+}
+
+#[test]
+fn a_dense_memory_never_raises_its_energy() {
+    use plastic_models::hopfield::{DenseMemory, Interaction};
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for interaction in [
+        Interaction::Polynomial(2),
+        Interaction::Polynomial(3),
+        Interaction::Exponential,
+    ] {
+        let memory =
+            DenseMemory::storing(random_patterns::<B>(60, 50, &mut rng, &device), interaction)
+                .unwrap();
+        let mut states = random_patterns::<B>(6, 50, &mut rng, &device);
+        let mut before = host(memory.energy(states.clone()));
+        for unit in (0..50).chain(0..50) {
+            states = memory.asynchronous_sweep(states, &[unit]);
+            let after = host(memory.energy(states.clone()));
+            for (a, b) in after.iter().zip(&before) {
+                assert!(
+                    *a <= b + 1e-9 * b.abs().max(1.0),
+                    "{interaction:?}: {b} → {a}"
+                );
+            }
+            before = after;
+        }
+    }
 }

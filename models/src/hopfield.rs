@@ -140,3 +140,92 @@ pub fn overlaps<B: Backend>(states: Tensor<B, 2>, patterns: Tensor<B, 2>) -> Ten
         .squeeze_dim::<1>(1)
         .div_scalar(units as f64)
 }
+
+/// The interaction function F of a dense associative memory, E = −Σ_μ F(ξ^μ·s).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Interaction {
+    /// F(x) = xⁿ (Krotov and Hopfield 2016); n = 2 is the classic network, up to a constant.
+    Polynomial(i32),
+    /// F(x) = eˣ (Demircigil et al. 2017).
+    Exponential,
+}
+
+/// A dense associative memory: the patterns themselves, `[P, N]`, and an interaction that
+/// sharpens how each pattern's overlap with the state counts.
+#[derive(Debug, Clone)]
+pub struct DenseMemory<B: Backend> {
+    pub patterns: Tensor<B, 2>,
+    pub interaction: Interaction,
+}
+
+impl<B: Backend> DenseMemory<B> {
+    pub fn storing(
+        patterns: Tensor<B, 2>,
+        interaction: Interaction,
+    ) -> Result<Self, HopfieldError> {
+        let [count, units] = patterns.dims();
+        if count == 0 || units < 2 {
+            return Err(HopfieldError::Invalid(format!(
+                "{count} patterns of {units} units: at least 1 pattern of 2 units is needed"
+            )));
+        }
+        if let Interaction::Polynomial(degree) = interaction {
+            if degree < 2 {
+                return Err(HopfieldError::Invalid(format!(
+                    "the interaction degree must be at least 2, got {degree}"
+                )));
+            }
+        }
+        Ok(Self {
+            patterns,
+            interaction,
+        })
+    }
+
+    /// E = −Σ_μ F(ξ^μ·s) of every state `[M, N]`; for the exponential interaction
+    /// −log Σ_μ exp(ξ^μ·s), which orders states the same way and stays finite.
+    pub fn energy(&self, states: Tensor<B, 2>) -> Tensor<B, 1> {
+        let overlaps = states.matmul(self.patterns.clone().transpose());
+        let energy = match self.interaction {
+            Interaction::Polynomial(degree) => overlaps.powi_scalar(degree).sum_dim(1),
+            Interaction::Exponential => {
+                let top = overlaps.clone().max_dim(1);
+                (overlaps - top.clone()).exp().sum_dim(1).log() + top
+            }
+        };
+        energy.squeeze_dim::<1>(1).neg()
+    }
+
+    /// Per state and pattern, F(a + ξ_i) − F(a − ξ_i) up to a positive factor per state, for
+    /// the overlaps `a` `[M, P]` without unit i and the unit's pattern entries `xi` `[1, P]`.
+    fn gains(&self, rest: Tensor<B, 2>, xi: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self.interaction {
+            Interaction::Polynomial(degree) => {
+                (rest.clone() + xi.clone()).powi_scalar(degree) - (rest - xi).powi_scalar(degree)
+            }
+            // e^(a+ξ) − e^(a−ξ) = 2·sinh(1)·ξ·e^a for ξ = ±1; shifted by each state's largest
+            // overlap so that e^a stays finite.
+            Interaction::Exponential => {
+                let top = rest.clone().max_dim(1);
+                (rest - top).exp() * xi
+            }
+        }
+    }
+
+    /// One sweep of asynchronous updates in the order `order`: each unit takes the sign of
+    /// the energy it saves by pointing up rather than down (sign(0) = +1).
+    pub fn asynchronous_sweep(&self, mut states: Tensor<B, 2>, order: &[usize]) -> Tensor<B, 2> {
+        let by_unit = self.patterns.clone().transpose();
+        let mut overlaps = states.clone().matmul(self.patterns.clone().transpose());
+        let probes = states.dims()[0];
+        for &unit in order {
+            let xi = by_unit.clone().narrow(0, unit, 1);
+            let old = states.clone().narrow(1, unit, 1);
+            let rest = overlaps - old.matmul(xi.clone());
+            let new = sign(self.gains(rest.clone(), xi.clone()).sum_dim(1));
+            overlaps = rest + new.clone().matmul(xi);
+            states = states.slice_assign([0..probes, unit..unit + 1], new);
+        }
+        states
+    }
+}
