@@ -25,12 +25,7 @@ pub struct Hopfield<B: Backend> {
 impl<B: Backend> Hopfield<B> {
     /// The network storing the rows of `patterns` `[P, N]` (entries ±1).
     pub fn storing(patterns: Tensor<B, 2>) -> Result<Self, HopfieldError> {
-        let [count, units] = patterns.dims();
-        if count == 0 || units < 2 {
-            return Err(HopfieldError::Invalid(format!(
-                "{count} patterns of {units} units: at least 1 pattern of 2 units is needed"
-            )));
-        }
+        let [_, units] = storable(&patterns)?;
         let device = patterns.device();
         let outer = patterns.clone().transpose().matmul(patterns) / units as f64;
         let off_diagonal = Tensor::<B, 2>::eye(units, &device).neg().add_scalar(1.0);
@@ -67,14 +62,13 @@ impl<B: Backend> Hopfield<B> {
     /// applies to every state.
     pub fn asynchronous_sweep(&self, mut states: Tensor<B, 2>, order: &[usize]) -> Tensor<B, 2> {
         let weights = self.weights.val();
-        let [probes, units] = states.dims();
+        let probes = states.dims()[0];
         for &unit in order {
             // Column `unit` of W is its row: the unit's incoming weights.
             let incoming = weights.clone().narrow(1, unit, 1);
             let field = states.clone().matmul(incoming);
             states = states.slice_assign([0..probes, unit..unit + 1], sign(field));
         }
-        debug_assert_eq!(states.dims(), [probes, units]);
         states
     }
 
@@ -100,6 +94,17 @@ impl<B: Backend> Hopfield<B> {
     }
 }
 
+/// The shape `[P, N]` of patterns a network can store: at least one pattern of two units.
+fn storable<B: Backend>(patterns: &Tensor<B, 2>) -> Result<[usize; 2], HopfieldError> {
+    let [count, units] = patterns.dims();
+    if count == 0 || units < 2 {
+        return Err(HopfieldError::Invalid(format!(
+            "{count} patterns of {units} units: at least 1 pattern of 2 units is needed"
+        )));
+    }
+    Ok([count, units])
+}
+
 /// Elementwise sign with sign(0) = +1.
 pub fn sign<B: Backend, const D: usize>(values: Tensor<B, D>) -> Tensor<B, D> {
     values
@@ -116,20 +121,28 @@ pub fn random_patterns<B: Backend>(
     rng: &mut impl Rng,
     device: &B::Device,
 ) -> Tensor<B, 2> {
-    let values: Vec<f32> = (0..count * units)
-        .map(|_| if rng.random_bool(0.5) { 1.0 } else { -1.0 })
-        .collect();
-    Tensor::from_data(TensorData::new(values, [count, units]), device)
+    random_signs(count, units, 0.5, rng, device)
 }
 
 /// Copies of `patterns` with each unit flipped with probability `flip`.
 pub fn degraded<B: Backend>(patterns: Tensor<B, 2>, flip: f64, rng: &mut impl Rng) -> Tensor<B, 2> {
     let [count, units] = patterns.dims();
-    let signs: Vec<f32> = (0..count * units)
-        .map(|_| if rng.random_bool(flip) { -1.0 } else { 1.0 })
-        .collect();
     let device = patterns.device();
-    patterns * Tensor::from_data(TensorData::new(signs, [count, units]), &device)
+    patterns * random_signs(count, units, flip, rng, &device)
+}
+
+/// `[count, units]` entries, each −1 with probability `negative` and +1 otherwise.
+fn random_signs<B: Backend>(
+    count: usize,
+    units: usize,
+    negative: f64,
+    rng: &mut impl Rng,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    let values: Vec<f32> = (0..count * units)
+        .map(|_| if rng.random_bool(negative) { -1.0 } else { 1.0 })
+        .collect();
+    Tensor::from_data(TensorData::new(values, [count, units]), device)
 }
 
 /// The overlap (1/N)·ξ·s of every state with its own pattern, `[M]` for `[M, N]` each.
@@ -163,12 +176,7 @@ impl<B: Backend> DenseMemory<B> {
         patterns: Tensor<B, 2>,
         interaction: Interaction,
     ) -> Result<Self, HopfieldError> {
-        let [count, units] = patterns.dims();
-        if count == 0 || units < 2 {
-            return Err(HopfieldError::Invalid(format!(
-                "{count} patterns of {units} units: at least 1 pattern of 2 units is needed"
-            )));
-        }
+        storable(&patterns)?;
         if let Interaction::Polynomial(degree) = interaction {
             if degree < 2 {
                 return Err(HopfieldError::Invalid(format!(

@@ -335,22 +335,8 @@ impl<B: Backend> LocalUpdate for Replicas<B> {
 }
 
 /// Fresh nets of `network` for `task`, trained by `rule` for `updates` updates from `seed`:
-/// how many solve it. Initial weights and examples come from one ChaCha stream, so a seed
-/// fixes the whole run on every backend.
-pub fn successes_after_training<B: Backend>(
-    task: TwoInputTask,
-    network: &FeedForwardConfig,
-    rule: AnyRule,
-    replications: usize,
-    updates: usize,
-    seed: u64,
-    device: &B::Device,
-) -> anyhow::Result<usize> {
-    score_after_training::<B>(task, network, rule, replications, updates, seed, device)
-        .map(|score| score.successes)
-}
-
-/// [`successes_after_training`], with the nets' mean squared error on the probe inputs.
+/// how many solve it, and their mean squared error on the probe inputs. Initial weights and
+/// examples come from one ChaCha stream, so a seed fixes the whole run on every backend.
 pub fn score_after_training<B: Backend>(
     task: TwoInputTask,
     network: &FeedForwardConfig,

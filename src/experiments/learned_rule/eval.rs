@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use super::config::{validate_budgets, LearnedRuleRun};
 use super::meta::inner_loop;
 use crate::experiment::Report;
-use crate::experiments::local_rules::{score_after_training, successes, successes_after_training};
+use crate::experiments::local_rules::{score_after_training, successes, Score};
 use crate::metrics::wilson_interval;
 
 /// Evaluation nets come from this seed, never from the meta-training stream.
@@ -89,7 +89,9 @@ pub fn evaluate<B: Backend>(
             report = report.metric(&key("learned"), rate(solved));
             let mut best_hand = 0;
             for &rule in &hand_rules {
-                let solved = hand_successes::<B>(&at_budget, task, rule, replications, &device)?;
+                let solved =
+                    hand_score::<B>(&at_budget, task, rule, replications, EVAL_SEED, &device)?
+                        .successes;
                 best_hand = best_hand.max(solved);
                 lines.push(line(
                     &format!(
@@ -137,15 +139,8 @@ pub fn tuned_hand_rules<B: Backend>(
                 )?;
                 let (mut solved, mut loss) = (0, 0.0);
                 for &task in &run.validation {
-                    let score = score_after_training::<B>(
-                        task,
-                        &run.network(),
-                        rule,
-                        replications,
-                        run.inner_steps,
-                        VALIDATION_SEED,
-                        device,
-                    )?;
+                    let score =
+                        hand_score::<B>(run, task, rule, replications, VALIDATION_SEED, device)?;
                     solved += score.successes;
                     loss += score.loss;
                 }
@@ -160,22 +155,23 @@ pub fn tuned_hand_rules<B: Backend>(
         .collect()
 }
 
-/// Nets of `task` solved by a hand-written rule after `run.inner_steps` updates, from the
-/// evaluation seed.
-fn hand_successes<B: Backend>(
+/// Fresh nets of `task` trained by a hand-written rule for `run.inner_steps` updates from
+/// `seed`, scored.
+fn hand_score<B: Backend>(
     run: &LearnedRuleRun,
     task: TwoInputTask,
     rule: AnyRule,
     replications: usize,
+    seed: u64,
     device: &B::Device,
-) -> anyhow::Result<usize> {
-    successes_after_training::<B>(
+) -> anyhow::Result<Score> {
+    score_after_training::<B>(
         task,
         &run.network(),
         rule,
         replications,
         run.inner_steps,
-        EVAL_SEED,
+        seed,
         device,
     )
 }
