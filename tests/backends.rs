@@ -512,3 +512,110 @@ fn flex_trains_saves_and_reloads() {
     let _alone = one_at_a_time();
     trains_saves_and_reloads("flex");
 }
+
+/// `eval DIR --json` on `backend`: its metrics.
+fn eval_metrics(backend: &str, dir: &str) -> serde_json::Value {
+    let text = stdout(&zoo_ok(&["--backend", backend, "eval", dir, "--json"]));
+    let last = text.lines().last().unwrap_or_default();
+    serde_json::from_str::<serde_json::Value>(last).unwrap()["metrics"].clone()
+}
+
+/// The binary models, from the same patterns, cues, networks and letters (all drawn on the
+/// host): a unit at its threshold may fall either way in f32 on another backend, so the
+/// recall fractions, rates and accuracies agree with ndarray's as statistics, within a few
+/// probes or steps, and `eval` on either backend scores alike.
+fn binary_models_behave_as_on_ndarray(backend: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let hopfield = [
+        "--neurons",
+        "100",
+        "--loads",
+        "0.05,0.14",
+        "--cue-flip",
+        "0.1",
+        "--min-probes",
+        "100",
+    ];
+    let sorn = [
+        "--repeats",
+        "3",
+        "--replicates",
+        "2",
+        "--excitatory",
+        "60",
+        "--inhibitory",
+        "12",
+        "--input-pool",
+        "5",
+        "--plastic-steps",
+        "1000",
+        "--readout-train",
+        "500",
+        "--readout-test",
+        "500",
+        "--steps-per-update",
+        "250",
+    ];
+    for (model, args, key) in [
+        ("hopfield", &hopfield[..], "recalled.classic.n100.p0.14"),
+        ("sorn", &sorn[..], "sorn_accuracy.n3"),
+    ] {
+        let mut figures = Vec::new();
+        for (engine_backend, name) in [(backend, "other"), ("ndarray", "reference")] {
+            let mut command = vec!["--backend", engine_backend, "train", model, "--out", out];
+            command.extend(["--run-name", name]);
+            command.extend(args);
+            zoo_ok(&command);
+            let dir = tmp.path().join(model).join(name);
+            figures.push(eval_metrics(engine_backend, dir.to_str().unwrap())[key].as_f64());
+        }
+        let (ours, reference) = (figures[0].unwrap(), figures[1].unwrap());
+        assert!(
+            (ours - reference).abs() <= 0.06,
+            "{model}: {backend} {key} {ours} vs ndarray {reference}"
+        );
+        let curve = |name: &str| -> Vec<f64> {
+            metrics_of(tmp.path(), model, name)
+                .iter()
+                .map(|m| m["loss"].as_f64().unwrap())
+                .collect()
+        };
+        for (value, expected) in curve("other").iter().zip(curve("reference")) {
+            assert!(
+                (value - expected).abs() <= 0.06,
+                "{model}: {backend} loss {value} vs ndarray {expected}"
+            );
+        }
+        let dir = tmp.path().join(model).join("other");
+        let dir = dir.to_str().unwrap();
+        let (ours, reference) = (eval_metrics(backend, dir), eval_metrics("ndarray", dir));
+        let eval_key = if model == "hopfield" {
+            "saved.recalled"
+        } else {
+            key
+        };
+        let (ours, reference) = (
+            ours[eval_key].as_f64().unwrap(),
+            reference[eval_key].as_f64().unwrap(),
+        );
+        assert!(
+            (ours - reference).abs() <= 0.06,
+            "{model}: {backend} eval {eval_key} {ours} vs ndarray {reference}"
+        );
+    }
+}
+
+#[cfg(all(feature = "wgpu", feature = "ndarray"))]
+#[test]
+fn wgpu_runs_hopfield_and_sorn_as_ndarray_does() {
+    let _alone = one_at_a_time();
+    binary_models_behave_as_on_ndarray("wgpu");
+}
+
+#[cfg(all(feature = "flex", feature = "ndarray"))]
+#[test]
+fn flex_runs_hopfield_and_sorn_as_ndarray_does() {
+    let _alone = one_at_a_time();
+    binary_models_behave_as_on_ndarray("flex");
+}

@@ -18,6 +18,8 @@ fn list_names_models_and_presets() {
         "esn",
         "force",
         "bayesian-synapse",
+        "hopfield",
+        "sorn",
         "bohp",
         "dp-simple",
         "dp-50bit",
@@ -188,6 +190,28 @@ fn bad_arguments_fail_with_one_clear_line() {
         (&["bayesian-synapse", "--g="], "cannot parse"),
         (&["bayesian-synapse", "--networks", "0"], "at least 1"),
         (
+            &["hopfield", "--loads", "0.1,0"],
+            "load P/N must be positive",
+        ),
+        (
+            &["hopfield", "--capacity", "--neurons", "1"],
+            "at least 2 neurons",
+        ),
+        (&["hopfield", "--cue-flip", "0.5"], "[0, 0.5)"),
+        (
+            &["hopfield", "--dense", "cubic", "--dense-loads", "-1"],
+            "load P/N must be positive",
+        ),
+        (
+            &["hopfield", "--dense", "quadratic"],
+            "invalid value 'quadratic'",
+        ),
+        (&["sorn", "--repeats", "4,0"], "at least 1 repeat"),
+        (&["sorn", "--stdp-rate", "0"], "STDP rate must be positive"),
+        (&["sorn", "--ip-rate", "-0.001"], "IP rate must be positive"),
+        (&["sorn", "--replicates", "0"], "at least 1"),
+        (&["sorn", "--input-pool", "50"], "exceed the 200 excitatory"),
+        (
             &["plastic-rnn", "--grad", "bptt", "--truncate", "0"],
             "--truncate must be at least 1 step",
         ),
@@ -341,17 +365,17 @@ fn damaged_or_foreign_checkpoints_are_refused_and_never_overwritten() {
     let checkpoint = latest(&foreign);
     let state = fs::read_to_string(checkpoint.join("state.json"))
         .unwrap()
-        .replace("\"plastic-rnn\"", "\"hopfield\"");
+        .replace("\"plastic-rnn\"", "\"tempotron\"");
     fs::write(checkpoint.join("state.json"), &state).unwrap();
-    reseal(&checkpoint, "hopfield");
+    reseal(&checkpoint, "tempotron");
     zoo_fails(
         &["eval", foreign.to_str().unwrap()],
-        "unknown model 'hopfield'",
+        "unknown model 'tempotron'",
     );
     // Labelled as a model that exists, with the files of another: refused, not misread.
     fs::write(
         checkpoint.join("state.json"),
-        state.replace("\"hopfield\"", "\"hebbian-ff\""),
+        state.replace("\"tempotron\"", "\"hebbian-ff\""),
     )
     .unwrap();
     reseal(&checkpoint, "hebbian-ff");

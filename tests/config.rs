@@ -72,6 +72,59 @@ fn plastic_rnn_takes_the_preset_then_the_file_then_the_flags() {
 }
 
 #[test]
+fn hopfield_and_sorn_take_the_preset_then_the_file_then_the_flags() {
+    let file = json!({"min_probes": 7, "loads": [0.5], "max_sweeps": 3});
+    let config = configured(
+        "hopfield",
+        file.clone(),
+        &["--neurons", "20", "--dense", "cubic"],
+    );
+    assert_eq!(config["neurons"], json!([20]));
+    assert_eq!(config["loads"], json!([0.5]));
+    assert_eq!(config["min_probes"], 7);
+    assert_eq!(config["dense"], json!(["cubic"]));
+    assert_eq!(config["cue_flip"], 0.2, "the recall preset's");
+    // --capacity brings the sweep's loads and cue noise; the flags still win.
+    let config = configured(
+        "hopfield",
+        file,
+        &[
+            "--capacity",
+            "--neurons",
+            "20",
+            "--dense",
+            "cubic",
+            "--dense-loads",
+            "0.5",
+        ],
+    );
+    assert_eq!(config["loads"].as_array().unwrap().len(), 12);
+    assert_eq!(config["cue_flip"], 0.1);
+    assert_eq!(config["min_probes"], 7, "the file's");
+    assert_eq!(config["neurons"], json!([20]));
+
+    let file = json!({"plastic_steps": 300, "readout_train": 100, "readout_test": 50});
+    let config = configured(
+        "sorn",
+        file,
+        &[
+            "--repeats",
+            "2",
+            "--replicates",
+            "1",
+            "--excitatory",
+            "40",
+            "--inhibitory",
+            "8",
+        ],
+    );
+    assert_eq!(config["plastic_steps"], 300);
+    assert_eq!(config["repeats"], json!([2]));
+    assert_eq!(config["excitatory"], 40);
+    assert_eq!(config["stdp_rate"], 0.001, "the preset's");
+}
+
+#[test]
 fn hebbian_ff_takes_the_preset_then_the_file_then_the_flags() {
     let file = json!({"updates": 10, "learning_rate": 0.05, "replications": 4});
     let config = configured("hebbian-ff", file, &["--updates", "12", "--task", "and"]);

@@ -42,7 +42,7 @@ fn rtrl_training_refuses_a_network_beyond_the_memory_limit() {
 fn every_model_refuses_a_run_beyond_the_memory_it_has() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
-    let cases: [&[&str]; 12] = [
+    let cases: [&[&str]; 14] = [
         &["plastic-rnn", "--neurons", "1000000"],
         &["rnn", "--hidden", "1000000"],
         &["lstm", "--hidden", "1000000"],
@@ -53,6 +53,8 @@ fn every_model_refuses_a_run_beyond_the_memory_it_has() {
         &["feedback-alignment", "--hidden", "1000000,1000000"],
         &["esn", "--units", "200000"],
         &["force", "--neurons", "300000"],
+        &["hopfield", "--neurons", "2000000"],
+        &["sorn", "--replicates", "100000000"],
         &[
             "bayesian-synapse",
             "--sweep",

@@ -3,7 +3,9 @@
 
 use burn::backend::NdArray;
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::hopfield::{degraded, overlaps, random_patterns, sign, Hopfield};
+use plastic_models::hopfield::{
+    degraded, overlaps, random_patterns, sign, AsynchronousMemory, Hopfield,
+};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

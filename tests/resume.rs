@@ -253,3 +253,52 @@ fn bayesian_synapse_resumes_bit_identically() {
         ],
     );
 }
+
+#[test]
+fn hopfield_resumes_bit_identically() {
+    // Cells (60, 0.1), (60, 0.2), (80, 0.1), (80, 0.2): checkpoints after the third and the
+    // fourth; the resumed run rebuilds a network of the other size than it starts with.
+    resumes_bit_identically(
+        "hopfield",
+        &[
+            "--neurons",
+            "60,80",
+            "--loads",
+            "0.1,0.2",
+            "--min-probes",
+            "40",
+            "--checkpoint-every",
+            "3",
+        ],
+    );
+}
+
+#[test]
+fn sorn_resumes_bit_identically() {
+    // Checkpoints in the plastic phase (after 400 steps) and after the readout.
+    resumes_bit_identically(
+        "sorn",
+        &[
+            "--repeats",
+            "3",
+            "--replicates",
+            "1",
+            "--excitatory",
+            "60",
+            "--inhibitory",
+            "12",
+            "--input-pool",
+            "5",
+            "--plastic-steps",
+            "600",
+            "--steps-per-update",
+            "100",
+            "--readout-train",
+            "300",
+            "--readout-test",
+            "300",
+            "--checkpoint-every",
+            "4",
+        ],
+    );
+}

@@ -72,25 +72,79 @@ impl<B: Backend> Hopfield<B> {
         states
     }
 
-    /// Asynchronous sweeps in fresh random orders until no unit changes or `max_sweeps` have
-    /// run: the final states and the sweeps taken.
-    pub fn settle(
+    /// Synchronous steps until no unit changes or `max_steps` have run (a state caught in a
+    /// two-cycle, which synchronous dynamics allow, runs to the limit).
+    pub fn settle_synchronously(
+        &self,
+        mut states: Tensor<B, 2>,
+        max_steps: usize,
+    ) -> (Tensor<B, 2>, usize) {
+        for step in 1..=max_steps {
+            let next = self.synchronous_step(states.clone());
+            let unchanged = changed(&next, &states) == 0.0;
+            states = next;
+            if unchanged {
+                return (states, step);
+            }
+        }
+        (states, max_steps)
+    }
+
+    /// A network of `units` units storing nothing: what a saved network is loaded into.
+    pub fn empty(units: usize, device: &B::Device) -> Self {
+        Self {
+            weights: Param::from_tensor(Tensor::zeros([units, units], device)),
+        }
+    }
+}
+
+/// Units that differ between two batches of ±1 states.
+fn changed<B: Backend>(next: &Tensor<B, 2>, states: &Tensor<B, 2>) -> f64 {
+    (next.clone() - states.clone())
+        .abs()
+        .sum()
+        .into_scalar()
+        .elem::<f64>()
+        / 2.0
+}
+
+/// A memory whose units update one at a time: both kinds of network settle the same way.
+pub trait AsynchronousMemory<B: Backend> {
+    /// One sweep of single-unit updates in the order `order`, the same for every state
+    /// (the rows of `states`).
+    fn sweep(&self, states: Tensor<B, 2>, order: &[usize]) -> Tensor<B, 2>;
+
+    /// Sweeps in fresh random orders until no unit changes or `max_sweeps` have run: the
+    /// final states and the sweeps taken.
+    fn settle(
         &self,
         mut states: Tensor<B, 2>,
         max_sweeps: usize,
         rng: &mut impl Rng,
     ) -> (Tensor<B, 2>, usize) {
-        let mut order: Vec<usize> = (0..self.units()).collect();
-        for sweep in 1..=max_sweeps {
+        let mut order: Vec<usize> = (0..states.dims()[1]).collect();
+        for done in 1..=max_sweeps {
             order.shuffle(rng);
-            let next = self.asynchronous_sweep(states.clone(), &order);
-            let flipped: f64 = (next.clone() - states).abs().sum().into_scalar().elem();
+            let next = self.sweep(states.clone(), &order);
+            let unchanged = changed(&next, &states) == 0.0;
             states = next;
-            if flipped == 0.0 {
-                return (states, sweep);
+            if unchanged {
+                return (states, done);
             }
         }
         (states, max_sweeps)
+    }
+}
+
+impl<B: Backend> AsynchronousMemory<B> for Hopfield<B> {
+    fn sweep(&self, states: Tensor<B, 2>, order: &[usize]) -> Tensor<B, 2> {
+        self.asynchronous_sweep(states, order)
+    }
+}
+
+impl<B: Backend> AsynchronousMemory<B> for DenseMemory<B> {
+    fn sweep(&self, states: Tensor<B, 2>, order: &[usize]) -> Tensor<B, 2> {
+        self.asynchronous_sweep(states, order)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod plastic_rnn;
 pub mod rate_network;
 pub mod reservoir;
 pub mod rtrl;
+pub mod sorn;
 
 pub use adjoint::anchor_interval;
 pub use baselines::{LstmNet, LstmNetConfig, RnnNet, RnnNetConfig};

@@ -7,11 +7,13 @@ pub mod esn;
 pub mod feedback_alignment;
 pub mod force;
 pub mod hebbian_ff;
+pub mod hopfield;
 pub mod learned_rule;
 pub mod local_rules;
 pub mod plastic_rnn;
 pub mod rate_networks;
 pub mod recurrent_baseline;
+pub mod sorn;
 
 use crate::flags::{entry, Entry};
 
@@ -28,5 +30,7 @@ pub fn all() -> Vec<Box<dyn Entry>> {
         entry::<esn::EsnExperiment>(),
         entry::<force::ForceExperiment>(),
         entry::<bayesian_synapse::BayesianSynapseExperiment>(),
+        entry::<hopfield::HopfieldExperiment>(),
+        entry::<sorn::SornExperiment>(),
     ]
 }

@@ -2,6 +2,7 @@
 //! Tasks know nothing of models: they produce plain `f32` buffers and score plain buffers.
 
 pub mod boolean;
+pub mod counting;
 pub mod cue_reward;
 pub mod fashion_mnist;
 pub mod gaussian;
@@ -12,6 +13,7 @@ pub mod series;
 pub mod two_input;
 
 pub use boolean::{BooleanFunction, BOOLEAN_FUNCTIONS, BOOLEAN_INPUTS};
+pub use counting::{CountingTask, COUNTING_ALPHABET};
 pub use cue_reward::{CueRewardConfig, CueRewardEpisodes, Slot, CUE_REWARD_ACTIONS, RESPOND};
 pub use gaussian::CorrelatedGaussian;
 pub use pattern::{generate_batch, PatternBatch, PatternTaskConfig};

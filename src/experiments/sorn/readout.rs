@@ -1,0 +1,310 @@
+//! The readout phase: plasticity off, the networks run on, a ridge readout per network
+//! learns to predict the next letter from the excitatory state and is tested on the steps
+//! after; and what the scores show, per word length and variant (`counting.png`).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use burn::tensor::backend::Backend;
+use plastic_models::reservoir::Readout;
+use plastic_models::sorn::{Sorn, SornState};
+use plastic_tasks::{CountingTask, COUNTING_ALPHABET};
+use serde::{Deserialize, Serialize};
+
+use super::{one_hot, SornExperiment, SornRun, Variant};
+use crate::experiment::{Experiment, Report};
+use crate::plot::{self, Series};
+use crate::util::{host_values, mean_sd, write_atomically};
+
+/// One network's readout on its test steps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Accuracy {
+    pub repeats: usize,
+    pub variant: Variant,
+    pub replicate: usize,
+    /// Letters predicted right, over the test steps whose letter does not begin a word.
+    pub predictable: f64,
+    /// Letters predicted right over every test step (a word's first letter is a coin flip).
+    pub all: f64,
+    /// Word ends (C or F) predicted right: the letters only a count of the repeats
+    /// predicts, which always guessing the middle letter never does.
+    pub word_end: f64,
+    /// Mean excitatory firing rate over the readout phase.
+    pub rate: f64,
+}
+
+/// Runs the readout phase from `state` on the letters after the plastic phase and scores a
+/// readout per network.
+pub fn score<B: Backend>(
+    run: &SornRun,
+    network: &mut Sorn<B>,
+    mut state: SornState<B>,
+    letters: &[Vec<u8>],
+) -> anyhow::Result<Vec<Accuracy>> {
+    let device = network.recurrent.device();
+    let (networks, units) = (letters.len(), network.excitatory());
+    let steps = run.readout_train + run.readout_test;
+    let start = run.plastic_steps;
+    // One byte per unit and step: the states are binary.
+    let mut record = vec![vec![0u8; steps * units]; networks];
+    for t in 0..steps {
+        state = network.step(&state, one_hot(letters, start + t, &device), None);
+        let active = host_values(state.excitatory.clone())?;
+        for (k, states) in record.iter_mut().enumerate() {
+            for (i, &x) in active[k * units..(k + 1) * units].iter().enumerate() {
+                states[t * units + i] = u8::from(x > 0.5);
+            }
+        }
+    }
+    run.networks()
+        .iter()
+        .zip(&record)
+        .zip(letters)
+        .map(|((&(repeats, variant, replicate), states), stream)| {
+            // The state after letter t predicts letter t + 1.
+            let next = &stream[start + 1..start + 1 + steps];
+            let (predictable, all, word_end) = fit_and_test(run, states, next, units)?;
+            let rate = states.iter().map(|&s| f64::from(s)).sum::<f64>() / states.len() as f64;
+            Ok(Accuracy {
+                repeats,
+                variant,
+                replicate,
+                predictable,
+                all,
+                word_end,
+                rate,
+            })
+        })
+        .collect()
+}
+
+/// Fits the readout on the first `readout_train` states and scores it on the rest: the
+/// fraction right on letters that do not begin a word, on all, and on word ends.
+fn fit_and_test(
+    run: &SornRun,
+    states: &[u8],
+    next: &[u8],
+    units: usize,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let symbols = COUNTING_ALPHABET.len();
+    let train = run.readout_train;
+    let as_f64 = |range: std::ops::Range<usize>| -> Vec<f64> {
+        states[range.start * units..range.end * units]
+            .iter()
+            .map(|&s| f64::from(s))
+            .collect()
+    };
+    let mut targets = vec![0.0; train * symbols];
+    for (t, &letter) in next[..train].iter().enumerate() {
+        targets[t * symbols + letter as usize] = 1.0;
+    }
+    let readout = Readout::fit(&as_f64(0..train), &targets, units, symbols, run.ridge)?;
+    let outputs = readout.apply(&as_f64(train..next.len()));
+    let (mut right, mut right_predictable, mut predictable) = (0usize, 0usize, 0usize);
+    let (mut right_ends, mut ends) = (0usize, 0usize);
+    for (row, &letter) in outputs.chunks(symbols).zip(&next[train..]) {
+        let guess = row
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .map_or(0, |(i, _)| i);
+        let hit = guess == letter as usize;
+        right += usize::from(hit);
+        if !CountingTask::begins_word(letter) {
+            predictable += 1;
+            right_predictable += usize::from(hit);
+        }
+        if CountingTask::ends_word(letter) {
+            ends += 1;
+            right_ends += usize::from(hit);
+        }
+    }
+    let tested = next.len() - train;
+    Ok((
+        right_predictable as f64 / predictable.max(1) as f64,
+        right as f64 / tested as f64,
+        right_ends as f64 / ends.max(1) as f64,
+    ))
+}
+
+/// One way of scoring a readout: its metric suffix, what it counts, and its value.
+struct Measure {
+    suffix: &'static str,
+    counts: &'static str,
+    value: fn(&Accuracy) -> f64,
+    /// What always guessing the middle letter (no count kept) scores at length n.
+    middle_letter: fn(f64) -> f64,
+}
+
+/// The measures, headline first: letters that do not begin a word (the middle letters and
+/// the word's end; what Lazar et al. score), word ends alone (what needs the count), every
+/// letter.
+const MEASURES: [Measure; 3] = [
+    Measure {
+        suffix: "accuracy",
+        counts: "letters that do not begin a word",
+        value: |a| a.predictable,
+        middle_letter: |n| n / (n + 1.0),
+    },
+    Measure {
+        suffix: "word_end",
+        counts: "word ends (C, F): the letters only a count predicts",
+        value: |a| a.word_end,
+        middle_letter: |_| 0.0,
+    },
+    Measure {
+        suffix: "accuracy_all",
+        counts: "every letter (a word's first is a coin flip)",
+        value: |a| a.all,
+        middle_letter: |n| (n + 0.5) / (n + 2.0),
+    },
+];
+
+/// Scores per word length and variant, over replicates.
+pub struct Summary<'a> {
+    run: &'a SornRun,
+    accuracy: &'a [Accuracy],
+}
+
+impl<'a> Summary<'a> {
+    pub fn new(run: &'a SornRun, accuracy: &'a [Accuracy]) -> Self {
+        Self { run, accuracy }
+    }
+
+    /// Mean and standard deviation over replicates of `variant` at length `n`.
+    fn at(&self, variant: Variant, n: usize, value: fn(&Accuracy) -> f64) -> Option<(f64, f64)> {
+        let values: Vec<f64> = self
+            .accuracy
+            .iter()
+            .filter(|a| a.variant == variant && a.repeats == n)
+            .map(value)
+            .collect();
+        (!values.is_empty()).then(|| mean_sd(&values))
+    }
+
+    /// `variant`'s `value`, averaged over lengths and replicates.
+    fn mean_of(&self, variant: Variant, value: fn(&Accuracy) -> f64) -> Option<f64> {
+        let values: Vec<f64> = self
+            .run
+            .repeats
+            .iter()
+            .filter_map(|&n| self.at(variant, n, value).map(|(m, _)| m))
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+    }
+
+    /// `variant`'s accuracy on letters that do not begin a word, averaged over lengths.
+    pub fn mean(&self, variant: Variant) -> Option<f64> {
+        self.mean_of(variant, MEASURES[0].value)
+    }
+
+    /// Per variant and measure, `<variant>_<measure>.n<n>` and the mean over lengths,
+    /// `<variant>_<measure>`.
+    pub fn metrics(&self) -> Vec<(String, f64)> {
+        let mut metrics = Vec::new();
+        for &variant in &self.run.variants {
+            let key = variant.key();
+            for measure in &MEASURES {
+                let name = format!("{key}_{}", measure.suffix);
+                for &n in &self.run.repeats {
+                    if let Some((mean, _)) = self.at(variant, n, measure.value) {
+                        metrics.push((format!("{name}.n{n}"), mean));
+                    }
+                }
+                if let Some(mean) = self.mean_of(variant, measure.value) {
+                    metrics.push((name, mean));
+                }
+            }
+        }
+        metrics
+    }
+
+    pub fn report(&self) -> Report {
+        let mut report = Report::new(SornExperiment::NAME, "counting");
+        for (name, value) in self.metrics() {
+            report = report.metric(&name, value);
+        }
+        let tables: Vec<String> = MEASURES[..2].iter().map(|m| self.table(m)).collect();
+        report.text(tables.join("\n"))
+    }
+
+    /// One measure per length (rows) and variant (columns), beside always guessing the
+    /// middle letter.
+    fn table(&self, measure: &Measure) -> String {
+        let mut text = format!(
+            "next-letter accuracy on {} (mean ± sd over {} replicates)\n{:>4}",
+            measure.counts, self.run.replicates, "n"
+        );
+        for variant in &self.run.variants {
+            let _ = write!(text, "  {:>15}", variant.name());
+        }
+        let _ = write!(text, "  {:>13}", "middle letter");
+        for &n in &self.run.repeats {
+            let _ = write!(text, "\n{n:>4}");
+            for &variant in &self.run.variants {
+                let cell = self
+                    .at(variant, n, measure.value)
+                    .map_or("-".into(), |(mean, sd)| format!("{mean:.3} ± {sd:.3}"));
+                let _ = write!(text, "  {cell:>15}");
+            }
+            let _ = write!(text, "  {:>13.3}", (measure.middle_letter)(n as f64));
+        }
+        text
+    }
+
+    /// `accuracy.json` (every network's scores) and `counting.png`.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        write_atomically(
+            &dir.join("accuracy.json"),
+            serde_json::to_string_pretty(self.accuracy)?.as_bytes(),
+        )?;
+        if self.accuracy.is_empty() {
+            return Ok(());
+        }
+        let titles: Vec<String> = MEASURES
+            .iter()
+            .map(|m| format!("Next-letter accuracy on {}", m.counts))
+            .collect();
+        let panels: Vec<_> = MEASURES
+            .iter()
+            .zip(&titles)
+            .map(|(measure, title)| (title.as_str(), "accuracy", self.curves(measure)))
+            .collect();
+        plot::lines(
+            &panels,
+            "repeats n of the middle letter",
+            &dir.join("counting.png"),
+        )
+    }
+
+    /// Each variant's mean over replicates against n, and always guessing the middle letter.
+    fn curves(&self, measure: &Measure) -> Vec<Series> {
+        let mut curves: Vec<Series> = self
+            .run
+            .variants
+            .iter()
+            .map(|&variant| Series {
+                label: variant.name().to_string(),
+                points: self
+                    .run
+                    .repeats
+                    .iter()
+                    .filter_map(|&n| {
+                        self.at(variant, n, measure.value)
+                            .map(|(m, _)| (n as f64, m))
+                    })
+                    .collect(),
+            })
+            .collect();
+        curves.push(Series {
+            label: "always the middle letter".into(),
+            points: self
+                .run
+                .repeats
+                .iter()
+                .map(|&n| (n as f64, (measure.middle_letter)(n as f64)))
+                .collect(),
+        });
+        curves
+    }
+}

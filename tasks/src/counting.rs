@@ -1,0 +1,57 @@
+//! The counting task of Lazar, Pipa and Triesch (2009): an endless stream of the words
+//! "A B…B C" and "D E…E F", each with `n` repeats of its middle letter, the next word chosen
+//! at random with probability ½ each. Predicting the end of a word means counting the
+//! repeats; the first letter of a word cannot be predicted.
+
+use rand::Rng;
+
+use crate::TaskError;
+
+/// Letters of the task's alphabet, in symbol order.
+pub const COUNTING_ALPHABET: [char; 6] = ['A', 'B', 'C', 'D', 'E', 'F'];
+
+/// The counting task with `repeats` middle letters per word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountingTask {
+    pub repeats: usize,
+}
+
+impl CountingTask {
+    pub fn new(repeats: usize) -> Result<Self, TaskError> {
+        if repeats == 0 {
+            return Err(TaskError::InvalidConfig(
+                "the counting task needs at least 1 repeat of the middle letter".into(),
+            ));
+        }
+        Ok(Self { repeats })
+    }
+
+    /// Symbols 0…5 (A…F).
+    pub fn symbols(self) -> usize {
+        COUNTING_ALPHABET.len()
+    }
+
+    /// `steps` symbols of the stream, starting at the beginning of a word.
+    pub fn generate(self, steps: usize, rng: &mut impl Rng) -> Vec<u8> {
+        let mut stream = Vec::with_capacity(steps + self.repeats + 2);
+        while stream.len() < steps {
+            // Word 0: A B…B C; word 1: D E…E F.
+            let first = if rng.random_bool(0.5) { 0 } else { 3 };
+            stream.push(first);
+            stream.extend(std::iter::repeat_n(first + 1, self.repeats));
+            stream.push(first + 2);
+        }
+        stream.truncate(steps);
+        stream
+    }
+
+    /// Whether `symbol` begins a word, so that no history predicts it.
+    pub fn begins_word(symbol: u8) -> bool {
+        symbol == 0 || symbol == 3
+    }
+
+    /// Whether `symbol` ends a word: only a count of the repeats before it predicts it.
+    pub fn ends_word(symbol: u8) -> bool {
+        symbol == 2 || symbol == 5
+    }
+}

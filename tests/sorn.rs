@@ -1,0 +1,240 @@
+//! The self-organising recurrent network: one step worked by hand, normalisation, STDP on
+//! existing synapses only, intrinsic plasticity's target rate; and `train sorn` through the
+//! one trainer, with `eval` on its checkpoint.
+#![cfg(feature = "ndarray")]
+
+use burn::backend::NdArray;
+use burn::module::{Param, ParamId};
+use burn::tensor::{Int, Tensor, TensorData};
+use plastic_models::sorn::{Plasticity, Sorn, SornConfig, SornState};
+use plastic_zoo::backend::BackendChoice;
+use plastic_zoo::checkpoint::RunDir;
+use plastic_zoo::experiment::launch::{self, TrainRequest};
+use plastic_zoo::experiments::sorn::SornExperiment;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+type B = NdArray<f32>;
+
+fn host<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+}
+
+fn tensor<const D: usize>(values: &[f32], shape: [usize; D]) -> Tensor<B, D> {
+    Tensor::from_data(TensorData::new(values.to_vec(), shape), &Default::default())
+}
+
+fn rates(stdp: f32, ip: f32, networks: usize) -> Plasticity<B> {
+    Plasticity {
+        stdp_rate: tensor(&vec![stdp; networks], [networks]),
+        ip_rate: tensor(&vec![ip; networks], [networks]),
+        target_rate: 0.1,
+    }
+}
+
+/// Three excitatory neurons, each receiving from the other two; one inhibitory neuron; one
+/// input symbol driving neuron 0.
+fn tiny() -> Sorn<B> {
+    Sorn {
+        recurrent: Param::from_tensor(tensor(&[0.6, 0.4, 0.5, 0.5, 0.3, 0.7], [1, 3, 2])),
+        presynaptic: Param::initialized(
+            ParamId::new(),
+            Tensor::<B, 1, Int>::from_data(
+                TensorData::new(vec![1i64, 2, 0, 2, 0, 1], [6]),
+                &Default::default(),
+            ),
+        ),
+        inhibition: Param::from_tensor(tensor(&[0.1, 0.5, 0.2], [1, 3, 1])),
+        excitation: Param::from_tensor(tensor(&[0.3, 0.3, 0.4], [1, 1, 3])),
+        input: Param::from_tensor(tensor(&[1.0, 0.0, 0.0], [1, 3, 1])),
+        threshold_e: Param::from_tensor(tensor(&[0.5, 0.1, 0.2], [1, 3])),
+        threshold_i: Param::from_tensor(tensor(&[0.5], [1, 1])),
+    }
+}
+
+fn close(got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-5, "{got:?} against {want:?}");
+    }
+}
+
+#[test]
+fn one_step_worked_by_hand() {
+    let mut net = tiny();
+    let state = SornState {
+        excitatory: tensor(&[0.0, 1.0, 1.0], [1, 3]),
+        inhibitory: tensor(&[1.0], [1, 1]),
+    };
+    let next = net.step(&state, tensor(&[1.0], [1, 1]), Some(&rates(0.1, 0.01, 1)));
+    // Drives: 1.0 − 0.1 − 0.5 + 1 = 1.4; 0.5 − 0.5 − 0.1 = −0.1; 0.7 − 0.2 − 0.2 = 0.3.
+    close(&host(next.excitatory), &[1.0, 0.0, 1.0]);
+    // 0.3 + 0.4 − 0.5 = 0.2 > 0.
+    close(&host(next.inhibitory), &[1.0]);
+    // ΔW_ij = 0.1·(x'_i x_j − x_i x'_j): neuron 0 gains 0.1 on both synapses (0.7, 0.5)/1.2;
+    // neuron 1 loses 0.1 on both (0.4, 0.4)/0.8; neuron 2: (0.3 − 0.1, 0.7 + 0.1)/1.
+    close(
+        &host(net.recurrent.val()),
+        &[0.7 / 1.2, 0.5 / 1.2, 0.5, 0.5, 0.2, 0.8],
+    );
+    // T_E += 0.01·(x' − 0.1).
+    close(&host(net.threshold_e.val()), &[0.509, 0.099, 0.209]);
+
+    // A large rate drives neuron 1's synapses below 0: clipped at 0, and a neuron left with
+    // no weight keeps none instead of dividing by 0.
+    let mut net = tiny();
+    net.step(&state, tensor(&[1.0], [1, 1]), Some(&rates(1.0, 0.0, 1)));
+    close(
+        &host(net.recurrent.val()),
+        &[1.6 / 3.0, 1.4 / 3.0, 0.0, 0.0, 0.0, 1.0],
+    );
+    close(&host(net.threshold_e.val()), &[0.5, 0.1, 0.2]);
+}
+
+fn random_net(networks: usize, seed: u64) -> Sorn<B> {
+    let mut rngs: Vec<ChaCha8Rng> = (0..networks)
+        .map(|k| ChaCha8Rng::seed_from_u64(seed + k as u64))
+        .collect();
+    let config = SornConfig {
+        excitatory: 60,
+        inhibitory: 12,
+        input_pool: 5,
+        ..SornConfig::new(4)
+    };
+    config.init(&mut rngs, &Default::default()).unwrap()
+}
+
+/// Random one-hot letters for `networks` networks.
+fn letters(networks: usize, rng: &mut ChaCha8Rng) -> Tensor<B, 2> {
+    let mut values = vec![0f32; networks * 4];
+    for k in 0..networks {
+        values[k * 4 + rng.random_range(0..4)] = 1.0;
+    }
+    tensor(&values, [networks, 4])
+}
+
+#[test]
+fn stdp_changes_only_existing_synapses_and_normalisation_keeps_rows_summing_to_one() {
+    let mut net = random_net(2, 3);
+    let before = host(net.dense_recurrent());
+    let existing = before.iter().filter(|&&w| w > 0.0).count();
+    assert_eq!(existing, 2 * 60 * 10, "λ = 10 synapses per neuron");
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut state = net.silent();
+    for _ in 0..300 {
+        state = net.step(&state, letters(2, &mut rng), Some(&rates(0.05, 0.001, 2)));
+    }
+    let after = host(net.dense_recurrent());
+    let mut moved = 0.0f32;
+    for (b, a) in before.iter().zip(&after) {
+        if *b == 0.0 {
+            assert_eq!(*a, 0.0, "STDP grew a synapse that does not exist");
+        }
+        moved += (a - b).abs();
+    }
+    assert!(moved > 1.0, "STDP barely moved the weights: {moved}");
+    for row in after.chunks(60) {
+        let sum: f32 = row.iter().sum();
+        assert!(
+            (sum - 1.0).abs() < 1e-4 || sum == 0.0,
+            "a row sums to {sum}"
+        );
+        assert!(row.iter().all(|&w| w >= 0.0));
+    }
+}
+
+/// Mean excitatory rate of each network over `steps` steps.
+fn rates_over(net: &mut Sorn<B>, steps: usize, plasticity: Option<&Plasticity<B>>) -> Vec<f32> {
+    let networks = net.networks();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let mut state = net.silent();
+    let mut total = vec![0f32; networks];
+    for _ in 0..steps {
+        state = net.step(&state, letters(networks, &mut rng), plasticity);
+        let rates = host(state.excitatory.clone().mean_dim(1));
+        total.iter_mut().zip(rates).for_each(|(t, r)| *t += r);
+    }
+    total.iter().map(|t| t / steps as f32).collect()
+}
+
+#[test]
+fn intrinsic_plasticity_drives_the_mean_rate_to_its_target() {
+    // Thresholds of 0 make one network fire far too often, thresholds of 0.9 another far
+    // too rarely.
+    let start = || {
+        let mut net = random_net(2, 11);
+        let thresholds: Vec<f32> = [0.0f32, 0.9].iter().flat_map(|&t| [t; 60]).collect();
+        net.threshold_e = Param::from_tensor(tensor(&thresholds, [2, 60]));
+        net
+    };
+    let untouched = rates_over(&mut start(), 500, None);
+    assert!(
+        untouched[0] > 0.2 && untouched[1] < 0.05,
+        "the starting rates {untouched:?} are not far from 0.1: the test shows nothing"
+    );
+    // IP alone, fast enough to settle within the test; the rate over the steps after.
+    let mut net = start();
+    rates_over(&mut net, 3000, Some(&rates(0.0, 0.01, 2)));
+    for rate in rates_over(&mut net, 1000, Some(&rates(0.0, 0.01, 2))) {
+        assert!(
+            (rate - 0.1).abs() < 0.01,
+            "mean rate {rate} after IP, target 0.1"
+        );
+    }
+}
+
+#[test]
+fn train_sorn_learns_short_words_and_eval_scores_its_checkpoint_alike() {
+    let tmp = tempfile::tempdir().unwrap();
+    let flags = json!({
+        "repeats": [3],
+        "replicates": 2,
+        "excitatory": 100,
+        "inhibitory": 20,
+        "plastic_steps": 3000,
+        "readout_train": 1000,
+        "readout_test": 1000,
+        "steps_per_update": 500,
+        "checkpoint_every": 2,
+    });
+    let trained = launch::train::<SornExperiment>(
+        TrainRequest {
+            flags,
+            out: tmp.path().to_path_buf(),
+            ..Default::default()
+        },
+        BackendChoice::Ndarray,
+    )
+    .unwrap();
+    let metrics = &trained.reports[0].metrics;
+    let sorn = metrics["sorn_accuracy.n3"];
+    // Always guessing the middle letter scores 3/4 on the predictable letters.
+    assert!(
+        sorn > 0.9,
+        "SORN predicts {sorn} of the letters of words of 3 repeats"
+    );
+    for key in [
+        "ip_only_accuracy.n3",
+        "static_accuracy.n3",
+        "sorn_accuracy_all.n3",
+    ] {
+        assert!(
+            (0.0..=1.0).contains(&metrics[key]),
+            "{key} = {}",
+            metrics[key]
+        );
+    }
+    let dir = tmp.path().join("sorn/counting-n3-seed0");
+    for file in ["counting.png", "accuracy.json", "metrics.jsonl"] {
+        assert!(dir.join(file).exists(), "{file} missing");
+    }
+    let (_, checkpoint) = RunDir::open(&dir).unwrap();
+    let evaluated =
+        launch::eval::<SornExperiment>(&checkpoint, json!({}), BackendChoice::Ndarray).unwrap();
+    let again = evaluated.metrics["sorn_accuracy.n3"];
+    assert!(
+        (again - sorn).abs() < 0.05,
+        "eval on fresh letters gives {again}, training gave {sorn}"
+    );
+}
