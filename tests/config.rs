@@ -113,14 +113,14 @@ fn hopfield_and_sorn_take_the_preset_then_the_file_then_the_flags() {
             "--replicates",
             "1",
             "--excitatory",
-            "40",
+            "80",
             "--inhibitory",
             "8",
         ],
     );
     assert_eq!(config["plastic_steps"], 300);
     assert_eq!(config["repeats"], json!([2]));
-    assert_eq!(config["excitatory"], 40);
+    assert_eq!(config["excitatory"], 80);
     assert_eq!(config["stdp_rate"], 0.001, "the preset's");
 }
 
