@@ -102,6 +102,12 @@ fn hopfield_and_sorn_take_the_preset_then_the_file_then_the_flags() {
     assert_eq!(config["cue_flip"], 0.1);
     assert_eq!(config["min_probes"], 7, "the file's");
     assert_eq!(config["neurons"], json!([20]));
+    let config = configured(
+        "hopfield",
+        json!({}),
+        &["--capacity", "--no-dense", "--neurons", "20"],
+    );
+    assert_eq!(config["dense"], json!([]));
 
     let file = json!({"plastic_steps": 300, "readout_train": 100, "readout_test": 50});
     let config = configured(

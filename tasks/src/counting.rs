@@ -55,3 +55,27 @@ impl CountingTask {
         symbol == 2 || symbol == 5
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn the_stream_is_whole_words_of_both_kinds() {
+        let task = CountingTask::new(3).unwrap();
+        let stream = task.generate(5000, &mut ChaCha8Rng::seed_from_u64(1));
+        assert_eq!(stream.len(), 5000);
+        let words: Vec<&[u8]> = stream.chunks(5).take(999).collect();
+        for word in &words {
+            let first = word[0];
+            assert!(CountingTask::begins_word(first), "{word:?}");
+            assert_eq!(word, &[first, first + 1, first + 1, first + 1, first + 2]);
+            assert!(CountingTask::ends_word(word[4]));
+        }
+        let abc = words.iter().filter(|w| w[0] == 0).count();
+        assert!((400..600).contains(&abc), "{abc} of 999 words are A B…B C");
+        assert!(CountingTask::new(0).is_err());
+    }
+}

@@ -51,6 +51,10 @@ pub struct HopfieldFlags {
     /// exponential) [default: none; --capacity: cubic,exponential]
     #[arg(long, value_enum, value_delimiter = ',')]
     pub dense: Option<Vec<Memory>>,
+    /// Probe the classic network only (with --capacity: without its dense memories)
+    #[arg(long, conflicts_with = "dense")]
+    #[serde(skip)]
+    pub no_dense: bool,
     /// Units of the dense memories [default: 100]
     #[arg(long, value_name = "N")]
     pub dense_neurons: Option<usize>,
@@ -86,7 +90,10 @@ pub struct HopfieldFlags {
 
 impl TrainFlags for HopfieldFlags {
     fn overlay(&self) -> anyhow::Result<Value> {
-        let flags = overlay_of(self)?;
+        let mut flags = overlay_of(self)?;
+        if self.no_dense {
+            flags["dense"] = Value::Array(Vec::new());
+        }
         if !self.capacity {
             return Ok(flags);
         }
