@@ -118,6 +118,11 @@ impl SornRun {
         networks
     }
 
+    /// How many networks the batch holds, without listing them.
+    fn network_count(&self) -> u128 {
+        self.repeats.len() as u128 * self.variants.len() as u128 * self.replicates as u128
+    }
+
     fn plastic_updates(&self) -> usize {
         self.plastic_steps.div_ceil(self.steps_per_update)
     }
@@ -450,13 +455,14 @@ impl Experiment for SornExperiment {
     /// Per network: the weights and their STDP temporaries, the letters, and the readout's
     /// record of states (a byte per unit and step) and regression.
     fn memory_needed(run: &SornRun) -> u64 {
-        let networks = run.networks().len() as u128;
+        let networks = run.network_count();
         let (ne, ni) = (run.excitatory as u128, run.inhibitory as u128);
         let synapses = ne * run.synapses_per_neuron as u128;
         let steps = (run.readout_train + run.readout_test) as u128;
-        floats(networks * (12 * synapses + 3 * ne * ni + 6 * ne))
-            + (networks * (steps * ne + (run.plastic_steps as u128 + steps))) as u64
-            + floats(2 * (run.readout_train as u128 * ne + 2 * ne * ne))
+        let record = networks.saturating_mul(steps * ne + run.plastic_steps as u128 + steps);
+        floats(networks.saturating_mul(12 * synapses + 3 * ne * ni + 6 * ne))
+            .saturating_add(u64::try_from(record).unwrap_or(u64::MAX))
+            .saturating_add(floats(2 * (run.readout_train as u128 * ne + 2 * ne * ne)))
     }
 
     fn train<B: AutodiffBackend>(
