@@ -7,12 +7,13 @@
 //! input stream across variants, so that the comparison is paired.
 
 mod flags;
+mod learner;
 mod readout;
 
 use anyhow::{ensure, Context};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::sorn::{Plasticity, Sorn, SornConfig, SornState};
+use plastic_models::sorn::{Plasticity, Sorn, SornConfig};
 use plastic_tasks::CountingTask;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -21,12 +22,12 @@ use serde::{Deserialize, Serialize};
 pub use flags::{SornEvalFlags, SornFlags};
 pub use readout::Accuracy;
 
+use learner::{restore, Counting, PhaseState};
+
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
-use crate::metrics::EpisodeMetrics;
-use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
-use crate::util::host_values;
+use crate::trainer::{LocalSteps, Schedule, Trainer};
 
 /// SORN against static reservoirs on the counting task.
 pub struct SornExperiment;
@@ -177,172 +178,12 @@ fn stream(seed: u64, replicate: usize, purpose: u64) -> ChaCha8Rng {
     rng
 }
 
-/// One-hot letters `[networks, symbols]` of every network at `step`.
-fn one_hot<B: Backend>(letters: &[Vec<u8>], step: usize, device: &B::Device) -> Tensor<B, 2> {
-    let symbols = plastic_tasks::COUNTING_ALPHABET.len();
-    let mut values = vec![0f32; letters.len() * symbols];
-    for (network, stream) in letters.iter().enumerate() {
-        values[network * symbols + stream[step] as usize] = 1.0;
-    }
-    Tensor::from_data(TensorData::new(values, [letters.len(), symbols]), device)
-}
-
 /// `eval` options: the seed of the readout's fresh input streams.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvalOptions {
     #[serde(default)]
     pub seed: Option<u64>,
-}
-
-/// The networks' state between updates, for resuming.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct PhaseState {
-    excitatory: Vec<f32>,
-    inhibitory: Vec<f32>,
-    accuracy: Vec<Accuracy>,
-}
-
-struct Counting<B: Backend> {
-    run: SornRun,
-    network: Sorn<B>,
-    state: SornState<B>,
-    letters: Vec<Vec<u8>>,
-    plasticity: Plasticity<B>,
-    accuracy: Vec<Accuracy>,
-}
-
-impl<B: Backend> Counting<B> {
-    /// Plastic steps `[from, to)`; the mean excitatory rate of each variant over them.
-    fn plastic(&mut self, from: usize, to: usize) -> anyhow::Result<Vec<(Variant, f64)>> {
-        let device = self.network.recurrent.device();
-        let mut active = Tensor::<B, 1>::zeros([self.letters.len()], &device);
-        for step in from..to {
-            let inputs = one_hot(&self.letters, step, &device);
-            self.state = self
-                .network
-                .step(&self.state, inputs, Some(&self.plasticity));
-            active = active
-                + self
-                    .state
-                    .excitatory
-                    .clone()
-                    .mean_dim(1)
-                    .reshape([self.letters.len()]);
-        }
-        let rates = host_values(active / (to - from).max(1) as f64)?;
-        Ok(per_variant(&self.run, &rates))
-    }
-}
-
-/// The mean of a per-network value over each variant's networks.
-fn per_variant(run: &SornRun, values: &[f32]) -> Vec<(Variant, f64)> {
-    let networks = run.networks();
-    run.variants
-        .iter()
-        .map(|&variant| {
-            let of: Vec<f64> = networks
-                .iter()
-                .zip(values)
-                .filter(|((_, v, _), _)| *v == variant)
-                .map(|(_, &x)| f64::from(x))
-                .collect();
-            (variant, of.iter().sum::<f64>() / of.len().max(1) as f64)
-        })
-        .collect()
-}
-
-impl<B: Backend> LocalUpdate for Counting<B> {
-    type Backend = B;
-    type Network = Sorn<B>;
-
-    fn update(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        let plastic_updates = self.run.plastic_updates();
-        let mut values = std::collections::BTreeMap::new();
-        let loss = if step <= plastic_updates {
-            let from = (step - 1) * self.run.steps_per_update;
-            let to = (step * self.run.steps_per_update).min(self.run.plastic_steps);
-            let rates = self.plastic(from, to)?;
-            for (variant, rate) in &rates {
-                values.insert(format!("rate.{}", variant.key()), *rate);
-            }
-            // How far the networks fire from the rate intrinsic plasticity aims at.
-            rates
-                .iter()
-                .map(|(_, r)| (r - self.run.target_rate).abs())
-                .sum::<f64>()
-                / rates.len().max(1) as f64
-        } else {
-            self.accuracy = readout::score(
-                &self.run,
-                &mut self.network,
-                self.state.clone(),
-                &self.letters,
-            )?;
-            let summary = readout::Summary::new(&self.run, &self.accuracy);
-            values.extend(summary.metrics());
-            1.0 - summary.mean(Variant::Sorn).unwrap_or(f64::NAN)
-        };
-        Ok(vec![EpisodeMetrics {
-            episode: step,
-            loss,
-            values,
-        }])
-    }
-
-    fn network(&self) -> Sorn<B> {
-        self.network.clone()
-    }
-
-    fn set_network(&mut self, network: Sorn<B>) {
-        self.network = network;
-    }
-
-    fn device(&self) -> B::Device {
-        self.network.recurrent.device()
-    }
-
-    fn state(&self) -> anyhow::Result<serde_json::Value> {
-        Ok(serde_json::to_value(PhaseState {
-            excitatory: host_values(self.state.excitatory.clone())?,
-            inhibitory: host_values(self.state.inhibitory.clone())?,
-            accuracy: self.accuracy.clone(),
-        })?)
-    }
-
-    fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
-        let saved: PhaseState = serde_json::from_value(state.clone())
-            .context("the checkpoint's network state is not readable")?;
-        self.state = restore(&self.network, saved.excitatory, saved.inhibitory)?;
-        self.accuracy = saved.accuracy;
-        Ok(())
-    }
-}
-
-/// A saved state as tensors shaped for `network`.
-fn restore<B: Backend>(
-    network: &Sorn<B>,
-    excitatory: Vec<f32>,
-    inhibitory: Vec<f32>,
-) -> anyhow::Result<SornState<B>> {
-    let (networks, ne, ni) = (
-        network.networks(),
-        network.excitatory(),
-        network.inhibitory(),
-    );
-    ensure!(
-        excitatory.len() == networks * ne && inhibitory.len() == networks * ni,
-        "the checkpoint's state does not fit its {networks} networks"
-    );
-    let device = network.recurrent.device();
-    Ok(SornState {
-        excitatory: Tensor::from_data(TensorData::new(excitatory, [networks, ne]), &device),
-        inhibitory: Tensor::from_data(TensorData::new(inhibitory, [networks, ni]), &device),
-    })
 }
 
 impl Experiment for SornExperiment {

@@ -11,7 +11,8 @@ use plastic_models::sorn::{Sorn, SornState};
 use plastic_tasks::{CountingTask, COUNTING_ALPHABET};
 use serde::{Deserialize, Serialize};
 
-use super::{one_hot, SornExperiment, SornRun, Variant};
+use super::learner::{inputs_at, letter_inputs};
+use super::{SornExperiment, SornRun, Variant};
 use crate::experiment::{Experiment, Report};
 use crate::plot::{self, Series};
 use crate::util::{host_values, mean_sd, write_atomically};
@@ -47,8 +48,9 @@ pub fn score<B: Backend>(
     let start = run.plastic_steps;
     // One byte per unit and step: the states are binary.
     let mut record = vec![vec![0u8; steps * units]; networks];
+    let inputs = letter_inputs(letters, start..start + steps, &device);
     for t in 0..steps {
-        state = network.step(&state, one_hot(letters, start + t, &device), None);
+        state = network.step(&state, inputs_at(&inputs, t), None);
         let active = host_values(state.excitatory.clone())?;
         for (k, states) in record.iter_mut().enumerate() {
             for (i, &x) in active[k * units..(k + 1) * units].iter().enumerate() {

@@ -1,0 +1,189 @@
+//! The batch of networks as the trainer drives it: the plastic phase a stretch of steps at a
+//! time, then the readout phase; and the state a checkpoint carries between them.
+
+use anyhow::{ensure, Context};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use plastic_models::sorn::{Plasticity, Sorn, SornState};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::readout::{self, Accuracy};
+use super::{SornRun, Variant};
+use crate::metrics::EpisodeMetrics;
+use crate::trainer::LocalUpdate;
+use crate::util::host_values;
+
+/// One-hot letters `[steps, networks, symbols]` of every network over `steps`: uploaded once
+/// for a stretch of steps, not once per step.
+pub fn letter_inputs<B: Backend>(
+    letters: &[Vec<u8>],
+    steps: std::ops::Range<usize>,
+    device: &B::Device,
+) -> Tensor<B, 3> {
+    let symbols = plastic_tasks::COUNTING_ALPHABET.len();
+    let (count, networks) = (steps.len(), letters.len());
+    let mut values = vec![0f32; count * networks * symbols];
+    for (t, step) in steps.enumerate() {
+        for (network, stream) in letters.iter().enumerate() {
+            values[(t * networks + network) * symbols + stream[step] as usize] = 1.0;
+        }
+    }
+    Tensor::from_data(TensorData::new(values, [count, networks, symbols]), device)
+}
+
+/// Step `t` of [`letter_inputs`]: `[networks, symbols]`.
+pub fn inputs_at<B: Backend>(inputs: &Tensor<B, 3>, t: usize) -> Tensor<B, 2> {
+    let [_, networks, symbols] = inputs.dims();
+    inputs.clone().narrow(0, t, 1).reshape([networks, symbols])
+}
+
+/// The networks' state between updates, for resuming.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(super) struct PhaseState {
+    pub excitatory: Vec<f32>,
+    pub inhibitory: Vec<f32>,
+    pub accuracy: Vec<Accuracy>,
+}
+
+pub(super) struct Counting<B: Backend> {
+    pub run: SornRun,
+    pub network: Sorn<B>,
+    pub state: SornState<B>,
+    pub letters: Vec<Vec<u8>>,
+    pub plasticity: Plasticity<B>,
+    pub accuracy: Vec<Accuracy>,
+}
+
+impl<B: Backend> Counting<B> {
+    /// Plastic steps `[from, to)`; the mean excitatory rate of each variant over them.
+    fn plastic(&mut self, from: usize, to: usize) -> anyhow::Result<Vec<(Variant, f64)>> {
+        let device = self.network.recurrent.device();
+        let mut active = Tensor::<B, 1>::zeros([self.letters.len()], &device);
+        let inputs = letter_inputs(&self.letters, from..to, &device);
+        for t in 0..to - from {
+            self.state =
+                self.network
+                    .step(&self.state, inputs_at(&inputs, t), Some(&self.plasticity));
+            active = active
+                + self
+                    .state
+                    .excitatory
+                    .clone()
+                    .mean_dim(1)
+                    .reshape([self.letters.len()]);
+        }
+        let rates = host_values(active / (to - from).max(1) as f64)?;
+        Ok(per_variant(&self.run, &rates))
+    }
+}
+
+/// The mean of a per-network value over each variant's networks.
+fn per_variant(run: &SornRun, values: &[f32]) -> Vec<(Variant, f64)> {
+    let networks = run.networks();
+    run.variants
+        .iter()
+        .map(|&variant| {
+            let of: Vec<f64> = networks
+                .iter()
+                .zip(values)
+                .filter(|((_, v, _), _)| *v == variant)
+                .map(|(_, &x)| f64::from(x))
+                .collect();
+            (variant, of.iter().sum::<f64>() / of.len().max(1) as f64)
+        })
+        .collect()
+}
+
+impl<B: Backend> LocalUpdate for Counting<B> {
+    type Backend = B;
+    type Network = Sorn<B>;
+
+    fn update(
+        &mut self,
+        step: usize,
+        _rng: &mut ChaCha8Rng,
+    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+        let plastic_updates = self.run.plastic_updates();
+        let mut values = std::collections::BTreeMap::new();
+        let loss = if step <= plastic_updates {
+            let from = (step - 1) * self.run.steps_per_update;
+            let to = (step * self.run.steps_per_update).min(self.run.plastic_steps);
+            let rates = self.plastic(from, to)?;
+            for (variant, rate) in &rates {
+                values.insert(format!("rate.{}", variant.key()), *rate);
+            }
+            // How far the networks fire from the rate intrinsic plasticity aims at.
+            rates
+                .iter()
+                .map(|(_, r)| (r - self.run.target_rate).abs())
+                .sum::<f64>()
+                / rates.len().max(1) as f64
+        } else {
+            self.accuracy = readout::score(
+                &self.run,
+                &mut self.network,
+                self.state.clone(),
+                &self.letters,
+            )?;
+            let summary = readout::Summary::new(&self.run, &self.accuracy);
+            values.extend(summary.metrics());
+            1.0 - summary.mean(Variant::Sorn).unwrap_or(f64::NAN)
+        };
+        Ok(vec![EpisodeMetrics {
+            episode: step,
+            loss,
+            values,
+        }])
+    }
+
+    fn network(&self) -> Sorn<B> {
+        self.network.clone()
+    }
+
+    fn set_network(&mut self, network: Sorn<B>) {
+        self.network = network;
+    }
+
+    fn device(&self) -> B::Device {
+        self.network.recurrent.device()
+    }
+
+    fn state(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::to_value(PhaseState {
+            excitatory: host_values(self.state.excitatory.clone())?,
+            inhibitory: host_values(self.state.inhibitory.clone())?,
+            accuracy: self.accuracy.clone(),
+        })?)
+    }
+
+    fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
+        let saved: PhaseState = serde_json::from_value(state.clone())
+            .context("the checkpoint's network state is not readable")?;
+        self.state = restore(&self.network, saved.excitatory, saved.inhibitory)?;
+        self.accuracy = saved.accuracy;
+        Ok(())
+    }
+}
+
+/// A saved state as tensors shaped for `network`.
+pub(super) fn restore<B: Backend>(
+    network: &Sorn<B>,
+    excitatory: Vec<f32>,
+    inhibitory: Vec<f32>,
+) -> anyhow::Result<SornState<B>> {
+    let (networks, ne, ni) = (
+        network.networks(),
+        network.excitatory(),
+        network.inhibitory(),
+    );
+    ensure!(
+        excitatory.len() == networks * ne && inhibitory.len() == networks * ni,
+        "the checkpoint's state does not fit its {networks} networks"
+    );
+    let device = network.recurrent.device();
+    Ok(SornState {
+        excitatory: Tensor::from_data(TensorData::new(excitatory, [networks, ne]), &device),
+        inhibitory: Tensor::from_data(TensorData::new(inhibitory, [networks, ni]), &device),
+    })
+}
