@@ -30,6 +30,7 @@ fn rates(stdp: f32, ip: f32, networks: usize) -> Plasticity<B> {
         stdp_rate: tensor(&vec![stdp; networks], [networks]),
         ip_rate: tensor(&vec![ip; networks], [networks]),
         target_rate: 0.1,
+        prune: false,
     }
 }
 
@@ -90,6 +91,33 @@ fn one_step_worked_by_hand() {
         &[1.6 / 3.0, 1.4 / 3.0, 0.0, 0.0, 0.0, 1.0],
     );
     close(&host(net.threshold_e.val()), &[0.5, 0.1, 0.2]);
+}
+
+#[test]
+fn a_pruned_synapse_stays_at_zero_and_an_unpruned_one_grows_again() {
+    // Neuron 1 has lost both its synapses; a threshold below 0 makes it fire after neurons
+    // 0 and 2, the causal order in which STDP strengthens synapses.
+    let grown = |prune: bool| {
+        let mut net = tiny();
+        net.recurrent = Param::from_tensor(tensor(&[0.6, 0.4, 0.0, 0.0, 0.3, 0.7], [1, 3, 2]));
+        net.threshold_e = Param::from_tensor(tensor(&[0.5, -0.2, 0.2], [1, 3]));
+        let state = SornState {
+            excitatory: tensor(&[1.0, 0.0, 1.0], [1, 3]),
+            inhibitory: tensor(&[0.0], [1, 1]),
+        };
+        let next = net.step(
+            &state,
+            tensor(&[0.0], [1, 1]),
+            Some(&Plasticity {
+                prune,
+                ..rates(0.1, 0.0, 1)
+            }),
+        );
+        assert_eq!(host(next.excitatory)[1], 1.0, "neuron 1 was meant to fire");
+        host(net.recurrent.val())[2..4].to_vec()
+    };
+    close(&grown(false), &[0.5, 0.5]);
+    close(&grown(true), &[0.0, 0.0]);
 }
 
 fn random_net(networks: usize, seed: u64) -> Sorn<B> {

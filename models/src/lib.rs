@@ -8,6 +8,7 @@ pub mod hebbian_ff;
 pub mod hopfield;
 pub mod kernels;
 pub mod learned_rule;
+pub mod logistic;
 pub mod modulation;
 pub mod pattern_net;
 pub mod plastic_agent;

@@ -206,6 +206,9 @@ pub struct Plasticity<B: Backend> {
     pub ip_rate: Tensor<B, 1>,
     /// H_IP, the excitatory firing rate intrinsic plasticity aims at.
     pub target_rate: f64,
+    /// Whether a synapse that STDP drives to 0 is gone for good (SORN_V2's pruning), or
+    /// may grow again when its neurons fire in causal order.
+    pub prune: bool,
 }
 
 impl<B: Backend> Sorn<B> {
@@ -283,8 +286,8 @@ impl<B: Backend> Sorn<B> {
         }
     }
 
-    /// STDP (x'_i x_j − x_i x'_j) on the existing synapses, clipped at 0, normalisation of
-    /// each neuron's incoming weights, and intrinsic plasticity of T_E.
+    /// STDP (x'_i x_j − x_i x'_j) on the existing synapses (those not pruned), clipped at 0,
+    /// normalisation of each neuron's incoming weights, and intrinsic plasticity of T_E.
     fn plastic_update(
         &mut self,
         before: &Tensor<B, 2>,
@@ -298,7 +301,13 @@ impl<B: Backend> Sorn<B> {
         let post_before = before.clone().reshape([networks, ne, 1]);
         let causal = post_after * before_pre - post_before * after_pre;
         let rate = plasticity.stdp_rate.clone().reshape([networks, 1, 1]);
-        let changed = (self.recurrent.val() + causal * rate).clamp_min(0.0);
+        let weights = self.recurrent.val();
+        let change = if plasticity.prune {
+            causal * weights.clone().greater_elem(0.0).float() * rate
+        } else {
+            causal * rate
+        };
+        let changed = (weights + change).clamp_min(0.0);
         // A neuron whose synapses all fell to 0 keeps them at 0 rather than dividing by 0.
         let total = changed
             .clone()

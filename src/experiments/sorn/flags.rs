@@ -4,7 +4,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{SornExperiment, Variant};
+use super::{ReadoutKind, SornExperiment, Variant};
 use crate::flags::{overlay_of, CommandLine, TrainFlags};
 
 impl CommandLine for SornExperiment {
@@ -48,15 +48,26 @@ pub struct SornFlags {
     /// Steps with plasticity on [default: 50000]
     #[arg(long)]
     pub plastic_steps: Option<usize>,
+    /// Remove E→E synapses that STDP drives to 0 for good, rather than let them grow again
+    /// [default: true]
+    #[arg(long, value_name = "BOOL")]
+    pub prune: Option<bool>,
     /// Steps, plasticity off, on which the readout is fitted [default: 5000]
     #[arg(long)]
     pub readout_train: Option<usize>,
     /// Steps, plasticity off, on which the readout is tested [default: 5000]
     #[arg(long)]
     pub readout_test: Option<usize>,
-    /// Ridge of the readout's regression [default: 0.01]
+    /// How the readout is fitted [default: logistic]
+    #[arg(long, value_enum)]
+    pub readout: Option<ReadoutKind>,
+    /// Ridge of the ridge readout's regression [default: 0.01]
     #[arg(long)]
     pub ridge: Option<f64>,
+    /// λ of the logistic readout's penalty, mean cross-entropy + λ/2·‖W‖² [default: 0.0002,
+    /// scikit-learn's C = 1 over 5000 steps]
+    #[arg(long, allow_negative_numbers = true)]
+    pub l2: Option<f64>,
     /// Plastic steps per step of the progress bar [default: 1000]
     #[arg(long)]
     pub steps_per_update: Option<usize>,
@@ -79,4 +90,7 @@ pub struct SornEvalFlags {
     /// Seed of the readout's fresh letters [default: a stream apart from training's]
     #[arg(long)]
     pub seed: Option<u64>,
+    /// The readout to fit in place of the run's [default: the run's]
+    #[arg(long, value_enum)]
+    pub readout: Option<ReadoutKind>,
 }

@@ -1,7 +1,7 @@
 //! `sorn`: the self-organising recurrent network on the counting task (Lazar, Pipa and
 //! Triesch 2009). Networks with STDP, synaptic normalisation and intrinsic plasticity, with
 //! intrinsic plasticity only, and with none run side by side on words of every length for
-//! the plastic phase; then, plasticity off, a ridge readout learns to predict the next letter
+//! the plastic phase; then, plasticity off, a linear readout learns to predict the next letter
 //! from the excitatory state and is tested on fresh steps. Each (length, variant, replicate)
 //! is one network of the batch; the replicates of a length share their initial network and
 //! input stream across variants, so that the comparison is paired.
@@ -59,6 +59,29 @@ impl Variant {
     }
 }
 
+/// How the readout maps a state to the next letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadoutKind {
+    /// Multinomial logistic regression (SORN_V2's readout): learns rare letters, such as the
+    /// word ends, wherever the states separate them.
+    Logistic,
+    /// Ridge regression on one-hot letters, in closed form: weighs each letter by its
+    /// frequency, so it seldom picks a rare one.
+    Ridge,
+}
+
+impl ReadoutKind {
+    fn ridge() -> Self {
+        ReadoutKind::Ridge
+    }
+}
+
+/// scikit-learn's `LogisticRegression()` default, C = 1, over 5 000 training steps.
+fn default_l2() -> f64 {
+    2e-4
+}
+
 /// One `sorn` run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,11 +104,21 @@ pub struct SornRun {
     /// H_IP: the firing rate intrinsic plasticity aims at.
     pub target_rate: f64,
     pub plastic_steps: usize,
+    /// Whether E→E synapses that STDP drives to 0 are removed for good; runs saved before
+    /// pruning let them grow again.
+    #[serde(default)]
+    pub prune: bool,
     /// Steps with plasticity off on which the readout is fitted, then tested.
     pub readout_train: usize,
     pub readout_test: usize,
-    /// Ridge of the readout's regression.
+    /// How the readout is fitted; runs saved before the logistic readout used ridge.
+    #[serde(default = "ReadoutKind::ridge")]
+    pub readout: ReadoutKind,
+    /// Ridge of the ridge readout's regression.
     pub ridge: f64,
+    /// λ of the logistic readout's penalty: mean cross-entropy + λ/2·‖W‖².
+    #[serde(default = "default_l2")]
+    pub l2: f64,
     /// Plastic steps per step of the progress bar and of checkpoints.
     pub steps_per_update: usize,
     /// Updates between two checkpoints.
@@ -167,6 +200,7 @@ impl SornRun {
             stdp_rate: rates(|v| v == Variant::Sorn, self.stdp_rate),
             ip_rate: rates(|v| v != Variant::Static, self.ip_rate),
             target_rate: self.target_rate,
+            prune: self.prune,
         }
     }
 }
@@ -184,6 +218,9 @@ fn stream(seed: u64, replicate: usize, purpose: u64) -> ChaCha8Rng {
 pub struct EvalOptions {
     #[serde(default)]
     pub seed: Option<u64>,
+    /// The readout to fit in place of the run's.
+    #[serde(default)]
+    pub readout: Option<ReadoutKind>,
 }
 
 impl Experiment for SornExperiment {
@@ -226,9 +263,12 @@ impl Experiment for SornExperiment {
             ip_rate: 0.001,
             target_rate: 0.1,
             plastic_steps: 50_000,
+            prune: true,
             readout_train: 5_000,
             readout_test: 5_000,
+            readout: ReadoutKind::Logistic,
             ridge: 1e-2,
+            l2: default_l2(),
             steps_per_update: 1_000,
             checkpoint_every: 10,
             seed: 0,
@@ -269,6 +309,11 @@ impl Experiment for SornExperiment {
             run.ridge > 0.0 && run.ridge.is_finite(),
             "the ridge must be positive (silent units make the regression singular), not {}",
             run.ridge
+        );
+        ensure!(
+            run.l2 > 0.0 && run.l2.is_finite(),
+            "the logistic readout's penalty --l2 must be positive, not {}",
+            run.l2
         );
         ensure!(
             run.steps_per_update > 0,
@@ -346,6 +391,10 @@ impl Experiment for SornExperiment {
             .context("the checkpoint's network state is not readable")?;
         let state = restore(&network, saved.excitatory, saved.inhibitory)?;
         let offset = options.seed.map_or(1 << 20, |seed| (1 << 21) + seed);
+        let run = &SornRun {
+            readout: options.readout.unwrap_or(run.readout),
+            ..run.clone()
+        };
         let accuracy = readout::score(run, &mut network, state, &run.letters(offset)?)?;
         Ok(readout::Summary::new(run, &accuracy).report())
     }

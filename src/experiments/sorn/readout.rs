@@ -1,18 +1,20 @@
-//! The readout phase: plasticity off, the networks run on, a ridge readout per network
-//! learns to predict the next letter from the excitatory state and is tested on the steps
+//! The readout phase: plasticity off, the networks run on, a linear readout per network
+//! (logistic or ridge) learns to predict the next letter from the excitatory state and is tested on the steps
 //! after; and what the scores show, per word length and variant (`counting.png`).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
+use plastic_models::logistic::LogisticFit;
 use plastic_models::reservoir::Readout;
 use plastic_models::sorn::{Sorn, SornState};
 use plastic_tasks::{CountingTask, COUNTING_ALPHABET};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::learner::{inputs_at, letter_inputs};
-use super::{SornExperiment, SornRun, Variant};
+use super::{ReadoutKind, SornExperiment, SornRun, Variant};
 use crate::experiment::{Experiment, Report};
 use crate::plot::{self, Series};
 use crate::util::{host_values, mean_sd, write_atomically};
@@ -58,8 +60,9 @@ pub fn score<B: Backend>(
             }
         }
     }
+    // Each network's readout is fitted on its own; the fits run side by side.
     run.networks()
-        .iter()
+        .par_iter()
         .zip(&record)
         .zip(letters)
         .map(|((&(repeats, variant, replicate), states), stream)| {
@@ -96,11 +99,23 @@ fn fit_and_test(
             .map(|&s| f64::from(s))
             .collect()
     };
-    let mut targets = vec![0.0; train * symbols];
-    for (t, &letter) in next[..train].iter().enumerate() {
-        targets[t * symbols + letter as usize] = 1.0;
-    }
-    let readout = Readout::fit(&as_f64(0..train), &targets, units, symbols, run.ridge)?;
+    let readout = match run.readout {
+        ReadoutKind::Logistic => {
+            let labels: Vec<usize> = next[..train].iter().map(|&l| usize::from(l)).collect();
+            let fit = LogisticFit {
+                l2: run.l2,
+                ..LogisticFit::default()
+            };
+            Readout::fit_logistic(&as_f64(0..train), &labels, units, symbols, fit)?
+        }
+        ReadoutKind::Ridge => {
+            let mut targets = vec![0.0; train * symbols];
+            for (t, &letter) in next[..train].iter().enumerate() {
+                targets[t * symbols + letter as usize] = 1.0;
+            }
+            Readout::fit(&as_f64(0..train), &targets, units, symbols, run.ridge)?
+        }
+    };
     let outputs = readout.apply(&as_f64(train..next.len()));
     let (mut right, mut right_predictable, mut predictable) = (0usize, 0usize, 0usize);
     let (mut right_ends, mut ends) = (0usize, 0usize);
