@@ -211,6 +211,8 @@ fn bad_arguments_fail_with_one_clear_line() {
         (&["sorn", "--ip-rate", "-0.001"], "IP rate must be positive"),
         (&["sorn", "--replicates", "0"], "at least 1"),
         (&["sorn", "--input-pool", "50"], "exceed the 200 excitatory"),
+        (&["sorn", "--l2", "0"], "penalty --l2 must be positive"),
+        (&["sorn", "--readout", "lasso"], "invalid value 'lasso'"),
         (
             &["plastic-rnn", "--grad", "bptt", "--truncate", "0"],
             "--truncate must be at least 1 step",
