@@ -112,18 +112,11 @@ impl Readout {
                 break;
             }
         }
-        let bias = (0..classes)
-            .map(|k| bias[k] - (0..units).map(|u| x_mean[u] * weights[(u, k)]).sum::<f64>())
-            .collect();
-        Ok(Self {
-            weights: (0..units)
-                .flat_map(|u| (0..classes).map(move |k| (u, k)))
-                .map(|(u, k)| weights[(u, k)])
-                .collect(),
-            bias,
-            units,
-            outputs: classes,
-        })
+        Ok(Self::from_centred(
+            &weights,
+            bias.as_slice(),
+            x_mean.as_slice(),
+        ))
     }
 }
 

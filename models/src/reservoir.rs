@@ -356,18 +356,37 @@ impl Readout {
             .cholesky()
             .ok_or(ReservoirError::Singular(ridge))?
             .solve(&cross);
-        let bias: Vec<f64> = (0..outputs)
-            .map(|o| y_mean[o] - (0..units).map(|u| x_mean[u] * weights[(u, o)]).sum::<f64>())
+        Ok(Self::from_centred(
+            &weights,
+            y_mean.as_slice(),
+            x_mean.as_slice(),
+        ))
+    }
+
+    /// The readout of raw states from `weights` (`units × outputs`) and `centred_bias`
+    /// fitted on states less their mean: the bias becomes b − x̄·W.
+    pub(crate) fn from_centred(
+        weights: &DMatrix<f64>,
+        centred_bias: &[f64],
+        state_mean: &[f64],
+    ) -> Self {
+        let (units, outputs) = weights.shape();
+        let bias = (0..outputs)
+            .map(|o| {
+                centred_bias[o]
+                    - (0..units)
+                        .map(|u| state_mean[u] * weights[(u, o)])
+                        .sum::<f64>()
+            })
             .collect();
-        Ok(Self {
+        Self {
             weights: (0..units)
-                .flat_map(|u| (0..outputs).map(move |o| (u, o)))
-                .map(|(u, o)| weights[(u, o)])
+                .flat_map(|u| (0..outputs).map(move |o| weights[(u, o)]))
                 .collect(),
             bias,
             units,
             outputs,
-        })
+        }
     }
 
     /// The readout of each state row: `[samples][outputs]`, row-major.

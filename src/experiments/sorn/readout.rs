@@ -1,6 +1,7 @@
 //! The readout phase: plasticity off, the networks run on, a linear readout per network
-//! (logistic or ridge) learns to predict the next letter from the excitatory state and is tested on the steps
-//! after; and what the scores show, per word length and variant (`counting.png`).
+//! (logistic or ridge) learns to predict the next letter from the excitatory state and is
+//! tested on the steps after; and what the scores show, per word length and variant
+//! (`counting.png`).
 
 use std::fmt::Write as _;
 use std::path::Path;
