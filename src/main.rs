@@ -1,7 +1,5 @@
 //! plastic-zoo: train, evaluate and benchmark networks that learn the way synapses do.
 
-use std::process::ExitCode;
-
 use clap::Parser;
 
 use plastic_zoo::cli::{self, Cli};
@@ -11,7 +9,12 @@ use plastic_zoo::memory::CountingAllocator;
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
 
-fn main() -> ExitCode {
+fn main() {
+    end_process(run())
+}
+
+/// The exit status: 0 done, 1 an error, 2 a command line clap rejected.
+fn run() -> u8 {
     keep_freed_memory();
     one_thread_per_matrix_product();
     die_quietly_on_closed_pipe();
@@ -28,24 +31,24 @@ fn main() -> ExitCode {
             ) {
                 let _ = err.print();
                 return if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                    ExitCode::from(2)
+                    2
                 } else {
-                    ExitCode::SUCCESS
+                    0
                 };
             }
             // One line: clap's first, which names the offending argument.
             let text = err.render().to_string();
             let first = text.lines().next().unwrap_or("error: invalid arguments");
             eprintln!("{first} (see `plastic-zoo --help` and `plastic-zoo list`)");
-            return ExitCode::from(2);
+            return 2;
         }
     };
     match cli::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => 0,
         Err(err) => {
             let message = format!("{err:#}").replace('\n', " ");
             eprintln!("error: {message}");
-            ExitCode::FAILURE
+            1
         }
     }
 }
@@ -86,6 +89,26 @@ fn one_thread_per_matrix_product() {
         // Before any thread starts, and before matrixmultiply reads it (once, on first use).
         std::env::set_var("MATMUL_NUM_THREADS", "1");
     }
+}
+
+/// The wgpu runtime keeps threads of its own (the device's server, the queue poller) until
+/// the process ends. Returning from `main` runs the C library's exit handlers, among them the
+/// Vulkan driver's static destructors, while those threads may still be inside the driver:
+/// Mesa's llvmpipe answered that, now and then, with a segmentation fault after all the work
+/// was done and reported. By here every value the program owns is dropped (files written and
+/// closed), so the process ends without those handlers, once its output is flushed.
+#[cfg(unix)]
+fn end_process(status: u8) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` only ends the process; nothing after it runs.
+    unsafe { libc::_exit(status.into()) }
+}
+
+#[cfg(not(unix))]
+fn end_process(status: u8) -> ! {
+    std::process::exit(status.into())
 }
 
 /// `plastic-zoo … | head` closes stdout early; like other command-line tools, end quietly

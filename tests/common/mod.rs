@@ -26,7 +26,8 @@ pub fn zoo_ok(args: &[&str]) -> Output {
     let out = zoo(args);
     assert!(
         out.status.success(),
-        "{args:?} failed:\n{}\n{}",
+        "{args:?} failed ({}):\n{}\n{}",
+        out.status,
         stdout(&out),
         stderr(&out)
     );
