@@ -246,6 +246,8 @@ fn train_sorn_learns_short_words_and_eval_scores_its_checkpoint_alike() {
         "ip_only_accuracy.n3",
         "static_accuracy.n3",
         "sorn_accuracy_all.n3",
+        "sorn_word_end_lookup.n3",
+        "sorn_recurring.n3",
     ] {
         assert!(
             (0.0..=1.0).contains(&metrics[key]),

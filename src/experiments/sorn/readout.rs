@@ -3,6 +3,7 @@
 //! tested on the steps after; and what the scores show, per word length and variant
 //! (`counting.png`).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -35,6 +36,15 @@ pub struct Accuracy {
     pub word_end: f64,
     /// Mean excitatory firing rate over the readout phase.
     pub rate: f64,
+    /// Word ends predicted right by the best lookup from the state ([`StateLookup`]): where
+    /// it falls short of 1, the states themselves have lost the count. Absent from runs saved
+    /// before it was measured, as is `recurring`.
+    #[serde(default)]
+    pub word_end_lookup: Option<f64>,
+    /// Test steps whose state also comes at another test step: near 0, nearly every state is
+    /// new, and a lookup fitted on these same steps is right by construction.
+    #[serde(default)]
+    pub recurring: Option<f64>,
 }
 
 /// Runs the readout phase from `state` on the letters after the plastic phase and scores a
@@ -70,6 +80,12 @@ pub fn score<B: Backend>(
             // The state after letter t predicts letter t + 1.
             let next = &stream[start + 1..start + 1 + steps];
             let (predictable, all, word_end) = fit_and_test(run, states, next, units)?;
+            let tested = run.readout_train..steps;
+            let lookup = StateLookup::new(
+                &states[tested.start * units..tested.end * units],
+                &next[tested],
+                units,
+            );
             let rate = states.iter().map(|&s| f64::from(s)).sum::<f64>() / states.len() as f64;
             Ok(Accuracy {
                 repeats,
@@ -79,6 +95,8 @@ pub fn score<B: Backend>(
                 all,
                 word_end,
                 rate,
+                word_end_lookup: Some(lookup.word_end),
+                recurring: Some(lookup.recurring),
             })
         })
         .collect()
@@ -145,36 +163,87 @@ fn fit_and_test(
     ))
 }
 
-/// One way of scoring a readout: its metric suffix, what it counts, and its value.
+/// What the states themselves allow, whatever the readout: the lookup that answers each
+/// distinct state with the letter that most often follows it on these same steps (ties go to
+/// the word end). No readout of the state predicts more of these letters in all, so a word
+/// end this lookup misses has a state that, on these steps, precedes another letter at least
+/// as often.
+pub struct StateLookup {
+    /// Word ends the lookup predicts right.
+    pub word_end: f64,
+    /// Steps whose state also comes at another step.
+    pub recurring: f64,
+}
+
+impl StateLookup {
+    pub fn new(states: &[u8], next: &[u8], units: usize) -> Self {
+        let symbols = COUNTING_ALPHABET.len();
+        let mut follows: HashMap<&[u8], Vec<usize>> = HashMap::new();
+        for (state, &letter) in states.chunks(units).zip(next) {
+            follows.entry(state).or_insert_with(|| vec![0; symbols])[usize::from(letter)] += 1;
+        }
+        let (mut right, mut ends, mut recurring) = (0usize, 0usize, 0usize);
+        for (state, &letter) in states.chunks(units).zip(next) {
+            let counts = &follows[state];
+            recurring += usize::from(counts.iter().sum::<usize>() > 1);
+            if CountingTask::ends_word(letter) {
+                ends += 1;
+                right += usize::from(counts.iter().all(|&c| c <= counts[usize::from(letter)]));
+            }
+        }
+        Self {
+            word_end: right as f64 / ends.max(1) as f64,
+            recurring: recurring as f64 / next.len().max(1) as f64,
+        }
+    }
+}
+
+/// One way of scoring a readout or the states: its metric suffix, what it measures, and its
+/// value.
 struct Measure {
     suffix: &'static str,
-    counts: &'static str,
-    value: fn(&Accuracy) -> f64,
-    /// What always guessing the middle letter (no count kept) scores at length n.
-    middle_letter: fn(f64) -> f64,
+    title: &'static str,
+    /// `None` where a network's run did not measure it.
+    value: fn(&Accuracy) -> Option<f64>,
+    /// What always guessing the middle letter (no count kept) scores at length n, for the
+    /// measures of accuracy.
+    middle_letter: Option<fn(f64) -> f64>,
 }
 
 /// The measures, headline first: letters that do not begin a word (the middle letters and
 /// the word's end; what Lazar et al. score), word ends alone (what needs the count), every
-/// letter.
-const MEASURES: [Measure; 3] = [
+/// letter; then what the states allow: word ends as the best lookup from the state predicts
+/// them, and how often a state comes again.
+const MEASURES: [Measure; 5] = [
     Measure {
         suffix: "accuracy",
-        counts: "letters that do not begin a word",
-        value: |a| a.predictable,
-        middle_letter: |n| n / (n + 1.0),
+        title: "next-letter accuracy on letters that do not begin a word",
+        value: |a| Some(a.predictable),
+        middle_letter: Some(|n| n / (n + 1.0)),
     },
     Measure {
         suffix: "word_end",
-        counts: "word ends (C, F): the letters only a count predicts",
-        value: |a| a.word_end,
-        middle_letter: |_| 0.0,
+        title: "next-letter accuracy on word ends (C, F): the letters only a count predicts",
+        value: |a| Some(a.word_end),
+        middle_letter: Some(|_| 0.0),
     },
     Measure {
         suffix: "accuracy_all",
-        counts: "every letter (a word's first is a coin flip)",
-        value: |a| a.all,
-        middle_letter: |n| (n + 0.5) / (n + 2.0),
+        title: "next-letter accuracy on every letter (a word's first is a coin flip)",
+        value: |a| Some(a.all),
+        middle_letter: Some(|n| (n + 0.5) / (n + 2.0)),
+    },
+    Measure {
+        suffix: "word_end_lookup",
+        title: "word ends the best lookup from the state predicts (a bound on any readout)",
+        value: |a| a.word_end_lookup,
+        middle_letter: Some(|_| 0.0),
+    },
+    Measure {
+        suffix: "recurring",
+        title: "test steps whose state comes again (near 0: the lookup's bound is empty)",
+        value: |a| a.recurring,
+        middle_letter: None,
     },
 ];
 
@@ -190,18 +259,23 @@ impl<'a> Summary<'a> {
     }
 
     /// Mean and standard deviation over replicates of `variant` at length `n`.
-    fn at(&self, variant: Variant, n: usize, value: fn(&Accuracy) -> f64) -> Option<(f64, f64)> {
+    fn at(
+        &self,
+        variant: Variant,
+        n: usize,
+        value: fn(&Accuracy) -> Option<f64>,
+    ) -> Option<(f64, f64)> {
         let values: Vec<f64> = self
             .accuracy
             .iter()
             .filter(|a| a.variant == variant && a.repeats == n)
-            .map(value)
+            .filter_map(value)
             .collect();
         (!values.is_empty()).then(|| mean_sd(&values))
     }
 
     /// `variant`'s `value`, averaged over lengths and replicates.
-    fn mean_of(&self, variant: Variant, value: fn(&Accuracy) -> f64) -> Option<f64> {
+    fn mean_of(&self, variant: Variant, value: fn(&Accuracy) -> Option<f64>) -> Option<f64> {
         let values: Vec<f64> = self
             .run
             .repeats
@@ -242,21 +316,26 @@ impl<'a> Summary<'a> {
         for (name, value) in self.metrics() {
             report = report.metric(&name, value);
         }
-        let tables: Vec<String> = MEASURES[..2].iter().map(|m| self.table(m)).collect();
+        let tables: Vec<String> = [0, 1, 3, 4]
+            .into_iter()
+            .map(|m| self.table(&MEASURES[m]))
+            .collect();
         report.text(tables.join("\n"))
     }
 
     /// One measure per length (rows) and variant (columns), beside always guessing the
-    /// middle letter.
+    /// middle letter where the measure scores letters.
     fn table(&self, measure: &Measure) -> String {
         let mut text = format!(
-            "next-letter accuracy on {} (mean ± sd over {} replicates)\n{:>4}",
-            measure.counts, self.run.replicates, "n"
+            "{} (mean ± sd over {} replicates)\n{:>4}",
+            measure.title, self.run.replicates, "n"
         );
         for variant in &self.run.variants {
             let _ = write!(text, "  {:>15}", variant.name());
         }
-        let _ = write!(text, "  {:>13}", "middle letter");
+        if measure.middle_letter.is_some() {
+            let _ = write!(text, "  {:>13}", "middle letter");
+        }
         for &n in &self.run.repeats {
             let _ = write!(text, "\n{n:>4}");
             for &variant in &self.run.variants {
@@ -265,7 +344,9 @@ impl<'a> Summary<'a> {
                     .map_or("-".into(), |(mean, sd)| format!("{mean:.3} ± {sd:.3}"));
                 let _ = write!(text, "  {cell:>15}");
             }
-            let _ = write!(text, "  {:>13.3}", (measure.middle_letter)(n as f64));
+            if let Some(middle_letter) = measure.middle_letter {
+                let _ = write!(text, "  {:>13.3}", middle_letter(n as f64));
+            }
         }
         text
     }
@@ -281,12 +362,23 @@ impl<'a> Summary<'a> {
         }
         let titles: Vec<String> = MEASURES
             .iter()
-            .map(|m| format!("Next-letter accuracy on {}", m.counts))
+            .map(|m| {
+                let mut title = m.title.to_string();
+                title[..1].make_ascii_uppercase();
+                title
+            })
             .collect();
         let panels: Vec<_> = MEASURES
             .iter()
             .zip(&titles)
-            .map(|(measure, title)| (title.as_str(), "accuracy", self.curves(measure)))
+            .map(|(measure, title)| {
+                let axis = if measure.middle_letter.is_some() {
+                    "accuracy"
+                } else {
+                    "fraction"
+                };
+                (title.as_str(), axis, self.curves(measure))
+            })
             .collect();
         plot::lines(
             &panels,
@@ -295,7 +387,8 @@ impl<'a> Summary<'a> {
         )
     }
 
-    /// Each variant's mean over replicates against n, and always guessing the middle letter.
+    /// Each variant's mean over replicates against n, and always guessing the middle letter
+    /// where the measure scores letters.
     fn curves(&self, measure: &Measure) -> Vec<Series> {
         let mut curves: Vec<Series> = self
             .run
@@ -314,15 +407,43 @@ impl<'a> Summary<'a> {
                     .collect(),
             })
             .collect();
-        curves.push(Series {
-            label: "always the middle letter".into(),
-            points: self
-                .run
-                .repeats
-                .iter()
-                .map(|&n| (n as f64, (measure.middle_letter)(n as f64)))
-                .collect(),
-        });
+        if let Some(middle_letter) = measure.middle_letter {
+            curves.push(Series {
+                label: "always the middle letter".into(),
+                points: self
+                    .run
+                    .repeats
+                    .iter()
+                    .map(|&n| (n as f64, middle_letter(n as f64)))
+                    .collect(),
+            });
+        }
         curves
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StateLookup;
+
+    #[test]
+    fn the_lookup_misses_a_word_end_whose_state_precedes_a_middle_letter_more_often() {
+        let states = [
+            1, 0, // before B
+            1, 0, // before B
+            1, 0, // before C: this state precedes B twice, so the lookup answers B
+            0, 1, // before C, a state of its own
+            0, 0, // before E
+            0, 0, // before F: a tie with E, which goes to the word end
+        ];
+        let next = [1, 1, 2, 2, 4, 5];
+        let lookup = StateLookup::new(&states, &next, 2);
+        assert_eq!(lookup.word_end, 2.0 / 3.0);
+        // Every state but (0, 1) comes again.
+        assert_eq!(lookup.recurring, 5.0 / 6.0);
+        // With one B fewer after that state, B and C tie there, and ties go to the word end.
+        let lookup = StateLookup::new(&states[2..], &next[1..], 2);
+        assert_eq!(lookup.word_end, 1.0);
+        assert_eq!(lookup.recurring, 4.0 / 5.0);
     }
 }
