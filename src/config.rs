@@ -126,24 +126,30 @@ impl TrainConfig {
     }
 }
 
-/// Overlays `overlay` onto `base`, object by object; other values replace, and `null`
-/// leaves the base as it is (a flag not given).
+/// Overlays `overlay` onto `base`, object by object; other values, `null` included,
+/// replace. (The flags not given never reach here: [`crate::flags::overlay_of`] leaves them
+/// out, so a `null` is one a configuration file gives, e.g. an optional setting turned off.)
 pub fn merge_json(base: &mut Value, overlay: Value) {
     match (base, overlay) {
-        (_, Value::Null) => {}
         (Value::Object(base), Value::Object(overlay)) => {
             for (key, value) in overlay {
                 match base.get_mut(&key) {
                     Some(slot) => merge_json(slot, value),
-                    None if !value.is_null() => {
+                    None => {
                         base.insert(key, value);
                     }
-                    None => {}
                 }
             }
         }
         (slot, value) => *slot = value,
     }
+}
+
+/// The value a JSON file holds.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is unreadable", path.display()))
 }
 
 /// `base` with a JSON file (any subset of its fields) laid over it.
@@ -160,14 +166,56 @@ pub fn overlay_file<T: Serialize + DeserializeOwned>(base: &T, path: &Path) -> a
     })
 }
 
-/// `base` with `overlay` laid over it.
+/// `base` with `overlay` laid over it. A value of the wrong type names its field; a field
+/// the run does not have is refused, at any depth (a value given is a value used).
 pub fn overlay_value<T: Serialize + DeserializeOwned>(
     base: &T,
     overlay: Value,
 ) -> anyhow::Result<T> {
     let mut merged = serde_json::to_value(base)?;
     merge_json(&mut merged, overlay);
-    Ok(serde_json::from_value(merged)?)
+    let value: T = serde_path_to_error::deserialize(merged.clone()).map_err(|e| {
+        let at = e.path().to_string();
+        let inner = e.into_inner();
+        if at == "." {
+            anyhow::anyhow!("{inner}")
+        } else {
+            anyhow::anyhow!("{at}: {inner}")
+        }
+    })?;
+    let unknown = unknown_fields(&merged, &serde_json::to_value(&value)?);
+    if !unknown.is_empty() {
+        bail!(
+            "unknown field{} {}: no such setting in this model's run",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown.join(", ")
+        );
+    }
+    Ok(value)
+}
+
+/// The fields of `given` (dotted paths, `model.bogus`) that `read` lacks: those the type
+/// read from `given` did not take up.
+fn unknown_fields(given: &Value, read: &Value) -> Vec<String> {
+    fn walk(given: &Value, read: &Value, at: &str, out: &mut Vec<String>) {
+        let (Value::Object(given), Value::Object(read)) = (given, read) else {
+            return;
+        };
+        for (key, value) in given {
+            let path = if at.is_empty() {
+                key.clone()
+            } else {
+                format!("{at}.{key}")
+            };
+            match read.get(key) {
+                Some(known) => walk(value, known, &path, out),
+                None => out.push(path),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(given, read, "", &mut out);
+    out
 }
 
 /// The JSON pointers (`/train/episodes`) at which `a` and `b` differ.
@@ -207,10 +255,34 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn overlays_merge_objects_and_skip_nulls() {
+    fn overlays_merge_objects_and_nulls_replace() {
         let mut base = json!({"a": {"b": 1, "c": 2}, "d": 3});
-        merge_json(&mut base, json!({"a": {"c": 5, "e": null}, "d": null}));
-        assert_eq!(base, json!({"a": {"b": 1, "c": 5}, "d": 3}));
+        merge_json(&mut base, json!({"a": {"c": 5}, "d": null}));
+        assert_eq!(base, json!({"a": {"b": 1, "c": 5}, "d": null}));
+    }
+
+    #[test]
+    fn overlays_refuse_unknown_fields_at_any_depth_and_name_bad_types() {
+        let base = AdamSettings::default();
+        let unknown = overlay_value(&base, json!({"bogus": 1})).unwrap_err();
+        assert!(unknown.to_string().contains("bogus"), "{unknown}");
+        let config = TrainConfig {
+            episodes: 1,
+            batch: 1,
+            seed: 0,
+            checkpoint_every: 1,
+            optimizer: base,
+        };
+        let nested = overlay_value(&config, json!({"optimizer": {"x": {"y": 1}}})).unwrap_err();
+        assert!(nested.to_string().contains("optimizer.x"), "{nested}");
+        let null =
+            overlay_value(&config, json!({"optimizer": {"learning_rate": null}})).unwrap_err();
+        assert!(
+            null.to_string().contains("optimizer.learning_rate"),
+            "{null}"
+        );
+        let cleared = overlay_value(&config, json!({"optimizer": {"grad_clip": null}})).unwrap();
+        assert_eq!(cleared.optimizer.grad_clip, None);
     }
 
     #[test]

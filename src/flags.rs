@@ -149,6 +149,10 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
 
     fn train(&self, matches: &ArgMatches, backend: BackendChoice) -> anyhow::Result<Trained> {
         let common = CommonTrainArgs::from_arg_matches(matches)?;
+        if common.resume.is_some() && matches.value_source("out") == Some(ValueSource::CommandLine)
+        {
+            bail!("--resume continues a run in its own directory: leave out --out (the run stays where it is)");
+        }
         let flags = E::Flags::from_arg_matches(matches)?;
         let mut variants = flags.variants()?;
         // A configuration file or a resumed run says what to train; otherwise the flags'
@@ -195,7 +199,7 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
             }
         }
         let flags = E::EvalFlags::from_arg_matches(matches)?;
-        launch::eval::<E>(checkpoint, serde_json::to_value(flags)?, backend)
+        launch::eval::<E>(checkpoint, overlay_of(&flags)?, backend)
     }
 }
 
@@ -243,6 +247,28 @@ pub fn parse_layer_sizes(text: &str) -> Result<LayerSizes, String> {
         })
         .collect::<Result<Vec<_>, _>>()
         .map(LayerSizes)
+}
+
+/// Parses a float flag: a finite number (clap names the flag when this refuses).
+pub fn finite_f64(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if !value.is_finite() {
+        return Err("the value must be a finite number".into());
+    }
+    Ok(value)
+}
+
+/// [`finite_f64`] for single-precision settings (out-of-range values are not finite either).
+pub fn finite_f32(text: &str) -> Result<f32, String> {
+    let value = finite_f64(text)?;
+    let single = value as f32;
+    if !single.is_finite() {
+        return Err(format!("{value} is too large for single precision"));
+    }
+    Ok(single)
 }
 
 /// Parses a byte count with an optional K, M, G or T suffix (powers of 1024).
@@ -302,6 +328,16 @@ mod tests {
     }
 
     #[test]
+    fn float_flags_refuse_what_is_not_finite() {
+        assert_eq!(finite_f64("1e-3"), Ok(1e-3));
+        for text in ["nan", "NaN", "inf", "-inf", "infinity", "1e999", "x"] {
+            assert!(finite_f64(text).is_err(), "{text}");
+        }
+        assert!(finite_f32("1e39").is_err());
+        assert_eq!(finite_f32("0.5"), Ok(0.5));
+    }
+
+    #[test]
     fn layer_sizes_parse_and_refuse_zero() {
         assert_eq!(parse_layer_sizes("10, 20"), Ok(LayerSizes(vec![10, 20])));
         assert!(parse_layer_sizes("10,0").is_err());
@@ -335,18 +371,18 @@ pub struct TruncateFlag {
 #[derive(Debug, Args, Serialize)]
 pub struct AdamFlags {
     /// Adam learning rate
-    #[arg(long = "lr", allow_negative_numbers = true)]
+    #[arg(long = "lr", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub learning_rate: Option<f64>,
     /// Adam's β1
-    #[arg(long = "adam-beta1")]
+    #[arg(long = "adam-beta1", value_parser = crate::flags::finite_f32)]
     pub beta_1: Option<f32>,
     /// Adam's β2
-    #[arg(long = "adam-beta2")]
+    #[arg(long = "adam-beta2", value_parser = crate::flags::finite_f32)]
     pub beta_2: Option<f32>,
     /// Adam's ε
-    #[arg(long = "adam-eps")]
+    #[arg(long = "adam-eps", value_parser = crate::flags::finite_f32)]
     pub epsilon: Option<f32>,
     /// Largest global norm of a gradient
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub grad_clip: Option<f64>,
 }

@@ -9,6 +9,7 @@
 //! verifies the manifest and refuses a torn or corrupted checkpoint, naming the last good
 //! one.
 
+mod lock;
 mod manifest;
 
 use std::collections::BTreeMap;
@@ -24,9 +25,11 @@ use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use lock::{DirLock, LOCK_FILE};
 pub use manifest::{sha256_hex, Manifest, MANIFEST_FILE};
 
-use crate::metrics::EpisodeMetrics;
+use crate::experiment::Report;
+use crate::metrics::{EpisodeMetrics, History};
 use crate::util::{sync_dir, write_atomically, write_synced};
 
 pub const CONFIG_FILE: &str = "config.json";
@@ -36,6 +39,9 @@ pub const OPTIMIZER_FILE: &str = "optimizer.mpk";
 pub const METRICS_FILE: &str = "metrics.jsonl";
 /// Names the current checkpoint of a run.
 pub const LATEST_FILE: &str = "LATEST";
+/// The report of a finished run, written after its plots: a run is finished when it holds
+/// one.
+pub const REPORT_FILE: &str = "report.json";
 
 /// Complete checkpoints kept per run: the current one and the one before it.
 const KEPT: usize = 2;
@@ -68,6 +74,10 @@ pub struct RunState {
     /// averaged into a metrics line).
     #[serde(default)]
     pub learner: serde_json::Value,
+    /// `metrics.jsonl` as it stood at this step: how many lines and their digest (absent in
+    /// checkpoints written before it was recorded).
+    #[serde(default)]
+    pub history: Option<History>,
 }
 
 impl RunState {
@@ -80,6 +90,7 @@ impl RunState {
             rng,
             last_metrics: None,
             learner: serde_json::Value::Null,
+            history: None,
         }
     }
 }
@@ -95,11 +106,19 @@ pub struct Checkpoint {
 impl RunDir {
     /// Creates a fresh run directory; refuses one that already holds a run.
     pub fn create(out: &Path, model: &str, run_name: &str) -> anyhow::Result<Self> {
-        Self::create_at(out.join(model), run_name)
+        let run = Self::at(&out.join(model), run_name)?;
+        if run.holds_run() {
+            let shown = run.path.display();
+            bail!("run directory {shown} already holds a run: continue it with --resume {shown}, choose another --run-name, or remove it");
+        }
+        fs::create_dir_all(&run.path)
+            .with_context(|| format!("cannot create run directory {}", run.path.display()))?;
+        Ok(run)
     }
 
-    /// Creates the run directory `parent/run_name`.
-    pub fn create_at(parent: PathBuf, run_name: &str) -> anyhow::Result<Self> {
+    /// The run directory `parent/run_name`, not yet created; refuses a name that is not a
+    /// plain directory name.
+    pub fn at(parent: &Path, run_name: &str) -> anyhow::Result<Self> {
         if run_name.is_empty()
             || run_name.contains(['/', '\\'])
             || run_name == "."
@@ -107,18 +126,90 @@ impl RunDir {
         {
             bail!("run name '{run_name}' must be a plain, non-empty directory name");
         }
-        let path = parent.join(run_name);
-        let run = Self { path };
-        if run.file(CONFIG_FILE).exists()
-            || run.file(LATEST_FILE).exists()
-            || !run.checkpoint_dirs().is_empty()
-        {
-            let shown = run.path.display();
-            bail!("run directory {shown} already holds a run: continue it with --resume {shown}, choose another --run-name, or remove it");
+        Ok(Self {
+            path: parent.join(run_name),
+        })
+    }
+
+    /// The run directory that `path` names: itself, or the run of the checkpoint directory
+    /// it names.
+    pub fn of(path: &Path) -> anyhow::Result<Self> {
+        if path.is_file() {
+            bail!(
+                "{} is a file, not a run directory: give the directory that holds config.json and the checkpoints",
+                path.display()
+            );
         }
-        fs::create_dir_all(&run.path)
-            .with_context(|| format!("cannot create run directory {}", run.path.display()))?;
-        Ok(run)
+        if !path.is_dir() {
+            bail!("run directory {} does not exist", path.display());
+        }
+        let path = if path.join(MANIFEST_FILE).exists() {
+            path.parent().unwrap_or(Path::new(".")).to_path_buf()
+        } else {
+            path.to_path_buf()
+        };
+        Ok(Self { path })
+    }
+
+    /// Takes the directory's lock: this process is then its only writer (see [`DirLock`]).
+    pub fn lock(&self) -> anyhow::Result<DirLock> {
+        DirLock::acquire(&self.path)
+    }
+
+    /// Whether the directory holds a complete checkpoint (intact or not): something a run
+    /// wrote that is worth keeping.
+    pub fn holds_run(&self) -> bool {
+        !self.checkpoint_dirs().is_empty()
+    }
+
+    /// Whether anything of a run (its configuration, metrics, checkpoints) is here.
+    pub fn holds_anything(&self) -> bool {
+        self.holds_run()
+            || [CONFIG_FILE, METRICS_FILE, LATEST_FILE]
+                .iter()
+                .any(|name| self.file(name).exists())
+    }
+
+    /// Removes what a run that never completed a checkpoint left behind, so that it starts
+    /// afresh: its metrics, report and pointer to a checkpoint (the configuration is written
+    /// again, plots are replaced, partial checkpoints are removed by the next save).
+    pub fn clear_unfinished(&self) -> anyhow::Result<()> {
+        for name in [METRICS_FILE, REPORT_FILE, LATEST_FILE] {
+            remove_file_if_present(&self.file(name))?;
+        }
+        Ok(())
+    }
+
+    /// Records `report` as the run's final report: the run is finished.
+    pub fn write_report(&self, report: &Report) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(&FinishedReport {
+            report: report.clone(),
+            text: report.text.clone(),
+        })?;
+        write_atomically(&self.file(REPORT_FILE), text.as_bytes())?;
+        sync_dir(&self.path);
+        Ok(())
+    }
+
+    /// The run's final report, once it is finished (`None` before).
+    pub fn read_report(&self) -> anyhow::Result<Option<Report>> {
+        let path = self.file(REPORT_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let bytes = fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let finished: FinishedReport = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "{} is damaged: remove it and --resume the run to write it again",
+                path.display()
+            )
+        })?;
+        Ok(Some(finished.report.text(finished.text)))
+    }
+
+    /// Marks the run as not finished (it is about to train again).
+    pub fn forget_report(&self) -> anyhow::Result<()> {
+        remove_file_if_present(&self.file(REPORT_FILE))
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -133,9 +224,7 @@ impl RunDir {
     /// Opens `path`, a run directory (its current checkpoint) or one checkpoint directory of
     /// a run, and verifies the checkpoint.
     pub fn open(path: &Path) -> anyhow::Result<(Self, Checkpoint)> {
-        if !path.is_dir() {
-            bail!("run directory {} does not exist", path.display());
-        }
+        Self::of(path)?;
         if path.join(MANIFEST_FILE).exists() {
             let parent = path.parent().unwrap_or(Path::new(".")).to_path_buf();
             let run = Self { path: parent };
@@ -300,6 +389,22 @@ fn checkpoint_step(name: &str) -> Option<usize> {
 
 fn is_checkpoint_name(name: &str) -> bool {
     checkpoint_step(name).is_some() && name.len() == PREFIX.len() + 9
+}
+
+fn remove_file_if_present(path: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `report.json`: a report and the text people read, which a [`Report`] does not serialise.
+#[derive(Serialize, Deserialize)]
+struct FinishedReport {
+    report: Report,
+    text: String,
 }
 
 fn remove_dir_if_present(dir: &Path) -> anyhow::Result<()> {

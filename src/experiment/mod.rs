@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::checkpoint::Checkpoint;
@@ -102,7 +102,7 @@ pub struct Finished<E: Experiment> {
 
 /// The headline figures of a training run or an evaluation: printed for people, and as one
 /// JSON object with `--json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub model: String,
     pub task: String,

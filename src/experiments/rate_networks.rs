@@ -79,7 +79,7 @@ pub struct RateNetworkFlags {
     #[arg(long)]
     pub neurons: Option<usize>,
     /// Probability p that a recurrent connection exists [default: 0.1]
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = crate::flags::finite_f64)]
     pub connectivity: Option<f64>,
     /// Gain g of the recurrent weights (variance g²/(pN)); a comma-separated list trains
     /// networks at every gain side by side [default: 1.5]
@@ -88,11 +88,12 @@ pub struct RateNetworkFlags {
         value_name = "G",
         value_delimiter = ',',
         num_args = 1..,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = crate::flags::finite_f64,
     )]
     pub gains: Option<Vec<f64>>,
     /// Euler time step [default: 0.1 force, 1 bayesian-synapse]
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::finite_f64)]
     pub dt: Option<f64>,
     /// Membrane time constant τ [default: 1 force, 10 bayesian-synapse]
     #[arg(long)]

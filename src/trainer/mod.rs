@@ -114,16 +114,20 @@ impl Trainer {
         learner: &mut L,
         fresh_rng: ChaCha8Rng,
     ) -> anyhow::Result<RunState> {
-        let log = MetricsLog::new(self.run.file(METRICS_FILE));
-        let mut state = match &self.resume {
+        let path = self.run.file(METRICS_FILE);
+        let (mut state, mut log) = match &self.resume {
             Some(checkpoint) => {
+                let log =
+                    MetricsLog::resume(path, checkpoint.step(), checkpoint.state.history.as_ref())?;
                 learner.restore(checkpoint)?;
                 self.run.discard_after(checkpoint.step())?;
-                checkpoint.state.clone()
+                (checkpoint.state.clone(), log)
             }
-            None => RunState::fresh(self.model, fresh_rng),
+            None => (
+                RunState::fresh(self.model, fresh_rng),
+                MetricsLog::fresh(path)?,
+            ),
         };
-        log.truncate_after(state.step)?;
         let total = self.schedule.steps;
         if state.step >= total {
             bail!(
@@ -136,7 +140,7 @@ impl Trainer {
                 log.append(&record)?;
                 state.last_metrics = Some(record);
             }
-            self.save(learner, &mut state)?;
+            self.save(learner, &mut state, &log)?;
         }
         let mut last_saved = state.step;
         let bar = progress_bar(total as u64, state.step as u64);
@@ -161,7 +165,7 @@ impl Trainer {
                     bar.abandon();
                     return Err(self.diverged(step, "a parameter", last_saved).into());
                 }
-                self.save(learner, &mut state)?;
+                self.save(learner, &mut state, &log)?;
                 last_saved = step;
             }
         }
@@ -183,8 +187,14 @@ impl Trainer {
         }
     }
 
-    fn save<L: Learner>(&self, learner: &L, state: &mut RunState) -> anyhow::Result<()> {
+    fn save<L: Learner>(
+        &self,
+        learner: &L,
+        state: &mut RunState,
+        log: &MetricsLog,
+    ) -> anyhow::Result<()> {
         state.learner = learner.state()?;
+        state.history = Some(log.history());
         self.run.save(state, &self.config, learner.files()?)
     }
 }

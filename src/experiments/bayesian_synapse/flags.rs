@@ -35,7 +35,7 @@ pub struct BayesianSynapseFlags {
     pub rule: Option<DeltaRule>,
     /// Learning rate: η of the classical rule, η₀ = σ²(0)/σ_δ² of the Bayesian one
     /// [default: 1e-2 Bayesian, 3.16e-5 classical]
-    #[arg(long, value_name = "X", allow_negative_numbers = true)]
+    #[arg(long, value_name = "X", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     #[serde(skip)]
     pub eta: Option<f64>,
     /// Train every rate of the official sweep side by side: classical η 1e-6 … 1e-3 and
@@ -54,11 +54,11 @@ pub struct BayesianSynapseFlags {
     #[arg(long, value_name = "K")]
     pub test_every: Option<usize>,
     /// σ_δ², the error variance the Bayesian rule assumes [default: 1]
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::finite_f64)]
     pub error_variance: Option<f64>,
     /// Standard deviation of Gaussian noise added to the error the synapses learn from
     /// [default: 0]
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = crate::flags::finite_f64)]
     pub error_noise: Option<f64>,
     /// The synapses learn at every K steps [default: 1]
     #[arg(long, value_name = "K")]

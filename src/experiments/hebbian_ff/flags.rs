@@ -42,10 +42,10 @@ pub struct HebbianFfFlags {
     #[arg(long)]
     pub updates: Option<usize>,
     /// Learning rate of the rule [default: 0.01]
-    #[arg(long = "lr", allow_negative_numbers = true)]
+    #[arg(long = "lr", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub learning_rate: Option<f64>,
     /// Weights are clamped to [-w_max, w_max] after every update [default: 1]
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub w_max: Option<f64>,
     /// Seed of the initial weights and the examples [default: 0]
     #[arg(long)]
@@ -82,10 +82,10 @@ fn parse_matrix(text: &str) -> Result<Matrix, String> {
     text.split(';')
         .map(|row| {
             row.split(',')
-                .map(|v| {
-                    v.trim().parse::<f64>().map_err(|_| {
-                        format!("'{v}' is not a number (rows are separated by ';', entries by ',', e.g. \"3,1;1,2\")")
-                    })
+                .map(|v| match v.trim().parse::<f64>() {
+                    Ok(value) if value.is_finite() => Ok(value),
+                    Ok(_) => Err(format!("'{v}' is not a finite number")),
+                    Err(_) => Err(format!("'{v}' is not a number (rows are separated by ';', entries by ',', e.g. \"3,1;1,2\")")),
                 })
                 .collect()
         })

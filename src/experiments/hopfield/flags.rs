@@ -41,7 +41,8 @@ pub struct HopfieldFlags {
         long,
         value_delimiter = ',',
         value_name = "P/N",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = crate::flags::finite_f64,
     )]
     pub loads: Option<Vec<f64>>,
     /// How the classic network's units update [default: asynchronous]
@@ -63,11 +64,12 @@ pub struct HopfieldFlags {
         long,
         value_delimiter = ',',
         value_name = "P/N",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = crate::flags::finite_f64,
     )]
     pub dense_loads: Option<Vec<f64>>,
     /// Probability that each unit of a cue is flipped [default: 0.2; --capacity: 0.1]
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = crate::flags::finite_f64)]
     pub cue_flip: Option<f64>,
     /// A probe is recalled when its final overlap with its pattern is at least this
     /// [default: 0.95]

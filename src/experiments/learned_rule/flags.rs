@@ -56,7 +56,7 @@ pub struct LearnedRuleFlags {
     #[arg(long, value_delimiter = ',', value_name = "K,...")]
     pub loss_at: Option<Vec<usize>>,
     /// Weights of the trained nets are clamped to [-w_max, w_max] [default: 1]
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub w_max: Option<f64>,
     #[command(flatten)]
     pub train: MetaTrainingFlags,
@@ -80,7 +80,7 @@ pub struct RuleNetFlags {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub layer_signal: Option<bool>,
     /// Δw = step-scale × the rule network's output [default: 0.1]
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub step_scale: Option<f64>,
     /// How the rule's readout starts: zero (no change at first) or random (Burn's default) [default: zero]
     #[arg(long, value_enum)]

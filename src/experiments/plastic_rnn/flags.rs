@@ -60,7 +60,7 @@ pub struct ModelFlags {
     #[arg(long, value_name = "BOOL")]
     pub learn_eta: Option<bool>,
     /// Initial (or fixed) η
-    #[arg(long = "eta", allow_negative_numbers = true)]
+    #[arg(long = "eta", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub eta_init: Option<f64>,
     /// One α shared by all connections (true/false)
     #[arg(long = "shared-alpha", value_name = "BOOL")]
@@ -73,7 +73,7 @@ pub struct ModelFlags {
     #[arg(long, value_enum)]
     pub modulation: Option<Modulation>,
     /// Initial eligibility-trace rate η_e of retroactive modulation [default: 0.01]
-    #[arg(long = "eligibility-rate", allow_negative_numbers = true)]
+    #[arg(long = "eligibility-rate", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub eligibility_rate_init: Option<f64>,
 }
 
@@ -98,10 +98,10 @@ pub struct TaskFlags {
     #[arg(long)]
     pub cue_steps: Option<usize>,
     /// Fraction of the cue's bits zeroed
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub degraded_fraction: Option<f64>,
     /// Input multiplier
-    #[arg(long, allow_negative_numbers = true)]
+    #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub input_scale: Option<f64>,
     /// Zero-sum patterns (true/false)
     #[arg(long, value_name = "BOOL")]
@@ -119,7 +119,9 @@ impl TrainFlags for PlasticRnnFlags {
     fn overlay(&self) -> anyhow::Result<Value> {
         let mut overlay = overlay_of(self)?;
         // One neuron count sizes both the network and the task's patterns.
-        overlay["model"]["neurons"] = overlay["task"]["neurons"].clone();
+        if let Some(neurons) = overlay.pointer("/task/neurons").cloned() {
+            overlay["model"]["neurons"] = neurons;
+        }
         Ok(overlay)
     }
 }
