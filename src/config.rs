@@ -5,9 +5,98 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use burn::optim::AdamConfig;
+use plastic_tasks::PatternTaskConfig;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The values a float setting may take, as its flag's help states them: `[range: (0, ∞)]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    low: f64,
+    low_closed: bool,
+    high: f64,
+    high_closed: bool,
+}
+
+impl Range {
+    /// (0, ∞)
+    pub const POSITIVE: Self = Self::new(0.0, false, f64::INFINITY, false);
+    /// [0, ∞)
+    pub const NON_NEGATIVE: Self = Self::new(0.0, true, f64::INFINITY, false);
+    /// [0, 1]
+    pub const UNIT: Self = Self::new(0.0, true, 1.0, true);
+    /// (0, 1]: a probability that may not be 0, a fraction of a whole.
+    pub const FRACTION: Self = Self::new(0.0, false, 1.0, true);
+    /// [0, 1): Adam's β.
+    pub const DECAY: Self = Self::new(0.0, true, 1.0, false);
+    /// (0, 1)
+    pub const OPEN_UNIT: Self = Self::new(0.0, false, 1.0, false);
+    /// Any finite number.
+    pub const ANY: Self = Self::new(f64::NEG_INFINITY, false, f64::INFINITY, false);
+
+    /// From `low` to `high`, each bound included when `closed`.
+    pub const fn new(low: f64, low_closed: bool, high: f64, high_closed: bool) -> Self {
+        Self {
+            low,
+            low_closed,
+            high,
+            high_closed,
+        }
+    }
+
+    pub fn contains(&self, value: f64) -> bool {
+        let above = if self.low_closed {
+            value >= self.low
+        } else {
+            value > self.low
+        };
+        let below = if self.high_closed {
+            value <= self.high
+        } else {
+            value < self.high
+        };
+        value.is_finite() && above && below
+    }
+
+    /// Refuses `value` of the setting `flag` outside the range, naming both.
+    pub fn check(&self, flag: &str, value: f64) -> anyhow::Result<()> {
+        if !self.contains(value) {
+            bail!("{flag} must lie in {self}, got {value}");
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for Range {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bound = |value: f64| {
+            if value == f64::INFINITY {
+                "∞".to_string()
+            } else if value == f64::NEG_INFINITY {
+                "-∞".to_string()
+            } else {
+                value.to_string()
+            }
+        };
+        write!(
+            f,
+            "{}{}, {}{}",
+            if self.low_closed { '[' } else { '(' },
+            bound(self.low),
+            bound(self.high),
+            if self.high_closed { ']' } else { ')' }
+        )
+    }
+}
+
+/// Checks each `(flag, value, range)`.
+pub fn check_ranges(settings: &[(&str, f64, Range)]) -> anyhow::Result<()> {
+    for (flag, value, range) in settings {
+        range.check(flag, *value)?;
+    }
+    Ok(())
+}
 
 /// Adam's settings, saved with every run that trains by gradient.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,27 +159,14 @@ impl AdamSettings {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            bail!(
-                "learning rate must be a positive number, got {}",
-                self.learning_rate
-            );
-        }
-        for (name, beta) in [("beta_1", self.beta_1), ("beta_2", self.beta_2)] {
-            if !(0.0..1.0).contains(&beta) {
-                bail!("Adam's {name} must lie in [0, 1), got {beta}");
-            }
-        }
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            bail!(
-                "Adam's epsilon must be a positive number, got {}",
-                self.epsilon
-            );
-        }
+        check_ranges(&[
+            ("--lr", self.learning_rate, Range::POSITIVE),
+            ("--adam-beta1", self.beta_1.into(), Range::DECAY),
+            ("--adam-beta2", self.beta_2.into(), Range::DECAY),
+            ("--adam-eps", self.epsilon.into(), Range::POSITIVE),
+        ])?;
         if let Some(norm) = self.grad_clip {
-            if !(norm.is_finite() && norm > 0.0) {
-                bail!("--grad-clip must be a positive number, got {norm}");
-            }
+            Range::POSITIVE.check("--grad-clip", norm)?;
         }
         Ok(())
     }
@@ -241,6 +317,14 @@ pub fn differences(a: &Value, b: &Value) -> Vec<String> {
     out
 }
 
+/// The ranges of the pattern task's float flags (plastic-rnn, rnn, lstm).
+pub fn validate_pattern_ranges(task: &PatternTaskConfig) -> anyhow::Result<()> {
+    check_ranges(&[
+        ("--degraded-fraction", task.degraded_fraction, Range::UNIT),
+        ("--input-scale", task.input_scale, Range::ANY),
+    ])
+}
+
 /// Checks `--truncate K`: backpropagation through at least one step.
 pub fn validate_truncate(truncate: Option<usize>) -> anyhow::Result<()> {
     if truncate == Some(0) {
@@ -290,6 +374,20 @@ mod tests {
         let a = json!({"train": {"episodes": 5, "seed": 0}, "x": [1]});
         let b = json!({"train": {"episodes": 9, "seed": 0}, "x": [2]});
         assert_eq!(differences(&a, &b), vec!["/train/episodes", "/x"]);
+    }
+
+    #[test]
+    fn ranges_read_as_intervals_and_hold_their_bounds() {
+        assert_eq!(Range::POSITIVE.to_string(), "(0, ∞)");
+        assert_eq!(Range::DECAY.to_string(), "[0, 1)");
+        assert!(!Range::POSITIVE.contains(0.0) && Range::NON_NEGATIVE.contains(0.0));
+        assert!(Range::UNIT.contains(1.0) && !Range::DECAY.contains(1.0));
+        assert!(!Range::NON_NEGATIVE.contains(f64::INFINITY));
+        let refused = Range::UNIT.check("--discount", 1.5).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "--discount must lie in [0, 1], got 1.5"
+        );
     }
 
     #[test]

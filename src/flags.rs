@@ -370,19 +370,19 @@ pub struct TruncateFlag {
 /// Adam's flags, for every model trained by gradient.
 #[derive(Debug, Args, Serialize)]
 pub struct AdamFlags {
-    /// Adam learning rate
+    /// Adam learning rate [range: (0, ∞)]
     #[arg(long = "lr", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub learning_rate: Option<f64>,
-    /// Adam's β1
+    /// Adam's β1 [range: [0, 1)]
     #[arg(long = "adam-beta1", value_parser = crate::flags::finite_f32)]
     pub beta_1: Option<f32>,
-    /// Adam's β2
+    /// Adam's β2 [range: [0, 1)]
     #[arg(long = "adam-beta2", value_parser = crate::flags::finite_f32)]
     pub beta_2: Option<f32>,
-    /// Adam's ε
+    /// Adam's ε [range: (0, ∞)]
     #[arg(long = "adam-eps", value_parser = crate::flags::finite_f32)]
     pub epsilon: Option<f32>,
-    /// Largest global norm of a gradient
+    /// Largest global norm of a gradient [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub grad_clip: Option<f64>,
 }

@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{check_ranges, Range};
 use crate::util::median;
 
 /// The networks of a run: `networks` seeds at each gain of `gains`, gain-major, so network
@@ -41,14 +42,16 @@ impl RateNetworks {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.shape().validate()?;
+        check_ranges(&[
+            ("--connectivity", self.connectivity, Range::FRACTION),
+            ("--dt", self.dt, Range::POSITIVE),
+            ("--tau", self.tau, Range::POSITIVE),
+        ])?;
         ensure!(!self.gains.is_empty(), "the list of gains g is empty");
         for &g in &self.gains {
-            ensure!(
-                g >= 0.0 && g.is_finite(),
-                "the gain g must be 0 or more, not {g}"
-            );
+            Range::NON_NEGATIVE.check("--g", g)?;
         }
+        self.shape().validate()?;
         ensure!(
             self.networks > 0,
             "the number of networks must be at least 1"
@@ -78,11 +81,11 @@ pub struct RateNetworkFlags {
     /// Neurons per network [default: 1000 force, 500 bayesian-synapse]
     #[arg(long)]
     pub neurons: Option<usize>,
-    /// Probability p that a recurrent connection exists [default: 0.1]
+    /// Probability p that a recurrent connection exists [default: 0.1] [range: (0, 1]]
     #[arg(long, value_name = "P", value_parser = crate::flags::finite_f64)]
     pub connectivity: Option<f64>,
     /// Gain g of the recurrent weights (variance g²/(pN)); a comma-separated list trains
-    /// networks at every gain side by side [default: 1.5]
+    /// networks at every gain side by side [default: 1.5] [range: [0, ∞)]
     #[arg(
         long = "g",
         value_name = "G",
@@ -92,10 +95,10 @@ pub struct RateNetworkFlags {
         value_parser = crate::flags::finite_f64,
     )]
     pub gains: Option<Vec<f64>>,
-    /// Euler time step [default: 0.1 force, 1 bayesian-synapse]
+    /// Euler time step [default: 0.1 force, 1 bayesian-synapse] [range: (0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub dt: Option<f64>,
-    /// Membrane time constant τ [default: 1 force, 10 bayesian-synapse]
+    /// Membrane time constant τ [default: 1 force, 10 bayesian-synapse] [range: (0, ∞)]
     #[arg(long)]
     pub tau: Option<f64>,
 }

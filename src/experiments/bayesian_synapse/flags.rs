@@ -1,13 +1,13 @@
 //! `train bayesian-synapse` flags; each serialises to its field of the run, except `--rule`,
 //! `--eta` and `--sweep`, which together set the run's list of rates.
 
-use anyhow::ensure;
 use clap::Args;
 use plastic_models::rate_network::{DeltaRate, DeltaRule};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::BayesianSynapseExperiment;
+use crate::config::Range;
 use crate::experiments::rate_networks::RateNetworkFlags;
 use crate::flags::{overlay_of, CommandLine, TrainFlags};
 
@@ -34,7 +34,7 @@ pub struct BayesianSynapseFlags {
     #[serde(skip)]
     pub rule: Option<DeltaRule>,
     /// Learning rate: η of the classical rule, η₀ = σ²(0)/σ_δ² of the Bayesian one
-    /// [default: 1e-2 Bayesian, 3.16e-5 classical]
+    /// [default: 1e-2 Bayesian, 3.16e-5 classical] [range: (0, ∞)]
     #[arg(long, value_name = "X", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     #[serde(skip)]
     pub eta: Option<f64>,
@@ -53,11 +53,11 @@ pub struct BayesianSynapseFlags {
     /// Measure the free-running test MSE every K trials [default: 100]
     #[arg(long, value_name = "K")]
     pub test_every: Option<usize>,
-    /// σ_δ², the error variance the Bayesian rule assumes [default: 1]
+    /// σ_δ², the error variance the Bayesian rule assumes [default: 1] [range: (0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub error_variance: Option<f64>,
     /// Standard deviation of Gaussian noise added to the error the synapses learn from
-    /// [default: 0]
+    /// [default: 0] [range: [0, ∞)]
     #[arg(long, value_name = "S", value_parser = crate::flags::finite_f64)]
     pub error_noise: Option<f64>,
     /// The synapses learn at every K steps [default: 1]
@@ -102,10 +102,7 @@ impl TrainFlags for BayesianSynapseFlags {
                 DeltaRule::Bayesian => 1e-2,
                 DeltaRule::Classical => 3.16e-5,
             });
-            ensure!(
-                eta > 0.0 && eta.is_finite(),
-                "the learning rate --eta must be positive, not {eta}"
-            );
+            Range::POSITIVE.check("--eta", eta)?;
             Some(vec![DeltaRate { rule, eta }])
         } else {
             None

@@ -24,6 +24,7 @@ use trials::{period, scored, target_tensor, Mode, Trials, TrialsState};
 
 use super::rate_networks::RateNetworks;
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::config::{check_ranges, Range};
 use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
 use crate::trainer::{LocalSteps, Schedule, Trainer};
@@ -172,24 +173,13 @@ impl Experiment for BayesianSynapseExperiment {
         run.network.validate()?;
         ensure!(!run.rates.is_empty(), "the list of learning rates is empty");
         for rate in &run.rates {
-            ensure!(
-                rate.eta > 0.0 && rate.eta.is_finite(),
-                "the {} learning rate must be positive, not {}",
-                rate.rule.name(),
-                rate.eta
-            );
+            Range::POSITIVE.check("--eta", rate.eta)?;
         }
-        ensure!(
-            run.error_variance > 0.0 && run.error_variance.is_finite(),
-            "the error variance σ_δ² must be positive, not {}",
-            run.error_variance
-        );
+        check_ranges(&[
+            ("--error-variance", run.error_variance, Range::POSITIVE),
+            ("--error-noise", run.error_noise, Range::NON_NEGATIVE),
+        ])?;
         ensure!(run.targets > 0, "the number of targets must be at least 1");
-        ensure!(
-            run.error_noise >= 0.0 && run.error_noise.is_finite(),
-            "the error noise must be 0 or more, not {}",
-            run.error_noise
-        );
         ensure!(
             run.period >= 2,
             "a trial needs at least 2 steps, not {}",

@@ -6,7 +6,7 @@ use plastic_models::{AlphaInit, Modulation, PlasticAgentConfig, PlasticRnnConfig
 use plastic_tasks::{CueRewardConfig, CUE_REWARD_ACTIONS};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AdamSettings, TrainConfig};
+use crate::config::{check_ranges, AdamSettings, Range, TrainConfig};
 
 /// Everything that defines a cue-reward run: its `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,41 +194,24 @@ pub fn preset(name: &str) -> anyhow::Result<CueRewardRun> {
 /// Checks a run configuration as a whole, whichever way it was assembled.
 pub fn validate(run: &CueRewardRun) -> anyhow::Result<()> {
     run.train.validate()?;
-    run.task.validate()?;
     let network = &run.network;
+    let a2c = &run.a2c;
+    check_ranges(&[
+        ("--alpha-init", network.alpha_init, Range::NON_NEGATIVE),
+        ("--w-init-std", network.w_init_std, Range::NON_NEGATIVE),
+        ("--eta", network.eta, Range::UNIT),
+        ("--eligibility-rate", network.eligibility_rate, Range::UNIT),
+        ("--reward", run.task.reward, Range::POSITIVE),
+        ("--discount", a2c.discount, Range::UNIT),
+        ("--value-weight", a2c.value_weight, Range::NON_NEGATIVE),
+        ("--entropy-weight", a2c.entropy_weight, Range::NON_NEGATIVE),
+    ])?;
+    run.task.validate()?;
     if network.hidden == 0 {
         bail!("--hidden must be at least 1");
     }
     if network.core == Core::Rnn && network.modulation != Modulation::None {
         bail!("a non-plastic core has no modulation (--core rnn takes --modulation none)");
-    }
-    for (name, value) in [
-        ("--alpha-init", network.alpha_init),
-        ("--w-init-std", network.w_init_std),
-    ] {
-        if !(value.is_finite() && value >= 0.0) {
-            bail!("{name} must be a non-negative number, got {value}");
-        }
-    }
-    for (name, value) in [
-        ("--eta", network.eta),
-        ("--eligibility-rate", network.eligibility_rate),
-    ] {
-        if !(value.is_finite() && (0.0..=1.0).contains(&value)) {
-            bail!("{name} must lie in [0, 1], got {value}");
-        }
-    }
-    let a2c = &run.a2c;
-    if !(a2c.discount.is_finite() && (0.0..=1.0).contains(&a2c.discount)) {
-        bail!("--discount must lie in [0, 1], got {}", a2c.discount);
-    }
-    for (name, value) in [
-        ("--value-weight", a2c.value_weight),
-        ("--entropy-weight", a2c.entropy_weight),
-    ] {
-        if !(value.is_finite() && value >= 0.0) {
-            bail!("{name} must be a non-negative number, got {value}");
-        }
     }
     if run.eval_episodes == 0 {
         bail!("--eval-episodes must be at least 1");

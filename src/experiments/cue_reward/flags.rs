@@ -53,16 +53,16 @@ pub struct NetworkFlags {
     /// How the plastic core modulates its own trace [cue-reward: retroactive]
     #[arg(long, value_enum)]
     pub modulation: Option<Modulation>,
-    /// Initial eligibility-trace rate η_e (retroactive modulation; learned) [default: 0.3]
+    /// Initial eligibility-trace rate η_e (retroactive modulation; learned) [default: 0.3] [range: [0, 1]]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub eligibility_rate: Option<f64>,
-    /// Initial trace rate η (plain plasticity, --modulation none) [default: 0.01]
+    /// Initial trace rate η (plain plasticity, --modulation none) [default: 0.01] [range: [0, 1]]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub eta: Option<f64>,
-    /// Scale of the initial plasticity coefficients, α = scale·U(0,1) [default: 0.001]
+    /// Scale of the initial plasticity coefficients, α = scale·U(0,1) [default: 0.001] [range: [0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub alpha_init: Option<f64>,
-    /// Standard deviation of the plastic core's initial fixed weights [default: 0.001]
+    /// Standard deviation of the plastic core's initial fixed weights [default: 0.001] [range: [0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub w_init_std: Option<f64>,
 }
@@ -78,20 +78,20 @@ pub struct TaskFlags {
     /// Steps per episode [default: 60]
     #[arg(long)]
     pub steps: Option<usize>,
-    /// Reward for a right answer; a wrong one costs as much [default: 1]
+    /// Reward for a right answer; a wrong one costs as much [default: 1] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub reward: Option<f64>,
 }
 
 #[derive(Debug, Args, Serialize)]
 pub struct A2cFlags {
-    /// Discount of later rewards in the returns [default: 0.9]
+    /// Discount of later rewards in the returns [default: 0.9] [range: [0, 1]]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub discount: Option<f64>,
-    /// Weight of the value loss [default: 0.1]
+    /// Weight of the value loss [default: 0.1] [range: [0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub value_weight: Option<f64>,
-    /// Weight of the entropy bonus [default: 0.03]
+    /// Weight of the entropy bonus [default: 0.03] [range: [0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub entropy_weight: Option<f64>,
 }

@@ -21,22 +21,22 @@ pub struct EsnFlags {
     /// Reservoir units [default: 100]
     #[arg(long)]
     pub units: Option<usize>,
-    /// Largest |eigenvalue| of the recurrent matrix [default: 1.25]
+    /// Largest |eigenvalue| of the recurrent matrix [default: 1.25] [range: [0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub spectral_radius: Option<f64>,
-    /// Leak rate: x ← (1 − leak)·x + leak·tanh(…) [default: 0.3]
+    /// Leak rate: x ← (1 − leak)·x + leak·tanh(…) [default: 0.3] [range: (0, 1]]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub leak: Option<f64>,
-    /// Ridge of the readout's regression (the bias is not regularised) [default: 1e-5]
+    /// Ridge of the readout's regression (the bias is not regularised) [default: 1e-5] [range: [0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub ridge: Option<f64>,
     /// Reservoir states discarded before the readout is fitted [default: 100]
     #[arg(long)]
     pub warmup: Option<usize>,
-    /// Input weights are ±this [default: 1]
+    /// Input weights are ±this [default: 1] [range: (-∞, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub input_scaling: Option<f64>,
-    /// Probability that a recurrent connection exists [default: 0.1]
+    /// Probability that a recurrent connection exists [default: 0.1] [range: (0, 1]]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub connectivity: Option<f64>,
     /// Samples of the series; the last 20 % are the test set [default: 2000]

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use flags::{EsnFlags, NoEvalFlags};
 
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::config::{check_ranges, Range};
 use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
@@ -296,6 +297,21 @@ impl Experiment for EsnExperiment {
     }
 
     fn validate(run: &EsnRun) -> anyhow::Result<()> {
+        check_ranges(&[
+            (
+                "--spectral-radius",
+                run.spectral_radius,
+                Range::NON_NEGATIVE,
+            ),
+            ("--leak", run.leak, Range::FRACTION),
+            ("--ridge", run.ridge, Range::NON_NEGATIVE),
+            ("--input-scaling", run.input_scaling, Range::ANY),
+            ("--connectivity", run.connectivity, Range::FRACTION),
+        ])?;
+        ensure!(
+            run.generative_steps > 0,
+            "--generative-steps must be at least 1"
+        );
         run.reservoir().validate()?;
         ensure!(
             run.test_fraction > 0.0 && run.test_fraction < 1.0,

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::config::{check_ranges, Range};
 use anyhow::bail;
 use plastic_models::{Activation, Loss, Method, MlpConfig};
 use plastic_tasks::fashion_mnist::{self, CLASSES};
@@ -97,9 +98,7 @@ pub fn preset(name: &str) -> anyhow::Result<FeedbackAlignmentRun> {
 
 impl FeedbackAlignmentRun {
     pub fn validate(&self) -> anyhow::Result<()> {
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            bail!("--lr must be a positive number, got {}", self.learning_rate);
-        }
+        Range::POSITIVE.check("--lr", self.learning_rate)?;
         if self.network.hidden.is_empty() || self.network.hidden.contains(&0) {
             bail!(
                 "--hidden needs at least one layer of at least 1 neuron, got {:?}",
@@ -111,6 +110,10 @@ impl FeedbackAlignmentRun {
         }
         match &self.task {
             FaTask::Product { signal, steps } => {
+                check_ranges(&[
+                    ("--dt", signal.dt, Range::POSITIVE),
+                    ("--period", signal.period, Range::POSITIVE),
+                ])?;
                 signal.validate()?;
                 if *steps == Some(0) {
                     bail!("--steps must be at least 1");

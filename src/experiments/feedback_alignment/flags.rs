@@ -41,7 +41,7 @@ pub struct FeedbackAlignmentFlags {
     pub method: Option<Vec<Method>>,
     #[command(flatten)]
     pub network: NetworkFlags,
-    /// SGD learning rate [default: 0.02 for product, 0.05 for fashion-mnist]
+    /// SGD learning rate [default: 0.02 for product, 0.05 for fashion-mnist] [range: (0, ∞)]
     #[arg(long = "lr", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub learning_rate: Option<f64>,
     /// Seed of the initial weights, feedback matrices and example order [default: 0]
@@ -89,10 +89,10 @@ pub struct TaskFlags {
 
 #[derive(Debug, Args, Serialize)]
 pub struct SignalFlags {
-    /// product: simulated seconds between samples [default: 0.01]
+    /// product: simulated seconds between samples [default: 0.01] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub dt: Option<f64>,
-    /// product: period s of the first sinusoid, in simulated seconds [default: 2]
+    /// product: period s of the first sinusoid, in simulated seconds [default: 2] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub period: Option<f64>,
 }

@@ -25,16 +25,16 @@ pub struct ForceFlags {
     #[arg(long, conflicts_with = "gains")]
     #[serde(skip)]
     pub sweep: bool,
-    /// P starts at I/α [default: 1]
+    /// P starts at I/α [default: 1] [range: (0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub alpha: Option<f64>,
     /// RLS update every K steps [default: 2]
     #[arg(long, value_name = "K")]
     pub learn_every: Option<usize>,
-    /// Time units of training [default: 1440]
+    /// Time units of training [default: 1440] [range: (0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub train_time: Option<f64>,
-    /// Time units of free-running test [default: 1440]
+    /// Time units of free-running test [default: 1440] [range: (0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub test_time: Option<f64>,
     /// Write a checkpoint every K target periods of 120 time units (and at the end)

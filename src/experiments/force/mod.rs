@@ -21,6 +21,7 @@ pub use flags::{ForceFlags, NoEvalFlags};
 
 use super::rate_networks::RateNetworks;
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::config::{check_ranges, Range};
 use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
@@ -388,6 +389,11 @@ impl Experiment for ForceExperiment {
     }
 
     fn validate(run: &ForceRun) -> anyhow::Result<()> {
+        check_ranges(&[
+            ("--alpha", run.alpha, Range::POSITIVE),
+            ("--train-time", run.train_time, Range::POSITIVE),
+            ("--test-time", run.test_time, Range::POSITIVE),
+        ])?;
         run.network.validate()?;
         ensure!(
             run.network.feedback,

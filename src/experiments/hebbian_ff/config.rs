@@ -5,6 +5,7 @@ use plastic_models::{AnyRule, FeedForwardConfig, OutputActivation, RuleKind, Rul
 use plastic_tasks::CorrelatedGaussian;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{check_ranges, Range};
 use crate::experiments::local_rules::{two_input_network, FfTask, TaskData};
 
 /// Covariance of `--task pca` when none is given: eigenvalues 4.62 and 0.38, first
@@ -112,6 +113,10 @@ impl HebbianFfRun {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        check_ranges(&[
+            ("--lr", self.learning_rate, Range::POSITIVE),
+            ("--w-max", self.w_max, Range::POSITIVE),
+        ])?;
         self.rule()?;
         if self.replications == 0 {
             bail!("--replications must be at least 1");

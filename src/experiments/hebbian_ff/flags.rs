@@ -41,10 +41,10 @@ pub struct HebbianFfFlags {
     /// Updates, each on one random example per replication [default: 400]
     #[arg(long)]
     pub updates: Option<usize>,
-    /// Learning rate of the rule [default: 0.01]
+    /// Learning rate of the rule [default: 0.01] [range: (0, ∞)]
     #[arg(long = "lr", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub learning_rate: Option<f64>,
-    /// Weights are clamped to [-w_max, w_max] after every update [default: 1]
+    /// Weights are clamped to [-w_max, w_max] after every update [default: 1] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub w_max: Option<f64>,
     /// Seed of the initial weights and the examples [default: 0]

@@ -36,7 +36,7 @@ pub struct HopfieldFlags {
     /// 100,500,1000]
     #[arg(long, value_delimiter = ',', value_name = "N")]
     pub neurons: Option<Vec<usize>>,
-    /// Loads P/N, comma-separated [default: 0.02; --capacity: 12 loads 0.04 … 0.30]
+    /// Loads P/N, comma-separated [default: 0.02; --capacity: 12 loads 0.04 … 0.30] [range: (0, ∞)]
     #[arg(
         long,
         value_delimiter = ',',
@@ -59,7 +59,7 @@ pub struct HopfieldFlags {
     /// Units of the dense memories [default: 100]
     #[arg(long, value_name = "N")]
     pub dense_neurons: Option<usize>,
-    /// Loads P/N of the dense memories, comma-separated [--capacity: 0.1 … 8]
+    /// Loads P/N of the dense memories, comma-separated [--capacity: 0.1 … 8] [range: (0, ∞)]
     #[arg(
         long,
         value_delimiter = ',',
@@ -68,11 +68,11 @@ pub struct HopfieldFlags {
         value_parser = crate::flags::finite_f64,
     )]
     pub dense_loads: Option<Vec<f64>>,
-    /// Probability that each unit of a cue is flipped [default: 0.2; --capacity: 0.1]
+    /// Probability that each unit of a cue is flipped [default: 0.2; --capacity: 0.1] [range: [0, 0.5)]
     #[arg(long, value_name = "P", value_parser = crate::flags::finite_f64)]
     pub cue_flip: Option<f64>,
     /// A probe is recalled when its final overlap with its pattern is at least this
-    /// [default: 0.95]
+    /// [default: 0.95] [range: (0, 1]]
     #[arg(long, value_name = "M")]
     pub recall_overlap: Option<f64>,
     /// Sweeps before a probe is judged as it stands (asynchronous updates always settle;

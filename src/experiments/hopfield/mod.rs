@@ -21,6 +21,7 @@ pub use flags::{HopfieldEvalFlags, HopfieldFlags};
 use cells::{one_step_flips, probe_classic, probe_dense, stored_patterns, stream, Cell, Tally};
 
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::config::{check_ranges, Range};
 use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
@@ -309,22 +310,20 @@ impl Experiment for HopfieldExperiment {
                 "a network needs at least 2 neurons, not {neurons}"
             );
         }
-        for &load in run.loads.iter().chain(&run.dense_loads) {
-            ensure!(
-                load > 0.0 && load.is_finite(),
-                "a load P/N must be positive, not {load}"
-            );
+        for &load in &run.loads {
+            Range::POSITIVE.check("--loads", load)?;
         }
-        ensure!(
-            run.cue_flip >= 0.0 && run.cue_flip < 0.5,
-            "the cue flip probability must lie in [0, 0.5), not {}",
-            run.cue_flip
-        );
-        ensure!(
-            run.recall_overlap > 0.0 && run.recall_overlap <= 1.0,
-            "the recall overlap must lie in (0, 1], not {}",
-            run.recall_overlap
-        );
+        for &load in &run.dense_loads {
+            Range::POSITIVE.check("--dense-loads", load)?;
+        }
+        check_ranges(&[
+            (
+                "--cue-flip",
+                run.cue_flip,
+                Range::new(0.0, true, 0.5, false),
+            ),
+            ("--recall-overlap", run.recall_overlap, Range::FRACTION),
+        ])?;
         ensure!(run.max_sweeps > 0, "--max-sweeps must be at least 1");
         ensure!(run.min_probes > 0, "--min-probes must be at least 1");
         ensure!(

@@ -5,6 +5,7 @@ use plastic_models::{FeedForwardConfig, LearnedRuleConfig, RuleNetKind};
 use plastic_tasks::{TaskFamily, TwoInputTask};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{check_ranges, Range};
 use crate::config::{AdamSettings, TrainConfig};
 use crate::experiments::local_rules::two_input_network;
 
@@ -96,6 +97,10 @@ impl LearnedRuleRun {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         self.train.validate()?;
+        check_ranges(&[
+            ("--step-scale", self.rule.step_scale, Range::POSITIVE),
+            ("--w-max", self.w_max, Range::POSITIVE),
+        ])?;
         self.network().validate()?;
         if self.hidden.is_empty() {
             bail!("the nets need at least one hidden layer");
@@ -108,12 +113,6 @@ impl LearnedRuleRun {
         }
         if self.rule.hidden == 0 {
             bail!("--rule-hidden must be at least 1");
-        }
-        if !(self.rule.step_scale.is_finite() && self.rule.step_scale > 0.0) {
-            bail!("--step-scale must be a positive number");
-        }
-        if !(self.w_max.is_finite() && self.w_max > 0.0) {
-            bail!("--w-max must be positive");
         }
         if self.held_out.is_empty() {
             bail!("--held-out is empty: name at least one task to evaluate on");

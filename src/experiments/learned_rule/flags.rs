@@ -55,7 +55,7 @@ pub struct LearnedRuleFlags {
     /// comma-separated (e.g. 5,10,20,40) [default: after the last update]
     #[arg(long, value_delimiter = ',', value_name = "K,...")]
     pub loss_at: Option<Vec<usize>>,
-    /// Weights of the trained nets are clamped to [-w_max, w_max] [default: 1]
+    /// Weights of the trained nets are clamped to [-w_max, w_max] [default: 1] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub w_max: Option<f64>,
     #[command(flatten)]
@@ -79,7 +79,7 @@ pub struct RuleNetFlags {
     /// Feed each synapse whether it is in the output layer (1) or a hidden one (0)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub layer_signal: Option<bool>,
-    /// Δw = step-scale × the rule network's output [default: 0.1]
+    /// Δw = step-scale × the rule network's output [default: 0.1] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub step_scale: Option<f64>,
     /// How the rule's readout starts: zero (no change at first) or random (Burn's default) [default: zero]

@@ -6,7 +6,7 @@ use plastic_models::{AlphaInit, GradientEngine, HebbRule, Modulation, PlasticRnn
 use plastic_tasks::{pattern_preset, PatternTaskConfig, PATTERN_PRESETS};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{validate_truncate, AdamSettings, TrainConfig};
+use crate::config::{validate_pattern_ranges, validate_truncate, AdamSettings, Range, TrainConfig};
 
 /// Everything that defines a plastic-RNN run: its `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +68,11 @@ pub fn preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
 /// Checks a run configuration as a whole, whichever way it was assembled.
 pub fn validate(run: &PlasticRnnRun) -> anyhow::Result<()> {
     run.train.validate()?;
+    Range::UNIT.check("--eta", run.model.eta_init)?;
+    validate_pattern_ranges(&run.task)?;
+    if let Some(rate) = run.model.eligibility_rate_init {
+        Range::UNIT.check("--eligibility-rate", rate)?;
+    }
     run.task.validate()?;
     validate_truncate(run.truncate)?;
     if run.truncate.is_some() && run.gradient != GradientEngine::Bptt {
@@ -88,10 +93,7 @@ pub fn validate(run: &PlasticRnnRun) -> anyhow::Result<()> {
         if model.rule != HebbRule::Hebb {
             bail!("--rule applies to an unmodulated trace; a modulated one has its own update");
         }
-        let rate = model.eligibility_rate();
-        if !(rate.is_finite() && (0.0..=1.0).contains(&rate)) {
-            bail!("--eligibility-rate must lie in [0, 1], got {rate}");
-        }
+        Range::UNIT.check("--eligibility-rate", model.eligibility_rate())?;
     }
     if model.neurons == 0 {
         bail!("neurons must be at least 1");
@@ -102,9 +104,6 @@ pub fn validate(run: &PlasticRnnRun) -> anyhow::Result<()> {
             model.neurons,
             run.task.neurons
         );
-    }
-    if !(model.eta_init.is_finite() && (0.0..=1.0).contains(&model.eta_init)) {
-        bail!("eta must lie in [0, 1], got {}", model.eta_init);
     }
     for (name, value) in [
         ("w_init_std", model.w_init_std),

@@ -59,7 +59,7 @@ pub struct ModelFlags {
     /// Learn η (true) or hold it fixed (false)
     #[arg(long, value_name = "BOOL")]
     pub learn_eta: Option<bool>,
-    /// Initial (or fixed) η
+    /// Initial (or fixed) η [range: [0, 1]]
     #[arg(long = "eta", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub eta_init: Option<f64>,
     /// One α shared by all connections (true/false)
@@ -72,7 +72,7 @@ pub struct ModelFlags {
     /// Neuromodulated trace (Backpropamine; needs --grad bptt) [default: none]
     #[arg(long, value_enum)]
     pub modulation: Option<Modulation>,
-    /// Initial eligibility-trace rate η_e of retroactive modulation [default: 0.01]
+    /// Initial eligibility-trace rate η_e of retroactive modulation [default: 0.01] [range: [0, 1]]
     #[arg(long = "eligibility-rate", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub eligibility_rate_init: Option<f64>,
 }
@@ -97,10 +97,10 @@ pub struct TaskFlags {
     /// Steps the degraded cue is shown
     #[arg(long)]
     pub cue_steps: Option<usize>,
-    /// Fraction of the cue's bits zeroed
+    /// Fraction of the cue's bits zeroed [range: [0, 1]]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub degraded_fraction: Option<f64>,
-    /// Input multiplier
+    /// Input multiplier [range: (-∞, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub input_scale: Option<f64>,
     /// Zero-sum patterns (true/false)

@@ -10,7 +10,7 @@ use plastic_tasks::{pattern_preset, PatternTaskConfig, PATTERN_PRESETS};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{validate_truncate, AdamSettings, TrainConfig};
+use crate::config::{validate_pattern_ranges, validate_truncate, AdamSettings, TrainConfig};
 
 /// Everything that defines a baseline run: its `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +165,7 @@ pub fn preset<C: NetworkConfig>(name: &str) -> anyhow::Result<BaselineRun<C>> {
 /// Checks a run as a whole, whichever way it was assembled.
 pub fn validate<C: NetworkConfig>(run: &BaselineRun<C>) -> anyhow::Result<()> {
     run.train.validate()?;
+    validate_pattern_ranges(&run.task)?;
     run.task.validate()?;
     validate_truncate(run.truncate)?;
     if run.model.neurons() != run.task.neurons {

@@ -36,13 +36,13 @@ pub struct SornFlags {
     /// Excitatory neurons each letter drives [default: 10]
     #[arg(long)]
     pub input_pool: Option<usize>,
-    /// η_STDP [default: 0.001]
+    /// η_STDP [default: 0.001] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub stdp_rate: Option<f64>,
-    /// η_IP [default: 0.001]
+    /// η_IP [default: 0.001] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub ip_rate: Option<f64>,
-    /// H_IP: the firing rate intrinsic plasticity aims at [default: 0.1]
+    /// H_IP: the firing rate intrinsic plasticity aims at [default: 0.1] [range: (0, 1)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub target_rate: Option<f64>,
     /// Steps with plasticity on [default: 50000]
@@ -61,11 +61,11 @@ pub struct SornFlags {
     /// How the readout is fitted [default: logistic]
     #[arg(long, value_enum)]
     pub readout: Option<ReadoutKind>,
-    /// Ridge of the ridge readout's regression [default: 0.01]
+    /// Ridge of the ridge readout's regression [default: 0.01] [range: (0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub ridge: Option<f64>,
     /// λ of the logistic readout's penalty, mean cross-entropy + λ/2·‖W‖² [default: 0.0002,
-    /// scikit-learn's C = 1 over 5000 steps]
+    /// scikit-learn's C = 1 over 5000 steps] [range: (0, ∞)]
     #[arg(long, allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub l2: Option<f64>,
     /// Plastic steps per step of the progress bar [default: 1000]

@@ -25,6 +25,7 @@ pub use readout::Accuracy;
 use learner::{restore, Counting, PhaseState};
 
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::config::{check_ranges, Range};
 use crate::experiment::{Experiment, Report};
 use crate::memory::floats;
 use crate::trainer::{LocalSteps, Schedule, Trainer};
@@ -276,6 +277,13 @@ impl Experiment for SornExperiment {
     }
 
     fn validate(run: &SornRun) -> anyhow::Result<()> {
+        check_ranges(&[
+            ("--stdp-rate", run.stdp_rate, Range::POSITIVE),
+            ("--ip-rate", run.ip_rate, Range::POSITIVE),
+            ("--target-rate", run.target_rate, Range::OPEN_UNIT),
+            ("--ridge", run.ridge, Range::POSITIVE),
+            ("--l2", run.l2, Range::POSITIVE),
+        ])?;
         run.config().validate()?;
         ensure!(
             !run.repeats.is_empty(),
@@ -289,31 +297,10 @@ impl Experiment for SornExperiment {
             "give at least one variant (--variants)"
         );
         ensure!(run.replicates > 0, "--replicates must be at least 1");
-        for (name, rate) in [("STDP", run.stdp_rate), ("IP", run.ip_rate)] {
-            ensure!(
-                rate > 0.0 && rate.is_finite(),
-                "the {name} rate must be positive, not {rate}"
-            );
-        }
-        ensure!(
-            run.target_rate > 0.0 && run.target_rate < 1.0,
-            "the target rate H_IP must lie in (0, 1), not {}",
-            run.target_rate
-        );
         ensure!(
             run.readout_train > run.excitatory / 10 && run.readout_test > 0,
             "the readout needs more than {} training steps and at least 1 test step",
             run.excitatory / 10
-        );
-        ensure!(
-            run.ridge > 0.0 && run.ridge.is_finite(),
-            "the ridge must be positive (silent units make the regression singular), not {}",
-            run.ridge
-        );
-        ensure!(
-            run.l2 > 0.0 && run.l2.is_finite(),
-            "the logistic readout's penalty --l2 must be positive, not {}",
-            run.l2
         );
         ensure!(
             run.steps_per_update > 0,
