@@ -191,11 +191,14 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
                 && !own.iter().any(|o| o == id)
                 && !EVAL_SHARED.contains(&id)
             {
-                bail!(
-                    "--{} does not apply to a {} checkpoint",
-                    id.replace('_', "-"),
-                    E::NAME
-                );
+                // The flag as typed: an option's id is its field's name (`tasks` for `--task`).
+                let flag = crate::experiments::all()
+                    .iter()
+                    .flat_map(|entry| entry.eval_args())
+                    .find(|arg| arg.get_id() == id)
+                    .and_then(|arg| arg.get_long().map(str::to_string))
+                    .unwrap_or_else(|| id.replace('_', "-"));
+                bail!("--{flag} does not apply to a {} checkpoint", E::NAME);
             }
         }
         let flags = E::EvalFlags::from_arg_matches(matches)?;

@@ -35,10 +35,10 @@ fn run() -> u8 {
                     0
                 };
             }
-            // One line: clap's first, which names the offending argument.
-            let text = err.render().to_string();
-            let first = text.lines().next().unwrap_or("error: invalid arguments");
-            eprintln!("{first} (see `plastic-zoo --help` and `plastic-zoo list`)");
+            eprintln!(
+                "{} (see `plastic-zoo --help` and `plastic-zoo list`)",
+                one_line(&err.render().to_string())
+            );
             return 2;
         }
     };
@@ -50,6 +50,22 @@ fn run() -> u8 {
             1
         }
     }
+}
+
+/// clap's message in one line: its first, and where that ends in a colon (`the following
+/// required arguments were not provided:`), the indented lines under it that name the
+/// arguments.
+fn one_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("error: invalid arguments").trim_end();
+    if !first.ends_with(':') {
+        return first.to_string();
+    }
+    let named: Vec<&str> = lines
+        .take_while(|line| line.starts_with(' ') && !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    format!("{first} {}", named.join(", "))
 }
 
 /// Every time step allocates and frees matrices of N² floats. By default glibc hands such

@@ -23,8 +23,34 @@ fn ensure_font() {
     });
 }
 
-fn draw_error<E: std::fmt::Debug>(path: &Path) -> impl FnOnce(E) -> anyhow::Error + '_ {
-    move |e| anyhow::anyhow!("cannot draw {}: {e:?}", path.display())
+fn draw_error<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> anyhow::Error + '_ {
+    move |e| {
+        let text = e.to_string();
+        // A failed write (disk full) arrives as the backend's nested debug text around the
+        // system's message: `… IoError(Os { …, message: "No space left on device" })`.
+        match text.split_once("message: \"").and_then(|(_, rest)| rest.split_once('"')) {
+            Some((message, _)) => {
+                anyhow::anyhow!("cannot write plot {}: {message}", path.display())
+            }
+            None => anyhow::anyhow!("cannot draw {}: {text}", path.display()),
+        }
+    }
+}
+
+/// A canvas of `size` pixels that will be saved as `path`. The file is opened for writing
+/// first, so that a folder that cannot be written to is reported as such, in the system's
+/// words, rather than by the drawing library's nested error after all the drawing.
+fn canvas(
+    path: &Path,
+    size: (u32, u32),
+) -> anyhow::Result<DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .with_context(|| format!("cannot write plot {}", path.display()))?;
+    Ok(BitMapBackend::new(path, size).into_drawing_area())
 }
 
 /// Moving average over a window of about 1 % of the run (at least 1 episode).
@@ -51,7 +77,7 @@ pub fn learning_curve(
     path: &Path,
 ) -> anyhow::Result<()> {
     ensure_font();
-    let root = BitMapBackend::new(path, (900, 300 * names.len() as u32)).into_drawing_area();
+    let root = canvas(path, (900, 300 * names.len() as u32))?;
     root.fill(&WHITE).map_err(draw_error(path))?;
     let panels = root.split_evenly((names.len(), 1));
     for (panel, name) in panels.iter().zip(names) {
@@ -92,8 +118,7 @@ pub fn learning_curve(
             ))
             .map_err(draw_error(path))?;
     }
-    root.present()
-        .with_context(|| format!("cannot write {}", path.display()))
+    root.present().map_err(draw_error(path))
 }
 
 /// Largest side, in cells, drawn for a matrix; bigger ones are averaged down in blocks.
@@ -104,7 +129,7 @@ pub fn heatmaps(matrices: &[(&str, &[f32], usize)], path: &Path) -> anyhow::Resu
     ensure_font();
     let panel = 420u32;
     let root =
-        BitMapBackend::new(path, (panel * matrices.len() as u32, panel + 40)).into_drawing_area();
+        canvas(path, (panel * matrices.len() as u32, panel + 40))?;
     root.fill(&WHITE).map_err(draw_error(path))?;
     let areas = root.split_evenly((1, matrices.len()));
     for (area, (title, values, side)) in areas.iter().zip(matrices) {
@@ -125,8 +150,7 @@ pub fn heatmaps(matrices: &[(&str, &[f32], usize)], path: &Path) -> anyhow::Resu
             }))
             .map_err(draw_error(path))?;
     }
-    root.present()
-        .with_context(|| format!("cannot write {}", path.display()))
+    root.present().map_err(draw_error(path))
 }
 
 /// Functions on the square [−1, 1]², sampled on `side × side` points (row = y from −1 up,
@@ -142,7 +166,7 @@ pub fn fields(
     ensure_font();
     let panel = 420u32;
     let root =
-        BitMapBackend::new(path, (panel * panels.len() as u32, panel + 40)).into_drawing_area();
+        canvas(path, (panel * panels.len() as u32, panel + 40))?;
     root.fill(&WHITE).map_err(draw_error(path))?;
     let limit = panels
         .iter()
@@ -174,8 +198,7 @@ pub fn fields(
             }))
             .map_err(draw_error(path))?;
     }
-    root.present()
-        .with_context(|| format!("cannot write {}", path.display()))
+    root.present().map_err(draw_error(path))
 }
 
 /// Averages `side × side` values down to at most [`MAX_CELLS`] per side.
@@ -347,7 +370,7 @@ where
     } else {
         (size.0 * count, size.1)
     };
-    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    let root = canvas(path, (width, height))?;
     root.fill(&WHITE).map_err(draw_error(path))?;
     let areas = if stacked {
         root.split_evenly((panels.len(), 1))

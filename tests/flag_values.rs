@@ -245,7 +245,7 @@ fn small(model: &str) -> Vec<(&'static str, &'static str)> {
             ("--hidden", "3"),
         ],
         "feedback-alignment" => vec![("--method", "bp"), ("--steps", "20"), ("--hidden", "4")],
-        "esn" => vec![("--units", "20"), ("--samples", "300"), ("--warmup", "10")],
+        "esn" => vec![("--units", "20"), ("--samples", "600"), ("--warmup", "10")],
         "force" => vec![
             ("--neurons", "20"),
             ("--train-time", "120"),

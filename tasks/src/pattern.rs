@@ -63,6 +63,9 @@ impl PatternTaskConfig {
         if self.patterns == 0 {
             return bad("patterns must be at least 1".into());
         }
+        if self.presentation_steps == 0 {
+            return bad("presentation steps must be at least 1 (a pattern shown for no step is not shown)".into());
+        }
         if self.cue_steps == 0 {
             return bad(
                 "cue steps must be at least 1 (the loss is read on the cue's last step)".into(),
