@@ -57,7 +57,10 @@ fn run() -> u8 {
 /// arguments.
 fn one_line(text: &str) -> String {
     let mut lines = text.lines();
-    let first = lines.next().unwrap_or("error: invalid arguments").trim_end();
+    let first = lines
+        .next()
+        .unwrap_or("error: invalid arguments")
+        .trim_end();
     if !first.ends_with(':') {
         return first.to_string();
     }

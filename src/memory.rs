@@ -52,6 +52,14 @@ pub fn available_bytes() -> Option<u64> {
 }
 
 /// Bytes of `count` `f32` values, saturating instead of overflowing.
+/// The product of `factors`, held at `u128::MAX` rather than wrapping: sizes a user gives
+/// can be anything up to `usize::MAX`, and the square of one is already past `u128`.
+pub fn product(factors: &[u128]) -> u128 {
+    factors
+        .iter()
+        .fold(1u128, |total, &factor| total.saturating_mul(factor))
+}
+
 pub fn floats(count: u128) -> u64 {
     u64::try_from(count.saturating_mul(4)).unwrap_or(u64::MAX)
 }

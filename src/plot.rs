@@ -28,7 +28,10 @@ fn draw_error<E: std::fmt::Display>(path: &Path) -> impl FnOnce(E) -> anyhow::Er
         let text = e.to_string();
         // A failed write (disk full) arrives as the backend's nested debug text around the
         // system's message: `… IoError(Os { …, message: "No space left on device" })`.
-        match text.split_once("message: \"").and_then(|(_, rest)| rest.split_once('"')) {
+        match text
+            .split_once("message: \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+        {
             Some((message, _)) => {
                 anyhow::anyhow!("cannot write plot {}: {message}", path.display())
             }
@@ -128,8 +131,7 @@ const MAX_CELLS: usize = 200;
 pub fn heatmaps(matrices: &[(&str, &[f32], usize)], path: &Path) -> anyhow::Result<()> {
     ensure_font();
     let panel = 420u32;
-    let root =
-        canvas(path, (panel * matrices.len() as u32, panel + 40))?;
+    let root = canvas(path, (panel * matrices.len() as u32, panel + 40))?;
     root.fill(&WHITE).map_err(draw_error(path))?;
     let areas = root.split_evenly((1, matrices.len()));
     for (area, (title, values, side)) in areas.iter().zip(matrices) {
@@ -165,8 +167,7 @@ pub fn fields(
 ) -> anyhow::Result<()> {
     ensure_font();
     let panel = 420u32;
-    let root =
-        canvas(path, (panel * panels.len() as u32, panel + 40))?;
+    let root = canvas(path, (panel * panels.len() as u32, panel + 40))?;
     root.fill(&WHITE).map_err(draw_error(path))?;
     let limit = panels
         .iter()

@@ -177,7 +177,12 @@ fn a_run_without_a_complete_checkpoint_starts_afresh_by_train_or_resume() {
     // Nothing at all to go on from: refused, not started.
     let empty = tmp.path().join("plastic-rnn/empty");
     fs::create_dir_all(&empty).unwrap();
-    let line = refusal(&zoo(&["train", "plastic-rnn", "--resume", empty.to_str().unwrap()]));
+    let line = refusal(&zoo(&[
+        "train",
+        "plastic-rnn",
+        "--resume",
+        empty.to_str().unwrap(),
+    ]));
     assert!(line.contains("holds no run to resume"), "{line}");
 }
 
@@ -218,13 +223,24 @@ fn a_history_cut_short_or_altered_is_refused_not_extended() {
     let dir = run_dir(tmp.path(), "half");
     let shown = dir.to_str().unwrap();
     let whole = metrics(&dir);
-    let resume = ["train", "plastic-rnn", "--resume", shown, "--episodes", "40"];
+    let resume = [
+        "train",
+        "plastic-rnn",
+        "--resume",
+        shown,
+        "--episodes",
+        "40",
+    ];
     let cut: String = whole.lines().take(10).map(|l| format!("{l}\n")).collect();
     fs::write(dir.join("metrics.jsonl"), &cut).unwrap();
     let line = refusal(&zoo(&resume));
     assert!(line.contains("cut short"), "{line}");
     assert_eq!(metrics(&dir), cut, "a refused resume leaves the file alone");
-    fs::write(dir.join("metrics.jsonl"), whole.replacen("\"loss\":", "\"loss\":1", 1)).unwrap();
+    fs::write(
+        dir.join("metrics.jsonl"),
+        whole.replacen("\"loss\":", "\"loss\":1", 1),
+    )
+    .unwrap();
     let line = refusal(&zoo(&resume));
     assert!(line.contains("altered"), "{line}");
     fs::write(dir.join("metrics.jsonl"), &whole).unwrap();

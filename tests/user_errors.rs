@@ -13,27 +13,53 @@ fn unknown_settings_are_refused_in_every_section_at_any_depth() {
     let out = tmp.path().to_str().unwrap();
     let cases = [
         ("plastic-rnn", r#"{"model": {"bogus": 1}}"#, "model.bogus"),
-        ("plastic-rnn", r#"{"model": {"model": {"neurons": 5}}}"#, "model.model"),
+        (
+            "plastic-rnn",
+            r#"{"model": {"model": {"neurons": 5}}}"#,
+            "model.model",
+        ),
         ("rnn", r#"{"model": {"bogus": 1}}"#, "model.bogus"),
         ("lstm", r#"{"model": {"bogus": 1}}"#, "model.bogus"),
         ("learned-rule", r#"{"rule": {"bogus": 1}}"#, "rule.bogus"),
-        ("feedback-alignment", r#"{"network": {"bogus": 1}}"#, "network.bogus"),
+        (
+            "feedback-alignment",
+            r#"{"network": {"bogus": 1}}"#,
+            "network.bogus",
+        ),
         ("esn", r#"{"bogus": 1}"#, "bogus"),
     ];
     for (k, (model, text, field)) in cases.iter().enumerate() {
         let file = tmp.path().join(format!("config{k}.json"));
         fs::write(&file, text).unwrap();
         let line = zoo_fails(
-            &["train", model, "--config", file.to_str().unwrap(), "--out", out],
+            &[
+                "train",
+                model,
+                "--config",
+                file.to_str().unwrap(),
+                "--out",
+                out,
+            ],
             "unknown field",
         );
         assert!(line.contains(field), "{model}: {line}");
     }
     // A null is a value: for a required number it is refused, naming the field.
     let file = tmp.path().join("null.json");
-    fs::write(&file, r#"{"train": {"optimizer": {"learning_rate": null}}}"#).unwrap();
+    fs::write(
+        &file,
+        r#"{"train": {"optimizer": {"learning_rate": null}}}"#,
+    )
+    .unwrap();
     zoo_fails(
-        &["train", "plastic-rnn", "--config", file.to_str().unwrap(), "--out", out],
+        &[
+            "train",
+            "plastic-rnn",
+            "--config",
+            file.to_str().unwrap(),
+            "--out",
+            out,
+        ],
         "train.optimizer.learning_rate",
     );
 }
@@ -51,7 +77,14 @@ fn a_flag_given_is_the_value_saved() {
         "'--g <G>...'",
     );
     zoo_fails(
-        &["train", "plastic-rnn", "--presentation-steps", "0", "--out", out],
+        &[
+            "train",
+            "plastic-rnn",
+            "--presentation-steps",
+            "0",
+            "--out",
+            out,
+        ],
         "presentation steps must be at least 1",
     );
     assert!(
@@ -79,7 +112,10 @@ fn messages_name_the_real_flag_or_file() {
     zoo_fails(&["train", "cue-reward", "--seeds", "1,2"], "--compare");
     let file = tmp.path().join("file.txt");
     fs::write(&file, "x").unwrap();
-    zoo_fails(&["eval", file.to_str().unwrap()], "is a file, not a run directory");
+    zoo_fails(
+        &["eval", file.to_str().unwrap()],
+        "is a file, not a run directory",
+    );
     zoo_fails(
         &["eval", "checkpoints/zoo/plastic-rnn/bohp", "--task", "xor"],
         "--task does not apply",
@@ -90,8 +126,18 @@ fn messages_name_the_real_flag_or_file() {
     );
     // esn cannot be made longer, and its message does not invent a flag for it.
     zoo_ok(&[
-        "train", "esn", "--units", "20", "--samples", "600", "--warmup", "10", "--out", out,
-        "--run-name", "esn",
+        "train",
+        "esn",
+        "--units",
+        "20",
+        "--samples",
+        "600",
+        "--warmup",
+        "10",
+        "--out",
+        out,
+        "--run-name",
+        "esn",
     ]);
     let run = tmp.path().join("esn/esn");
     let line = zoo_fails(
@@ -100,7 +146,14 @@ fn messages_name_the_real_flag_or_file() {
     );
     assert!(!line.contains("pass a larger"), "{line}");
     zoo_fails(
-        &["train", "esn", "--resume", run.to_str().unwrap(), "--out", "elsewhere"],
+        &[
+            "train",
+            "esn",
+            "--resume",
+            run.to_str().unwrap(),
+            "--out",
+            "elsewhere",
+        ],
         "leave out --out",
     );
 }

@@ -99,7 +99,7 @@ pub struct RateNetworkFlags {
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub dt: Option<f64>,
     /// Membrane time constant τ [default: 1 force, 10 bayesian-synapse] [range: (0, ∞)]
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::finite_f64)]
     pub tau: Option<f64>,
 }
 

@@ -33,12 +33,13 @@ impl CountingTask {
 
     /// `steps` symbols of the stream, starting at the beginning of a word.
     pub fn generate(self, steps: usize, rng: &mut impl Rng) -> Vec<u8> {
-        let mut stream = Vec::with_capacity(steps + self.repeats + 2);
+        let mut stream = Vec::with_capacity(steps.saturating_add(1));
         while stream.len() < steps {
-            // Word 0: A B…B C; word 1: D E…E F.
+            // Word 0: A B…B C; word 1: D E…E F (cut at `steps`, however long the word).
             let first = if rng.random_bool(0.5) { 0 } else { 3 };
             stream.push(first);
-            stream.extend(std::iter::repeat_n(first + 1, self.repeats));
+            let repeats = self.repeats.min(steps - stream.len());
+            stream.extend(std::iter::repeat_n(first + 1, repeats));
             stream.push(first + 2);
         }
         stream.truncate(steps);

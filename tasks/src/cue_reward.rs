@@ -65,6 +65,12 @@ impl CueRewardConfig {
         if self.cue_bits == 0 {
             return bad("cue_bits must be at least 1".into());
         }
+        if self.cue_bits > MAX_CUE_BITS {
+            return bad(format!(
+                "cue_bits must be at most {MAX_CUE_BITS}, got {}",
+                self.cue_bits
+            ));
+        }
         // Distinct cues need 2^bits ≥ cues.
         if self.cue_bits < 64 && (1u64 << self.cue_bits) < self.cues as u64 {
             return bad(format!(
@@ -81,6 +87,10 @@ impl CueRewardConfig {
         Ok(())
     }
 }
+
+/// The most bits a cue may have: far beyond any useful cue, and small enough that the
+/// network's sizes computed from it cannot overflow.
+pub const MAX_CUE_BITS: usize = 1 << 20;
 
 /// What one step of an episode shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -64,7 +64,10 @@ impl PatternTaskConfig {
             return bad("patterns must be at least 1".into());
         }
         if self.presentation_steps == 0 {
-            return bad("presentation steps must be at least 1 (a pattern shown for no step is not shown)".into());
+            return bad(
+                "presentation steps must be at least 1 (a pattern shown for no step is not shown)"
+                    .into(),
+            );
         }
         if self.cue_steps == 0 {
             return bad(

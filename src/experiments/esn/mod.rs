@@ -325,12 +325,12 @@ impl Experiment for EsnExperiment {
         );
         let split = run.split();
         ensure!(
-            run.generative_steps <= run.samples + 1 - split,
+            run.generative_steps <= run.samples.saturating_add(1).saturating_sub(split),
             "{} closed-loop steps run past the {} test samples",
             run.generative_steps,
             run.samples - split
         );
-        if run.warmup + 1 >= split || split >= run.samples {
+        if run.warmup.saturating_add(1) >= split || split >= run.samples {
             bail!(
                 "{} samples with a test fraction of {} leave no training samples after a warm-up of {}",
                 run.samples,

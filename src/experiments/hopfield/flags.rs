@@ -73,7 +73,7 @@ pub struct HopfieldFlags {
     pub cue_flip: Option<f64>,
     /// A probe is recalled when its final overlap with its pattern is at least this
     /// [default: 0.95] [range: (0, 1]]
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", value_parser = crate::flags::finite_f64)]
     pub recall_overlap: Option<f64>,
     /// Sweeps before a probe is judged as it stands (asynchronous updates always settle;
     /// near the capacity, after tens of sweeps) [default: 300]

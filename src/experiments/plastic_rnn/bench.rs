@@ -66,7 +66,23 @@ pub fn bench_plastic_rnn(
     if args.sizes.is_empty() || args.sizes.contains(&0) || args.batch.contains(&0) {
         bail!("sizes and batches must be positive");
     }
-    PlasticRnnExperiment::preset(&args.preset)?;
+    if args.episodes.checked_add(args.warmup).is_none() {
+        bail!("--episodes and --warmup add up to more episodes than can be counted");
+    }
+    // Every case is checked as a training run would be, before any is timed.
+    for &size in &args.sizes {
+        for &batch in &args.batch {
+            for &grad in &args.grad {
+                let config = case_config(&args.preset, size, batch, grad)?;
+                PlasticRnnExperiment::validate(&config)?;
+                crate::memory::check(
+                    PlasticRnnExperiment::memory_needed(&config),
+                    None,
+                    PlasticRnnExperiment::MEMORY_HINT,
+                )?;
+            }
+        }
+    }
     if args.in_process {
         let job = BenchJob { args, backend };
         let result = crate::backend::run_on(backend, job)??;
@@ -115,6 +131,23 @@ pub fn bench_plastic_rnn(
     Ok(json!({ "model": PlasticRnnExperiment::NAME, "backend": backend.name(), "cases": cases }))
 }
 
+/// The run one case times: `preset` at `neurons` and `batch`, with gradients by `grad`.
+fn case_config(
+    preset: &str,
+    neurons: usize,
+    batch: usize,
+    grad: GradientEngine,
+) -> anyhow::Result<super::PlasticRnnRun> {
+    // Zero-sum patterns need an even bit count; timing does not depend on it.
+    let flags = json!({
+        "gradient": grad,
+        "model": {"neurons": neurons},
+        "task": {"neurons": neurons, "zero_sum": neurons % 2 == 0},
+        "train": {"batch": batch},
+    });
+    resolve::<PlasticRnnExperiment>(Some(preset), None, &flags)
+}
+
 struct BenchJob<'a> {
     args: &'a BenchOptions,
     backend: BackendChoice,
@@ -125,13 +158,7 @@ impl BackendJob for BenchJob<'_> {
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> anyhow::Result<BenchResult> {
         let (neurons, batch, grad) = (self.args.sizes[0], self.args.batch[0], self.args.grad[0]);
-        // Zero-sum patterns need an even bit count; timing does not depend on it.
-        let flags = json!({
-            "model": {"neurons": neurons},
-            "task": {"neurons": neurons, "zero_sum": neurons % 2 == 0},
-            "train": {"batch": batch},
-        });
-        let config = resolve::<PlasticRnnExperiment>(Some(&self.args.preset), None, &flags)?;
+        let config = case_config(&self.args.preset, neurons, batch, grad)?;
         let task = config.task.clone();
         let model = config.model.init::<B>(config.train.seed, &device);
         let mut learner = GradientSteps::new(

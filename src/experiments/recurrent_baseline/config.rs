@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{validate_pattern_ranges, validate_truncate, AdamSettings, TrainConfig};
+use crate::memory::product;
 
 /// Everything that defines a baseline run: its `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,8 +83,10 @@ impl NetworkConfig for RnnNetConfig {
     }
 
     fn floats_needed(&self, batch: usize, steps: usize) -> u128 {
-        let (n, batch, steps) = (self.total_units() as u128, batch as u128, steps as u128);
-        4 * n * n + 4 * steps * batch * n
+        // Counted in u128 from its parts: `total_units` itself could overflow.
+        let n = self.neurons as u128 + self.hidden as u128 + u128::from(self.bias_neuron);
+        let (batch, steps) = (batch as u128, steps as u128);
+        product(&[4, n, n]).saturating_add(product(&[4, steps, batch, n]))
     }
 }
 
@@ -129,9 +132,11 @@ impl NetworkConfig for LstmNetConfig {
     fn floats_needed(&self, batch: usize, steps: usize) -> u128 {
         let (n, h) = (self.neurons as u128, self.hidden as u128);
         let (batch, steps) = (batch as u128, steps as u128);
-        let parameters = (n + h + 1) * 4 * h;
+        let parameters = product(&[n + h + 1, 4, h]);
         // Per step: the gates, their activations, the cell and hidden state and their tanh.
-        4 * parameters + 2 * n * 4 * h + steps * batch * 14 * h
+        product(&[4, parameters])
+            .saturating_add(product(&[8, n, h]))
+            .saturating_add(product(&[steps, batch, 14, h]))
     }
 }
 

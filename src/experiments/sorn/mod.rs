@@ -286,6 +286,14 @@ impl Experiment for SornExperiment {
         ])?;
         run.config().validate()?;
         ensure!(
+            run.plastic_steps
+                .checked_add(run.readout_train)
+                .and_then(|steps| steps.checked_add(run.readout_test))
+                .and_then(|steps| steps.checked_add(1))
+                .is_some(),
+            "--plastic-steps, --readout-train and --readout-test add up to more steps than can be counted"
+        );
+        ensure!(
             !run.repeats.is_empty(),
             "give at least one word length (--repeats)"
         );
@@ -331,7 +339,7 @@ impl Experiment for SornExperiment {
         let networks = run.network_count();
         let (ne, ni) = (run.excitatory as u128, run.inhibitory as u128);
         let synapses = ne * run.synapses_per_neuron as u128;
-        let steps = (run.readout_train + run.readout_test) as u128;
+        let steps = run.readout_train as u128 + run.readout_test as u128;
         let record = networks.saturating_mul(steps * ne + run.plastic_steps as u128 + steps);
         floats(networks.saturating_mul(12 * synapses + 3 * ne * ni + 6 * ne))
             .saturating_add(u64::try_from(record).unwrap_or(u64::MAX))

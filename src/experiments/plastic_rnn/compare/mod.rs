@@ -285,7 +285,7 @@ impl BackendJob for TimingJob<'_> {
 fn measure<T>(work: impl Fn() -> T, repeats: usize) -> (f64, usize) {
     std::hint::black_box(work());
     let mut peak = 0;
-    let mut times = Vec::with_capacity(repeats);
+    let mut times = Vec::new();
     for i in 0..repeats {
         let started = Instant::now();
         let (out, bytes) = peak_during(&work);
@@ -305,18 +305,25 @@ pub fn compare(args: &CompareOptions, backend: BackendChoice) -> anyhow::Result<
     if args.sizes.is_empty() || args.sizes.iter().any(|&n| n < 2) {
         bail!("sizes are total neurons (bias included) and must be at least 2");
     }
-    if args.steps.is_empty() || args.steps.contains(&0) {
-        bail!("steps must be positive");
+    if args.steps.is_empty() || args.steps.iter().any(|&t| t < 2) {
+        bail!("--steps must be at least 2: over a single step the Hebbian trace is still empty, so α and η have no gradient to compare");
     }
     if args.episodes == 0 || args.batch == 0 {
         bail!("episodes and batch must be at least 1");
     }
+    let longest = args.steps.iter().copied().max().unwrap_or(0) as u128;
     for &size in &args.sizes {
-        let needed = rtrl_sensitivity_bytes(&network(size)?, args.batch, size_of::<f32>());
+        let rtrl = rtrl_sensitivity_bytes(&network(size)?, args.batch, size_of::<f32>());
+        // BPTT keeps the activities and the trace of every step of the episodes.
+        let square = (size as u128).saturating_mul(size as u128);
+        let bptt = longest
+            .saturating_mul(args.batch as u128)
+            .saturating_mul(square)
+            .saturating_mul(2 * size_of::<f32>() as u128);
         crate::memory::check(
-            u64::try_from(needed).unwrap_or(u64::MAX),
+            u64::try_from(rtrl.max(bptt)).unwrap_or(u64::MAX),
             args.max_memory,
-            "lower --sizes or --batch",
+            "lower --sizes, --steps or --batch",
         )?;
     }
     if let Some(part) = args.in_process {
