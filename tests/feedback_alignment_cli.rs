@@ -296,11 +296,11 @@ fn bad_feedback_alignment_arguments_fail_with_one_clear_line() {
         args
     };
     let cases: [(&[&str], &str); 7] = [
-        (&["--lr", "-1"], "--lr must be a positive number"),
+        (&["--lr", "-1"], "--lr must lie in (0, ∞)"),
         (&["--hidden", "0"], "at least 1"),
         (&["--method", "bp,bp"], "names bp twice"),
         (&["--method", "sgd"], "invalid value 'sgd'"),
-        (&["--dt", "0"], "dt must be a positive number"),
+        (&["--dt", "0"], "--dt must lie in (0, ∞)"),
         (
             &["--task", "fashion-mnist", "--steps", "10"],
             "--steps, --dt and --period apply to the product task",

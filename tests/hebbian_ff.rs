@@ -207,11 +207,8 @@ fn bad_hebbian_arguments_fail_with_one_clear_line() {
     );
     zoo_fails(&train(&["--hidden", ""]), "hidden layer list is empty");
     zoo_fails(&train(&["--hidden", "10,0"]), "at least 1 neuron");
-    zoo_fails(
-        &train(&["--lr", "-0.01"]),
-        "learning rate must be a positive",
-    );
-    zoo_fails(&train(&["--w-max", "0"]), "w_max must be a positive");
+    zoo_fails(&train(&["--lr", "-0.01"]), "--lr must lie in (0, ∞)");
+    zoo_fails(&train(&["--w-max", "0"]), "--w-max must lie in (0, ∞)");
     zoo_fails(
         &train(&["--replications", "0"]),
         "replications must be at least 1",

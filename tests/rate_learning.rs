@@ -92,9 +92,12 @@ fn force_learns_to_generate_the_four_sines_and_eval_agrees() {
     for (flags, needle) in [
         (json!({"network": {"neurons": 0}}), "at least 1 neuron"),
         (json!({"network": {"connectivity": 1.5}}), "(0, 1]"),
-        (json!({"network": {"gains": [-1.0]}}), "0 or more"),
+        (
+            json!({"network": {"gains": [-1.0]}}),
+            "--g must lie in [0, ∞)",
+        ),
         (json!({"network": {"dt": 2.0}}), "dt < τ"),
-        (json!({"alpha": 0.0}), "α must be positive"),
+        (json!({"alpha": 0.0}), "--alpha must lie in (0, ∞)"),
     ] {
         let message = refusal::<ForceExperiment>(flags, tmp.path());
         assert!(message.contains(needle), "{message}");
@@ -144,7 +147,7 @@ fn both_delta_rules_learn_and_eval_agrees() {
     for (flags, needle) in [
         (
             json!({"rates": [{"rule": "bayesian", "eta": 0.0}]}),
-            "must be positive",
+            "--eta must lie in (0, ∞)",
         ),
         (json!({"rates": []}), "list of learning rates is empty"),
         (
@@ -152,7 +155,10 @@ fn both_delta_rules_learn_and_eval_agrees() {
             "list of gains g is empty",
         ),
         (json!({"targets": 0}), "at least 1"),
-        (json!({"error_variance": -1.0}), "σ_δ²"),
+        (
+            json!({"error_variance": -1.0}),
+            "--error-variance must lie in (0, ∞)",
+        ),
     ] {
         let message = refusal::<BayesianSynapseExperiment>(flags, tmp.path());
         assert!(message.contains(needle), "{message}");
@@ -209,7 +215,7 @@ fn noise_and_the_update_schedule_change_what_is_learned() {
     assert_eq!(noisy[4]["test_mse"], again[4]["test_mse"]);
     let refused = refusal::<BayesianSynapseExperiment>(json!({"error_noise": -1.0}), tmp.path());
     assert!(
-        refused.contains("error noise must be 0 or more"),
+        refused.contains("--error-noise must lie in [0, ∞)"),
         "{refused}"
     );
 }

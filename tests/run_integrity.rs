@@ -52,26 +52,41 @@ fn wait_for(path: &Path, limit: Duration) -> bool {
     true
 }
 
+/// A scratch root holding the small plastic-RNN run of 60 episodes; its metrics.
+fn with_reference_of_60() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    zoo_ok(&small_run_args(
+        tmp.path().to_str().unwrap(),
+        "reference",
+        "60",
+    ));
+    let reference = metrics(&run_dir(tmp.path(), "reference"));
+    (tmp, reference)
+}
+
+/// `--resume` of the small plastic-RNN run in `dir` to 60 episodes.
+fn resume_to_60(dir: &Path) -> Vec<String> {
+    strings(&[
+        "train",
+        "plastic-rnn",
+        "--resume",
+        dir.to_str().unwrap(),
+        "--episodes",
+        "60",
+    ])
+}
+
 #[test]
 fn a_run_and_a_resume_of_it_started_together_leave_one_writer_and_a_whole_history() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, reference) = with_reference_of_60();
     let out = tmp.path().to_str().unwrap();
-    zoo_ok(&small_run_args(out, "reference", "60"));
-    let reference = metrics(&run_dir(tmp.path(), "reference"));
     for trial in 0..8 {
         let name = format!("race{trial}");
         let fresh = spawn(&strings(&small_run_args(out, &name, "60")));
         // From at once to well into training: before, during and after the first checkpoint.
         std::thread::sleep(Duration::from_millis(15 * trial));
         let dir = run_dir(tmp.path(), &name);
-        let resume = spawn(&strings(&[
-            "train",
-            "plastic-rnn",
-            "--resume",
-            dir.to_str().unwrap(),
-            "--episodes",
-            "60",
-        ]));
+        let resume = spawn(&resume_to_60(&dir));
         let (fresh, resume) = (
             fresh.wait_with_output().unwrap(),
             resume.wait_with_output().unwrap(),
@@ -106,6 +121,27 @@ fn a_resume_while_the_run_trains_is_refused_naming_the_writer_and_eval_still_rea
     zoo_ok(&["eval", shown]);
     assert!(training.wait().unwrap().success());
     assert_eq!(metrics(&dir), metrics(&run_dir(tmp.path(), "reference")));
+}
+
+#[test]
+fn two_resumes_started_together_leave_one_writer() {
+    let (tmp, reference) = with_reference_of_60();
+    let out = tmp.path().to_str().unwrap();
+    for trial in 0..6 {
+        let name = format!("cut{trial}");
+        zoo_ok(&small_run_args(out, &name, "30"));
+        let dir = run_dir(tmp.path(), &name);
+        let resume = resume_to_60(&dir);
+        let (first, second) = (spawn(&resume), spawn(&resume));
+        let outs = [
+            first.wait_with_output().unwrap(),
+            second.wait_with_output().unwrap(),
+        ];
+        let winners = outs.iter().filter(|o| o.status.success()).count();
+        assert_eq!(winners, 1, "trial {trial}: exactly one resume proceeds");
+        refusal(outs.iter().find(|o| !o.status.success()).unwrap());
+        assert_eq!(metrics(&dir), reference, "trial {trial}");
+    }
 }
 
 #[test]
