@@ -142,7 +142,7 @@ fn case_config(
     let flags = json!({
         "gradient": grad,
         "model": {"neurons": neurons},
-        "task": {"neurons": neurons, "zero_sum": neurons % 2 == 0},
+        "task": {"neurons": neurons, "zero_sum": neurons.is_multiple_of(2)},
         "train": {"batch": batch},
     });
     resolve::<PlasticRnnExperiment>(Some(preset), None, &flags)
