@@ -85,8 +85,71 @@ pub trait BackendJob {
 type WgpuUnfused =
     burn::backend::wgpu::CubeBackend<burn::backend::wgpu::WgpuRuntime, f32, i32, u32>;
 
+/// What `choice` runs on here: the CPU for ndarray and flex, the wgpu adapter's name (or why
+/// there is none) for wgpu. Asked before any work, because Burn's wgpu runtime panics on a
+/// machine without an adapter.
+pub fn device_of(choice: BackendChoice) -> Result<String, String> {
+    if !choice.is_compiled() {
+        return Err(format!(
+            "not compiled in: rebuild with `--features {choice}`"
+        ));
+    }
+    match choice {
+        BackendChoice::Ndarray | BackendChoice::Flex => Ok("CPU".to_string()),
+        BackendChoice::Wgpu => {
+            static ADAPTER: std::sync::OnceLock<Result<String, String>> =
+                std::sync::OnceLock::new();
+            ADAPTER.get_or_init(wgpu_adapter).clone()
+        }
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_adapter() -> Result<String, String> {
+    use burn::backend::wgpu::graphics::{AutoGraphicsApi, GraphicsApi};
+    let api = AutoGraphicsApi::backend();
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: api.into(),
+        ..wgpu::InstanceDescriptor::new_without_display_handle()
+    });
+    let adapters = ready(instance.enumerate_adapters(api.into()));
+    match adapters.first() {
+        Some(adapter) => {
+            let info = adapter.get_info();
+            Ok(format!("{} ({:?}, {api:?})", info.name, info.device_type))
+        }
+        None => Err(format!(
+            "no {api:?} adapter found: install a {api:?} driver (on Debian or Ubuntu, \
+             `apt-get install mesa-vulkan-drivers` gives Mesa's CPU driver, llvmpipe) or run on \
+             --backend ndarray"
+        )),
+    }
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_adapter() -> Result<String, String> {
+    Err("not compiled in: rebuild with `--features wgpu`".to_string())
+}
+
+/// The value of a future that is ready when first polled, as wgpu's native adapter list is
+/// (it is a future only for the web); polled again until ready otherwise.
+#[cfg(feature = "wgpu")]
+fn ready<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut context) {
+            return value;
+        }
+        std::thread::yield_now();
+    }
+}
+
 /// Runs `job` on `choice`, or explains which cargo feature would make it available.
 pub fn run_on<J: BackendJob>(choice: BackendChoice, job: J) -> anyhow::Result<J::Output> {
+    if let Err(why) = device_of(choice) {
+        bail!("backend '{choice}' cannot run here: {why}");
+    }
     choice.kernels().prefer();
     match choice {
         #[cfg(feature = "ndarray")]
@@ -113,8 +176,8 @@ pub fn run_on<J: BackendJob>(choice: BackendChoice, job: J) -> anyhow::Result<J:
 
 /// Resolves `--backend`: the named one if compiled in, else the first compiled one.
 pub fn resolve(requested: Option<BackendChoice>) -> anyhow::Result<BackendChoice> {
-    match requested {
-        Some(choice) if choice.is_compiled() => Ok(choice),
+    let choice = match requested {
+        Some(choice) if choice.is_compiled() => choice,
         Some(choice) => {
             bail!("backend '{choice}' is not compiled in: rebuild with `--features {choice}`")
         }
@@ -122,8 +185,12 @@ pub fn resolve(requested: Option<BackendChoice>) -> anyhow::Result<BackendChoice
             anyhow::anyhow!(
                 "no backend compiled in: enable one of the features ndarray, wgpu, flex"
             )
-        }),
+        })?,
+    };
+    if let Err(why) = device_of(choice) {
+        bail!("backend '{choice}' cannot run here: {why}");
     }
+    Ok(choice)
 }
 
 /// Runs `job` on ndarray in f64 with autodiff, for comparisons that need more precision

@@ -11,5 +11,6 @@ pub mod flags;
 pub mod memory;
 pub mod metrics;
 pub mod plot;
+pub mod stats;
 pub mod trainer;
 pub mod util;

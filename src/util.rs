@@ -1,5 +1,5 @@
-//! Small helpers every part of the application uses: byte counts for people, medians,
-//! files written atomically, tensors read back to the host.
+//! Small helpers every part of the application uses: byte counts for people, files written
+//! atomically, tensors read back to the host.
 
 use std::fs;
 use std::io::Write;
@@ -25,16 +25,6 @@ pub fn human_bytes(bytes: u128) -> String {
         unit = name;
     }
     format!("{value:.1} {unit}")
-}
-
-/// Median of sorted values (NaN for none).
-pub fn median(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
-    match n {
-        0 => f64::NAN,
-        _ if n % 2 == 1 => sorted[n / 2],
-        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    }
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, flushed to disk,
@@ -73,18 +63,6 @@ pub fn host_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> anyhow::
         .map_err(|e| anyhow::anyhow!("cannot read a tensor back from the device: {e:?}"))
 }
 
-/// Mean and sample standard deviation (0 for one value).
-pub fn mean_sd(values: &[f64]) -> (f64, f64) {
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = if values.len() > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,12 +72,5 @@ mod tests {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 << 29), "1.5 GiB");
         assert_eq!(human_bytes(12 << 20), "12.0 MiB");
-    }
-
-    #[test]
-    fn medians_of_odd_and_even_counts() {
-        assert_eq!(median(&[1.0, 2.0, 9.0]), 2.0);
-        assert_eq!(median(&[1.0, 2.0, 4.0, 9.0]), 3.0);
-        assert!(median(&[]).is_nan());
     }
 }

@@ -56,6 +56,7 @@ impl RnnNetConfig {
         self.neurons + self.hidden + usize::from(self.bias_neuron)
     }
 
+    /// Draws the weights from `seed`, on `device`.
     pub fn init<B: Backend>(&self, seed: u64, device: &B::Device) -> RnnNet<B> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let n = self.total_units();
@@ -76,6 +77,7 @@ impl RnnNetConfig {
 pub struct RnnNet<B: Backend> {
     /// `[units, units]`, row i → column j.
     pub w: Param<Tensor<B, 2>>,
+    /// The shape the network was built from.
     pub config: RnnNetConfig,
 }
 
@@ -154,6 +156,7 @@ pub struct LstmNet<B: Backend> {
     pub w_recurrent: Param<Tensor<B, 2>>,
     /// `[4·hidden]`.
     pub bias: Param<Tensor<B, 1>>,
+    /// The shape the network was built from.
     pub config: LstmNetConfig,
 }
 

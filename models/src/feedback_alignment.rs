@@ -5,6 +5,36 @@
 //!
 //! The backward passes are plain tensor operations, with no autodiff, so they run on every
 //! backend; autodiff is used only to check that explicit BP is the gradient.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::tensor::{Distribution, ElementConversion, Tensor};
+//! use plastic_models::{Activation, Loss, Method, Mlp, MlpConfig};
+//! use rand::SeedableRng;
+//!
+//! // Feedback alignment learns a random linear map (Lillicrap et al. 2016's first task, small):
+//! // a 10-[50]-5 tanh net whose hidden layer learns through a fixed random matrix.
+//! type B = NdArray;
+//! let device = Default::default();
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! let config = MlpConfig::new(10, vec![50], 5, Activation::Tanh);
+//! let mut net = config.init::<B>(&mut rng, &device);
+//! let feedback = config.feedback::<B>(Method::Fa, &mut rng, &device);
+//! <B as burn::tensor::backend::Backend>::seed(&device, 0);
+//! let teacher = Tensor::<B, 2>::random([10, 5], Distribution::Normal(0.0, 0.3), &device);
+//! let mut losses = Vec::new();
+//! for _ in 0..300 {
+//!     let input = Tensor::<B, 2>::random([64, 10], Distribution::Normal(0.0, 1.0), &device);
+//!     let target = input.clone().matmul(teacher.clone());
+//!     let pass = net.forward_pass(input);
+//!     let (loss, error) = Mlp::loss_and_error(&pass, target, Loss::SquaredError);
+//!     losses.push(loss.into_scalar().elem::<f64>());
+//!     let updates = net.updates(&pass, error, Some(&feedback));
+//!     net.step(&updates, 0.05);
+//! }
+//! let (first, last) = (losses[..10].iter().sum::<f64>(), losses[290..].iter().sum::<f64>());
+//! assert!(last < 0.2 * first, "the loss falls from {first} to {last} (sums of 10)");
+//! ```
 
 use burn::config::Config;
 use burn::module::{Module, Param};
@@ -20,12 +50,16 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
+    /// tanh.
     Tanh,
+    /// max(0, x).
     Relu,
+    /// 1 / (1 + e^(−x)).
     Sigmoid,
 }
 
 impl Activation {
+    /// The nonlinearity applied to `drive`, elementwise.
     pub fn apply<B: Backend>(self, drive: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
             Self::Tanh => drive.tanh(),
@@ -59,6 +93,7 @@ pub enum Method {
 }
 
 impl Method {
+    /// The name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Self::Bp => "bp",
@@ -81,10 +116,13 @@ pub enum Loss {
 /// Layer sizes and nonlinearity of an [`Mlp`].
 #[derive(Config, Debug, PartialEq)]
 pub struct MlpConfig {
+    /// Input features.
     pub inputs: usize,
     /// Hidden layer sizes, input side first.
     pub hidden: Vec<usize>,
+    /// Output units (linear).
     pub outputs: usize,
+    /// The nonlinearity of every hidden layer.
     pub activation: Activation,
 }
 
@@ -168,7 +206,9 @@ impl MlpConfig {
 /// The perceptron. Layer `l` computes `h_l = f(h_{l−1}·W_l + b_l)`, the last one without `f`.
 #[derive(Module, Debug)]
 pub struct Mlp<B: Backend> {
+    /// The layers, input side first; the last is the (linear) output layer.
     pub layers: Vec<Linear<B>>,
+    /// The hidden layers' nonlinearity.
     #[module(skip)]
     pub activation: Activation,
 }
@@ -176,6 +216,7 @@ pub struct Mlp<B: Backend> {
 /// The fixed feedback path of FA or DFA: one matrix per hidden layer, `[from, to]`.
 #[derive(Debug, Clone)]
 pub struct Feedback<B: Backend> {
+    /// FA or DFA: which errors the matrices carry (BP has no feedback path).
     pub method: Method,
     /// FA: matrix `k` carries layer `k+1`'s error back to hidden layer `k`, in place of
     /// `W_{k+1}ᵀ`. DFA: matrix `k` carries the output error to hidden layer `k`.
@@ -190,6 +231,7 @@ pub struct ForwardPass<B: Backend> {
 }
 
 impl<B: Backend> ForwardPass<B> {
+    /// The network's output, `[batch, outputs]`: the last activity.
     pub fn output(&self) -> Tensor<B, 2> {
         self.activities
             .last()
@@ -203,6 +245,7 @@ impl<B: Backend> ForwardPass<B> {
 pub struct Updates<B: Backend> {
     /// `[in, out]` per layer, as `Linear`'s weight.
     pub weights: Vec<Tensor<B, 2>>,
+    /// `[out]` per layer.
     pub biases: Vec<Tensor<B, 1>>,
 }
 
@@ -212,6 +255,7 @@ impl<B: Backend> Mlp<B> {
         self.forward_pass(input).output()
     }
 
+    /// The forward pass, keeping every layer's input for a backward pass.
     pub fn forward_pass(&self, input: Tensor<B, 2>) -> ForwardPass<B> {
         let last = self.layers.len() - 1;
         let mut activities = vec![input];

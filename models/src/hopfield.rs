@@ -1,6 +1,24 @@
 //! Hopfield networks: binary ±1 units whose symmetric weights store patterns by the Hebbian
 //! outer-product rule, W = (1/N)·Σ_μ ξ^μ ξ^μᵀ with a zero diagonal, and recall them as fixed
 //! points of the sign dynamics. Many probe states run side by side as the rows of one tensor.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::tensor::ElementConversion;
+//! use plastic_models::hopfield::{degraded, overlaps, random_patterns};
+//! use plastic_models::Hopfield;
+//! use rand::SeedableRng;
+//!
+//! let device = Default::default();
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! // 10 patterns in 500 units (load 0.02), cued with a fifth of each pattern's units flipped.
+//! let patterns = random_patterns::<NdArray>(10, 500, &mut rng, &device);
+//! let network = Hopfield::storing(patterns.clone()).unwrap();
+//! let cues = degraded(patterns.clone(), 0.2, &mut rng);
+//! let (recalled, _steps) = network.settle_synchronously(cues, 20);
+//! let overlap: f32 = overlaps(recalled, patterns).min().into_scalar().elem();
+//! assert_eq!(overlap, 1.0, "every pattern recalled exactly");
+//! ```
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
@@ -11,6 +29,7 @@ use rand::Rng;
 /// A network that cannot be built from the patterns given.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum HopfieldError {
+    /// The patterns cannot be stored (none, empty, or not ±1).
     #[error("invalid Hopfield network: {0}")]
     Invalid(String),
 }
@@ -34,6 +53,7 @@ impl<B: Backend> Hopfield<B> {
         })
     }
 
+    /// N, the number of units.
     pub fn units(&self) -> usize {
         self.weights.dims()[0]
     }
@@ -221,11 +241,14 @@ pub enum Interaction {
 /// sharpens how each pattern's overlap with the state counts.
 #[derive(Debug, Clone)]
 pub struct DenseMemory<B: Backend> {
+    /// The stored patterns, `[P, N]`, entries ±1.
     pub patterns: Tensor<B, 2>,
+    /// How a pattern's overlap with the state counts.
     pub interaction: Interaction,
 }
 
 impl<B: Backend> DenseMemory<B> {
+    /// The memory of the rows of `patterns` `[P, N]` (entries ±1) under `interaction`.
     pub fn storing(
         patterns: Tensor<B, 2>,
         interaction: Interaction,

@@ -22,6 +22,7 @@ pub enum Kernels {
 }
 
 impl Kernels {
+    /// The name in reports.
     pub fn name(self) -> &'static str {
         match self {
             Self::Host => "host",

@@ -38,6 +38,7 @@ impl RuleNetKind {
 /// Shape of a [`LearnedRule`].
 #[derive(Config, Debug, PartialEq)]
 pub struct LearnedRuleConfig {
+    /// An LSTM or an MLP.
     pub kind: RuleNetKind,
     /// Hidden units of the LSTM or of the MLP's hidden layer.
     #[config(default = 10)]
@@ -84,6 +85,7 @@ impl LearnedRuleConfig {
             + usize::from(self.layer_signal)
     }
 
+    /// A rule network of this shape whose readout starts as `readout_init` says, on `device`.
     pub fn init<B: Backend>(&self, device: &B::Device) -> LearnedRule<B> {
         let features = self.features();
         let (lstm, mlp) = match self.kind {
@@ -115,11 +117,13 @@ impl LearnedRuleConfig {
 /// The rule network. Exactly one of `lstm` and `mlp` is present.
 #[derive(Module, Debug)]
 pub struct LearnedRule<B: Backend> {
+    /// The LSTM, for an LSTM rule.
     pub lstm: Option<Lstm<B>>,
     /// The MLP's hidden layer (ReLU).
     pub mlp: Option<Linear<B>>,
     /// Hidden units → the weight change (before `step_scale`).
     pub readout: Linear<B>,
+    /// The shape the rule was built from.
     #[module(skip)]
     pub config: LearnedRuleConfig,
 }
@@ -132,6 +136,7 @@ pub type CellState<B> = (Tensor<B, 2>, Tensor<B, 2>);
 /// update: zeros).
 #[derive(Debug, Clone)]
 pub struct RuleMemory<B: Backend> {
+    /// Per layer of the trained net, the LSTM's state of each of its synapses.
     pub layers: Vec<Option<CellState<B>>>,
 }
 

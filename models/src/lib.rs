@@ -1,9 +1,11 @@
 //! Burn modules of networks that learn the way synapses do, and their learning rules.
 //! Models are generic over the backend; they know nothing of tasks, files or the CLI.
+#![warn(missing_docs)]
 
 pub mod adjoint;
 pub mod baselines;
 pub mod feedback_alignment;
+pub mod force;
 pub mod hebbian_ff;
 pub mod hopfield;
 pub mod kernels;
@@ -21,12 +23,15 @@ pub mod sorn;
 pub use adjoint::anchor_interval;
 pub use baselines::{LstmNet, LstmNetConfig, RnnNet, RnnNetConfig};
 pub use feedback_alignment::{Activation, Feedback, Loss, Method, Mlp, MlpConfig, Updates};
+pub use force::ForceNetworks;
 pub use hebbian_ff::{
     AnyRule, FeedForward, FeedForwardConfig, HebbianError, LocalRule, OutputActivation, RuleKind,
     RuleStep, SavedNetwork,
 };
+pub use hopfield::{AsynchronousMemory, DenseMemory, Hopfield, HopfieldError, Interaction};
 pub use kernels::Kernels;
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, ReadoutInit, RuleMemory, RuleNetKind};
+pub use logistic::LogisticFit;
 pub use modulation::Modulation;
 pub use pattern_net::{truncation_cut, PatternNet};
 pub use plastic_agent::{AgentState, AgentStep, PlasticAgent, PlasticAgentConfig};
@@ -34,7 +39,12 @@ pub use plastic_rnn::{
     last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticGradients, PlasticRnn,
     PlasticRnnConfig, PlasticState,
 };
+pub use rate_network::{
+    DeltaRate, DeltaReadout, DeltaRule, NetworkDraw, RateNetwork, RateNetworkConfig, Rls,
+};
+pub use reservoir::{EchoStateNetwork, Esn, EsnConfig, Readout, ReservoirError};
 pub use rtrl::rtrl_sensitivity_bytes;
+pub use sorn::{Plasticity, Sorn, SornConfig, SornError, SornState};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::Backend;

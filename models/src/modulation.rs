@@ -16,8 +16,6 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
-use crate::plastic_rnn::PlasticRnn;
-
 /// How the network modulates its own plasticity.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -33,6 +31,7 @@ pub enum Modulation {
 }
 
 impl Modulation {
+    /// The name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Self::None => "none",
@@ -42,39 +41,33 @@ impl Modulation {
     }
 }
 
-impl<B: Backend> PlasticRnn<B> {
-    /// The modulated trace update of one step from activities `pre` to `post` (`[batch, n]`):
-    /// the new trace and, under retroactive modulation, the new eligibility trace.
-    pub(crate) fn modulated_update(
-        &self,
-        pre: Tensor<B, 2>,
-        post: Tensor<B, 2>,
-        hebb_trace: Tensor<B, 3>,
-        eligibility: Option<Tensor<B, 3>>,
-    ) -> (Tensor<B, 3>, Option<Tensor<B, 3>>) {
-        let weights = self
-            .modulation_weights
-            .as_ref()
-            .expect("a modulated network has modulation weights")
-            .val();
-        // [batch, 1, 1]: one modulator per episode.
-        let modulator = post.clone().matmul(weights).tanh().unsqueeze_dim::<3>(2);
-        let coactivity = pre.unsqueeze_dim::<3>(2).matmul(post.unsqueeze_dim::<3>(1));
-        match self.config.modulation() {
-            Modulation::None => unreachable!("only modulated networks call this"),
-            Modulation::Simple => ((hebb_trace + coactivity * modulator).clamp(-2.0, 2.0), None),
-            Modulation::Retroactive => {
-                let eligibility = eligibility.expect("retroactive modulation keeps a trace");
-                let rate = self
-                    .eligibility_rate
-                    .as_ref()
-                    .expect("retroactive modulation has a learned rate")
-                    .val()
-                    .reshape([1, 1, 1]);
-                let hebb_trace = (hebb_trace + eligibility.clone() * modulator).clamp(-1.0, 1.0);
-                let eligibility = eligibility * (rate.clone().neg() + 1.0) + coactivity * rate;
-                (hebb_trace, Some(eligibility))
-            }
+/// The modulated trace update of one step from activities `pre` to `post` (`[batch, n]`),
+/// with the modulator's weights `w_mod` (`[n, 1]`) and, under retroactive modulation, the
+/// eligibility rate `η_e` (`[1]`): the new trace and, under retroactive modulation, the new
+/// eligibility trace.
+pub(crate) fn modulated_update<B: Backend>(
+    modulation: Modulation,
+    weights: Tensor<B, 2>,
+    eligibility_rate: Option<Tensor<B, 1>>,
+    pre: Tensor<B, 2>,
+    post: Tensor<B, 2>,
+    hebb_trace: Tensor<B, 3>,
+    eligibility: Option<Tensor<B, 3>>,
+) -> (Tensor<B, 3>, Option<Tensor<B, 3>>) {
+    // [batch, 1, 1]: one modulator per episode.
+    let modulator = post.clone().matmul(weights).tanh().unsqueeze_dim::<3>(2);
+    let coactivity = pre.unsqueeze_dim::<3>(2).matmul(post.unsqueeze_dim::<3>(1));
+    match modulation {
+        Modulation::None => unreachable!("only modulated networks call this"),
+        Modulation::Simple => ((hebb_trace + coactivity * modulator).clamp(-2.0, 2.0), None),
+        Modulation::Retroactive => {
+            let eligibility = eligibility.expect("retroactive modulation keeps a trace");
+            let rate = eligibility_rate
+                .expect("retroactive modulation has a learned rate")
+                .reshape([1, 1, 1]);
+            let hebb_trace = (hebb_trace + eligibility.clone() * modulator).clamp(-1.0, 1.0);
+            let eligibility = eligibility * (rate.clone().neg() + 1.0) + coactivity * rate;
+            (hebb_trace, Some(eligibility))
         }
     }
 }

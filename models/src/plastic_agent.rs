@@ -110,6 +110,7 @@ pub struct PlasticAgent<B: Backend> {
     pub value_weights: Param<Tensor<B, 2>>,
     /// `b_v`, `[1]`.
     pub value_bias: Param<Tensor<B, 1>>,
+    /// The shape the agent was built from.
     #[module(skip)]
     pub config: PlasticAgentConfig,
 }
@@ -135,6 +136,7 @@ impl<B: Backend> AgentState<B> {
 
 /// One step's result.
 pub struct AgentStep<B: Backend> {
+    /// What the agent carries to the next step.
     pub state: AgentState<B>,
     /// Unnormalised action scores, `[batch, actions]`.
     pub scores: Tensor<B, 2>,

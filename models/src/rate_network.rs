@@ -20,10 +20,13 @@ use crate::reservoir::{host_tensor, ReservoirError};
 /// The shape of every network of a batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RateNetworkConfig {
+    /// N, neurons per network.
     pub neurons: usize,
     /// Probability that a recurrent connection exists.
     pub connectivity: f64,
+    /// Euler time step.
     pub dt: f64,
+    /// Membrane time constant τ.
     pub tau: f64,
     /// Feed the readout back into the network through w_f ~ U(−1, 1).
     pub feedback: bool,
@@ -32,12 +35,14 @@ pub struct RateNetworkConfig {
 /// How one network of a batch is drawn.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NetworkDraw {
+    /// Seed of the network's connections and feedback weights.
     pub seed: u64,
     /// g: recurrent weights have variance g²/(pN).
     pub gain: f64,
 }
 
 impl RateNetworkConfig {
+    /// Refuses sizes, probabilities and time constants that cannot make a network.
     pub fn validate(&self) -> Result<(), ReservoirError> {
         let invalid = |why: String| Err(ReservoirError::InvalidConfig(why));
         if self.neurons == 0 {
@@ -122,10 +127,12 @@ pub struct RateNetwork<B: Backend> {
 }
 
 impl<B: Backend> RateNetwork<B> {
+    /// How many networks run side by side.
     pub fn networks(&self) -> usize {
         self.recurrent.dims()[0]
     }
 
+    /// N, neurons per network.
     pub fn neurons(&self) -> usize {
         self.recurrent.dims()[1]
     }
@@ -198,6 +205,7 @@ impl<B: Backend> Rls<B> {
         }
     }
 
+    /// The readout z = r·w of every network, `[networks, batch, 1]`.
     pub fn read(&self, rates: Tensor<B, 3>) -> Tensor<B, 3> {
         read_out(rates, self.weights.val())
     }
@@ -252,6 +260,7 @@ pub enum DeltaRule {
 }
 
 impl DeltaRule {
+    /// The name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Self::Classical => "classical",
@@ -264,7 +273,9 @@ impl DeltaRule {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeltaRate {
+    /// Classical or Bayesian.
     pub rule: DeltaRule,
+    /// The learning rate (the Bayesian rule's initial η₀).
     pub eta: f64,
 }
 
@@ -302,6 +313,7 @@ impl<B: Backend> DeltaReadout<B> {
         }
     }
 
+    /// The readout z = r·w of every network, `[networks, batch, 1]`.
     pub fn read(&self, rates: Tensor<B, 3>) -> Tensor<B, 3> {
         read_out(rates, self.weights.val())
     }

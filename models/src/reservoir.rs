@@ -5,6 +5,33 @@
 //! host for the CPU backends ([`Esn::run_on`]); the readout's normal equations,
 //! N × N at most, are solved on the host in f64, where a Cholesky factorisation is exact
 //! enough and cheap next to the run.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use plastic_models::reservoir::host_tensor;
+//! use plastic_models::{EsnConfig, Kernels, Readout};
+//! use plastic_tasks::MackeyGlass;
+//!
+//! // Mackey–Glass one step ahead (reservoirpy's README benchmark, smaller): a 50-unit
+//! // reservoir, 100 warm-up steps, fitted on the next 700, tested on the last 200.
+//! let series = MackeyGlass::default().generate(1001, 0).unwrap();
+//! let mut config = EsnConfig::new(50, 1);
+//! config.spectral_radius = 1.25;
+//! config.leak = 0.3;
+//! let device = Default::default();
+//! let esn = config.init::<NdArray>(&device).unwrap();
+//! let inputs = host_tensor(series[..1000].to_vec(), [1000, 1], &device);
+//! let (states, _) = esn.run_on(inputs, esn.zero_state(), Kernels::Host);
+//! let states: Vec<f64> = states.into_data().convert::<f64>().to_vec().unwrap();
+//! let (warmup, split) = (100, 800);
+//! let fit_states = &states[warmup * 50..split * 50];
+//! let readout = Readout::fit(fit_states, &series[warmup + 1..split + 1], 50, 1, 1e-5).unwrap();
+//! let predicted = readout.apply(&states[split * 50..]);
+//! let target = &series[split + 1..];
+//! let squares: f64 = predicted.iter().zip(target).map(|(p, t)| (p - t).powi(2)).sum();
+//! let rmse = (squares / target.len() as f64).sqrt();
+//! assert!(rmse < 0.01, "one-step test RMSE {rmse}"); // the series' sd is about 0.23
+//! ```
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
@@ -21,8 +48,10 @@ use crate::kernels::{host_vec, Kernels, Real};
 /// A reservoir that cannot be built or a readout that cannot be fitted.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ReservoirError {
+    /// Settings that cannot make a reservoir.
     #[error("invalid reservoir: {0}")]
     InvalidConfig(String),
+    /// The ridge readout's system could not be solved (its smallest pivot).
     #[error("the ridge system is not positive definite: raise the ridge (now {0})")]
     Singular(f64),
 }
@@ -31,7 +60,9 @@ pub enum ReservoirError {
 /// does not set them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EsnConfig {
+    /// Reservoir units.
     pub units: usize,
+    /// Input dimensions.
     pub inputs: usize,
     /// Largest |eigenvalue| of the recurrent matrix after scaling.
     pub spectral_radius: f64,
@@ -45,10 +76,12 @@ pub struct EsnConfig {
     pub connectivity: f64,
     /// Probability that an input (or bias) connection exists.
     pub input_connectivity: f64,
+    /// Seed of every random draw of the reservoir.
     pub seed: u64,
 }
 
 impl EsnConfig {
+    /// `units` units reading `inputs` inputs, with reservoirpy's defaults otherwise.
     pub fn new(units: usize, inputs: usize) -> Self {
         Self {
             units,
@@ -63,6 +96,7 @@ impl EsnConfig {
         }
     }
 
+    /// Refuses sizes, probabilities and scales that cannot make a reservoir.
     pub fn validate(&self) -> Result<(), ReservoirError> {
         let invalid = |why: String| Err(ReservoirError::InvalidConfig(why));
         if self.units == 0 || self.inputs == 0 {
@@ -166,14 +200,19 @@ pub fn spectral_radius(n: usize, values: &[f64]) -> f64 {
 /// (x·W), the transpose of reservoirpy's W·x, with the same spectrum.
 #[derive(Module, Debug)]
 pub struct Esn<B: Backend> {
+    /// Recurrent weights `[units, units]`, acting on the right of the state.
     pub recurrent: Param<Tensor<B, 2>>,
+    /// Input weights `[inputs, units]`.
     pub input: Param<Tensor<B, 2>>,
+    /// Bias `[1, units]`.
     pub bias: Param<Tensor<B, 2>>,
+    /// The leak rate: x ← (1 − leak)·x + leak·tanh(…).
     #[module(skip)]
     pub leak: f64,
 }
 
 impl<B: Backend> Esn<B> {
+    /// Reservoir units.
     pub fn units(&self) -> usize {
         self.recurrent.dims()[0]
     }
@@ -211,6 +250,7 @@ impl<B: Backend> Esn<B> {
         (Tensor::cat(states, 0), state)
     }
 
+    /// A zero state, `[1, units]`.
     pub fn zero_state(&self) -> Tensor<B, 2> {
         Tensor::zeros([1, self.units()], &self.recurrent.device())
     }
@@ -313,8 +353,11 @@ impl<T: Real> SparseColumns<T> {
 pub struct Readout {
     /// `[units][outputs]`, row-major.
     pub weights: Vec<f64>,
+    /// `[outputs]`, unregularised.
     pub bias: Vec<f64>,
+    /// Reservoir units read.
     pub units: usize,
+    /// Outputs.
     pub outputs: usize,
 }
 
@@ -405,6 +448,7 @@ impl Readout {
 /// An echo-state network as checkpoints hold it: the reservoir and its fitted readout.
 #[derive(Module, Debug)]
 pub struct EchoStateNetwork<B: Backend> {
+    /// The fixed reservoir.
     pub reservoir: Esn<B>,
     /// `[units, outputs]`.
     pub readout_weights: Param<Tensor<B, 2>>,
@@ -424,6 +468,7 @@ impl<B: Backend> EchoStateNetwork<B> {
         }
     }
 
+    /// The network with `readout` as its readout.
     pub fn with_readout(mut self, readout: &Readout) -> Self {
         let device = self.reservoir.recurrent.device();
         self.readout_weights = Param::from_tensor(host_tensor(

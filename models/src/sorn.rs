@@ -11,6 +11,44 @@
 //! neuron receives exactly λ E→E synapses, stored as `[networks, N_E, λ]` weights and the
 //! presynaptic neuron of each, so that the sparse recurrent drive and STDP cost λ/N_E of
 //! their dense forms.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::tensor::{Tensor, TensorData};
+//! use plastic_models::{Plasticity, SornConfig};
+//! use rand::{Rng, SeedableRng};
+//!
+//! type B = NdArray;
+//! let device = Default::default();
+//! // Lazar et al.'s network (200 excitatory, 40 inhibitory units) on 4 input symbols, two
+//! // networks side by side: one plastic, one static.
+//! let mut rngs: Vec<_> = (0..2).map(rand_chacha::ChaCha8Rng::seed_from_u64).collect();
+//! let mut network = SornConfig::new(4).init::<B, _>(&mut rngs, &device).unwrap();
+//! let plasticity = Plasticity {
+//!     stdp_rate: Tensor::<B, 1>::from_data(TensorData::new(vec![0.001f32, 0.0], [2]), &device),
+//!     ip_rate: Tensor::from_data(TensorData::new(vec![0.001f32, 0.0], [2]), &device),
+//!     target_rate: 0.1,
+//!     prune: false,
+//! };
+//! let mut state = network.silent();
+//! let before = network.recurrent.val();
+//! let mut letters = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+//! for _ in 0..500 {
+//!     let mut one_hot = vec![0f32; 2 * 4];
+//!     let letter = letters.random_range(0..4);
+//!     one_hot[letter] = 1.0;
+//!     one_hot[4 + letter] = 1.0;
+//!     let inputs = Tensor::from_data(TensorData::new(one_hot, [2, 4]), &device);
+//!     state = network.step(&state, inputs, Some(&plasticity));
+//! }
+//! // STDP moved the plastic network's synapses and left the static one's alone; every
+//! // neuron's incoming E→E weights still sum to 1.
+//! let change: Vec<f32> = (network.recurrent.val() - before).abs().sum_dim(2).sum_dim(1)
+//!     .into_data().to_vec().unwrap();
+//! assert!(change[0] > 0.1 && change[1] == 0.0, "{change:?}");
+//! let sums: Vec<f32> = network.recurrent.val().sum_dim(2).into_data().to_vec().unwrap();
+//! assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-4), "{sums:?}");
+//! ```
 
 use burn::module::{Module, Param, ParamId};
 use burn::tensor::backend::Backend;
@@ -21,6 +59,7 @@ use rand::Rng;
 /// A network that cannot be built as configured.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SornError {
+    /// Sizes or ranges that cannot make a SORN.
     #[error("invalid SORN: {0}")]
     Invalid(String),
 }
@@ -28,15 +67,19 @@ pub enum SornError {
 /// Sizes and initial ranges of a SORN.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SornConfig {
+    /// N_E, excitatory units.
     pub excitatory: usize,
+    /// N_I, inhibitory units.
     pub inhibitory: usize,
     /// λ: E→E synapses each excitatory neuron receives.
     pub synapses_per_neuron: usize,
+    /// Input symbols (letters).
     pub symbols: usize,
     /// Excitatory neurons each input symbol drives (disjoint pools).
     pub input_pool: usize,
     /// Initial thresholds are uniform on [0, max].
     pub excitatory_threshold_max: f64,
+    /// Initial inhibitory thresholds are uniform on [0, max].
     pub inhibitory_threshold_max: f64,
 }
 
@@ -55,6 +98,7 @@ impl SornConfig {
         }
     }
 
+    /// Refuses sizes and ranges that cannot make a SORN.
     pub fn validate(&self) -> Result<(), SornError> {
         let invalid = |why: String| Err(SornError::Invalid(why));
         if self.excitatory < 2 || self.inhibitory == 0 {
@@ -194,7 +238,9 @@ pub struct Sorn<B: Backend> {
 /// units, each 0 or 1.
 #[derive(Debug, Clone)]
 pub struct SornState<B: Backend> {
+    /// Excitatory units, `[networks, N_E]`, each 0 or 1.
     pub excitatory: Tensor<B, 2>,
+    /// Inhibitory units, `[networks, N_I]`, each 0 or 1.
     pub inhibitory: Tensor<B, 2>,
 }
 
@@ -202,7 +248,9 @@ pub struct SornState<B: Backend> {
 /// network. Synaptic normalisation goes with STDP.
 #[derive(Debug, Clone)]
 pub struct Plasticity<B: Backend> {
+    /// η_STDP per network.
     pub stdp_rate: Tensor<B, 1>,
+    /// η_IP per network.
     pub ip_rate: Tensor<B, 1>,
     /// H_IP, the excitatory firing rate intrinsic plasticity aims at.
     pub target_rate: f64,
@@ -212,14 +260,17 @@ pub struct Plasticity<B: Backend> {
 }
 
 impl<B: Backend> Sorn<B> {
+    /// How many networks run side by side.
     pub fn networks(&self) -> usize {
         self.recurrent.dims()[0]
     }
 
+    /// N_E, excitatory units per network.
     pub fn excitatory(&self) -> usize {
         self.recurrent.dims()[1]
     }
 
+    /// N_I, inhibitory units per network.
     pub fn inhibitory(&self) -> usize {
         self.inhibition.dims()[2]
     }

@@ -17,10 +17,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use burn::module::{AutodiffModule, Module};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::optim::Optimizer;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
 use rand_chacha::ChaCha8Rng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -487,6 +488,26 @@ impl Checkpoint {
         Ok(module.load_record(record))
     }
 
+    /// Loads the record `name` into `fresh`, refused unless every parameter has the shape
+    /// `fresh` gives it (the run's configuration): Burn would load a record of other shapes.
+    pub fn load_module_checked<B: Backend, M: Module<B>>(
+        &self,
+        name: &str,
+        fresh: M,
+        device: &B::Device,
+    ) -> anyhow::Result<M> {
+        let expected = parameter_shapes::<B, M>(&fresh);
+        let module = self.load_module(name, fresh, device)?;
+        let found = parameter_shapes::<B, M>(&module);
+        if found != expected {
+            bail!(
+                "{} holds weights of shapes {found:?}, but its configuration needs {expected:?}",
+                self.dir.display()
+            );
+        }
+        Ok(module)
+    }
+
     /// Loads the optimizer state saved as `name`.
     pub fn load_optimizer<B, M, O>(
         &self,
@@ -533,4 +554,17 @@ where
 {
     Recorder::<B>::record(&ByteRecorder::default(), optim.to_record(), ())
         .context("cannot serialise the optimizer")
+}
+
+/// The shapes of every float parameter of `module`, in order.
+pub fn parameter_shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
+    struct Shapes(Vec<Vec<usize>>);
+    impl<B: Backend> ModuleVisitor<B> for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            self.0.push(param.val().dims().to_vec());
+        }
+    }
+    let mut visitor = Shapes(Vec::new());
+    module.visit(&mut visitor);
+    visitor.0
 }

@@ -37,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// List models and their presets, one per line
     List,
+    /// List the backends, whether each is compiled in and what it runs on here (wgpu: its adapter)
+    Backends,
     /// Train a model
     #[command(subcommand)]
     Train(TrainCommand),
@@ -47,6 +49,39 @@ pub enum Command {
     Bench(BenchModel),
     /// Plastic RNN: BPTT and RTRL gradients side by side (difference, time, memory)
     Compare(CompareArgs),
+}
+
+/// Prints one line per backend (compiled in or not, what it runs on here) and returns the same
+/// as JSON: `{"backends": [{"name", "compiled", "default", "device" | "unavailable"}]}`.
+fn backends_table() -> Value {
+    let default = BackendChoice::default_compiled();
+    let rows: Vec<Value> = BackendChoice::ALL
+        .into_iter()
+        .map(|choice| {
+            let marker = if Some(choice) == default {
+                " (default)"
+            } else {
+                ""
+            };
+            let mut row = json!({
+                "name": choice.name(),
+                "compiled": choice.is_compiled(),
+                "default": Some(choice) == default,
+            });
+            match backend::device_of(choice) {
+                Ok(device) => {
+                    println!("backend {:<8} runs on {device}{marker}", choice.name());
+                    row["device"] = json!(device);
+                }
+                Err(why) => {
+                    println!("backend {:<8} {why}", choice.name());
+                    row["unavailable"] = json!(why);
+                }
+            }
+            row
+        })
+        .collect();
+    json!({ "backends": rows })
 }
 
 /// What `list` prints: one line per model, then one per preset.
@@ -69,8 +104,9 @@ fn find(entries: &[Box<dyn Entry>], name: &str) -> Option<usize> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let backend = backend::resolve(cli.backend)?;
     let entries = experiments::all();
+    // `list` and `backends` run on none, so a backend that cannot run here does not stop them.
+    let backend = || backend::resolve(cli.backend);
     let json: Option<Value> = match cli.command {
         Command::List => {
             for line in list_lines(&entries) {
@@ -78,7 +114,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             None
         }
+        Command::Backends => Some(backends_table()),
         Command::Train(train) => {
+            let backend = backend()?;
             let entry = &entries[find(&entries, &train.model).expect("clap knows the models")];
             let trained = entry.train(&train.matches, backend)?;
             let mut reports: Vec<Value> = trained
@@ -94,6 +132,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             })
         }
         Command::Eval(eval) => {
+            let backend = backend()?;
             let (_, checkpoint) = RunDir::open(&eval.dir)?;
             let Some(index) = find(&entries, checkpoint.model()) else {
                 bail!(
@@ -108,12 +147,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchModel::PlasticRnn(args)) => {
             let options = args.options();
             let in_process = options.in_process;
+            let backend = backend()?;
             let summary = experiments::plastic_rnn::bench::bench_plastic_rnn(&options, backend)?;
             (!in_process).then_some(summary)
         }
         Command::Compare(args) => {
             let options = args.options();
             let in_process = options.in_process.is_some();
+            let backend = backend()?;
             let summary = experiments::plastic_rnn::compare::compare(&options, backend)?;
             (!in_process).then_some(summary)
         }

@@ -35,8 +35,8 @@ pub struct BenchArgs {
     /// Untimed episodes before timing
     #[arg(long, default_value_t = 1)]
     pub warmup: usize,
-    /// Run one case in this process instead of one child process per case
-    #[arg(long, hide = true)]
+    /// Time only the first case, in this process (what each child process of a bench runs)
+    #[arg(long)]
     pub in_process: bool,
 }
 

@@ -18,6 +18,11 @@ use serde_json::Value;
 use crate::checkpoint::Checkpoint;
 use crate::trainer::{Schedule, Trainer};
 
+/// The `eval` options of a model whose evaluation takes none.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
+
 /// One model of the zoo.
 pub trait Experiment: 'static {
     /// Name on the command line and in checkpoints.

@@ -9,10 +9,9 @@ pub mod force;
 pub mod hebbian_ff;
 pub mod hopfield;
 pub mod learned_rule;
-pub mod local_rules;
 pub mod plastic_rnn;
-pub mod rate_networks;
 pub mod recurrent_baseline;
+pub mod shared;
 pub mod sorn;
 
 use crate::flags::{entry, Entry};

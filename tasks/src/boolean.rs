@@ -52,6 +52,7 @@ impl BooleanFunction {
             })
     }
 
+    /// The function's name (`xor`, `nand`, …).
     pub fn name(self) -> &'static str {
         BOOLEAN_FUNCTIONS[usize::from(self.table)]
     }

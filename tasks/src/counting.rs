@@ -13,10 +13,12 @@ pub const COUNTING_ALPHABET: [char; 6] = ['A', 'B', 'C', 'D', 'E', 'F'];
 /// The counting task with `repeats` middle letters per word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CountingTask {
+    /// n: how often the middle letter repeats.
     pub repeats: usize,
 }
 
 impl CountingTask {
+    /// The task for `repeats` ≥ 1.
     pub fn new(repeats: usize) -> Result<Self, TaskError> {
         if repeats == 0 {
             return Err(TaskError::InvalidConfig(

@@ -101,7 +101,10 @@ pub enum Slot {
     Cue(usize),
     /// The go signal: the answer given now is scored; `target_shown` says whether the
     /// trial showed the target.
-    Go { target_shown: bool },
+    Go {
+        /// Whether the target cue was among this trial's cues.
+        target_shown: bool,
+    },
 }
 
 /// A batch of cue–reward episodes in progress.
@@ -147,6 +150,7 @@ impl CueRewardEpisodes {
         })
     }
 
+    /// Episodes in the batch.
     pub fn batch(&self) -> usize {
         self.targets.len()
     }

@@ -9,9 +9,13 @@ use flate2::read::GzDecoder;
 /// Where Debian's `dataset-fashion-mnist` package puts the files.
 pub const DEFAULT_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
+/// The training images' file name.
 pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte.gz";
+/// The training labels' file name.
 pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte.gz";
+/// The test images' file name.
 pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte.gz";
+/// The test labels' file name.
 pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte.gz";
 
 /// The class names, by label.
@@ -31,21 +35,36 @@ pub const CLASSES: [&str; 10] = [
 /// Why a data set could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
+    /// A file of the data set is not there.
     #[error("{path} is missing: install Debian's package dataset-fashion-mnist (apt install dataset-fashion-mnist), or download the four .gz IDX files from https://github.com/zalandoresearch/fashion-mnist into a folder and pass --data-dir FOLDER")]
-    Missing { path: PathBuf },
+    Missing {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
+    /// A file is not the IDX data it should be.
     #[error("{path} is not a valid IDX file: {reason}")]
-    Malformed { path: PathBuf, reason: String },
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// An IDX array of unsigned bytes: its dimensions and its values, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdxArray {
+    /// The array's dimensions.
     pub dims: Vec<usize>,
+    /// Its values, row-major.
     pub values: Vec<u8>,
 }
 
@@ -134,15 +153,19 @@ pub fn read_idx_gz(path: &Path) -> Result<IdxArray, DatasetError> {
 pub struct Split {
     /// `[count, features]`, row-major.
     pub images: Vec<f32>,
+    /// The class of each image.
     pub labels: Vec<u8>,
+    /// Features per image (784).
     pub features: usize,
 }
 
 impl Split {
+    /// Number of images.
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether there are no images.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -152,9 +175,13 @@ impl Split {
 /// deviation (one value each, over every pixel).
 #[derive(Debug, Clone)]
 pub struct FashionMnist {
+    /// The training split.
     pub train: Split,
+    /// The test split.
     pub test: Split,
+    /// The training pixels' mean, which both splits are standardised by.
     pub pixel_mean: f32,
+    /// The training pixels' standard deviation.
     pub pixel_std: f32,
 }
 

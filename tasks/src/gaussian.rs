@@ -47,6 +47,7 @@ impl CorrelatedGaussian {
         Ok(Self { covariance, factor })
     }
 
+    /// The dimension of the distribution.
     pub fn dim(&self) -> usize {
         self.factor.len()
     }

@@ -1,5 +1,6 @@
 //! Episode and data generators for plastic-zoo, and how their outputs are scored.
 //! Tasks know nothing of models: they produce plain `f32` buffers and score plain buffers.
+#![warn(missing_docs)]
 
 pub mod boolean;
 pub mod counting;

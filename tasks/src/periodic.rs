@@ -28,11 +28,14 @@ pub const FOUR_SINES_PERIOD: f64 = 120.0;
 /// shifted and scaled to mean 0 and variance 1, so a zero output scores an MSE of 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeriodicGp {
+    /// Steps per period.
     pub period: usize,
+    /// The kernel's length scale.
     pub length: f64,
 }
 
 impl PeriodicGp {
+    /// A process of `period` steps with length scale 1.
     pub fn new(period: usize) -> Self {
         Self {
             period,
@@ -56,6 +59,7 @@ impl PeriodicGp {
         Ok(())
     }
 
+    /// The kernel k(Δt) at lag `lag` steps.
     pub fn kernel(&self, lag: f64) -> f64 {
         let s = (std::f64::consts::PI * lag.abs() / self.period as f64).sin();
         (-2.0 * s * s / (self.length * self.length)).exp()

@@ -29,6 +29,7 @@ impl Default for ProductSignal {
 pub const TARGET_VARIANCE: f64 = 0.25;
 
 impl ProductSignal {
+    /// Refuses settings that cannot make the task.
     pub fn validate(&self) -> Result<(), TaskError> {
         for (name, value) in [("period", self.period), ("dt", self.dt)] {
             if !(value.is_finite() && value > 0.0) {

@@ -22,8 +22,10 @@ pub enum SeriesTask {
 }
 
 impl SeriesTask {
+    /// Every series, in the order `list` shows them.
     pub const ALL: [SeriesTask; 3] = [Self::MackeyGlass, Self::Narma10, Self::Narma30];
 
+    /// The series' name (`mackey-glass`, `narma10`, `narma30`).
     pub fn name(self) -> &'static str {
         match self {
             Self::MackeyGlass => "mackey-glass",
@@ -57,11 +59,17 @@ impl SeriesTask {
 /// fourth-order Runge–Kutta with step `h`, the delayed value held fixed within a step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MackeyGlass {
+    /// τ, the delay.
     pub tau: f64,
+    /// a, the delayed term's gain.
     pub a: f64,
+    /// b, the decay rate.
     pub b: f64,
+    /// n, the delayed term's exponent.
     pub n: f64,
+    /// x(0), and the history before it.
     pub x0: f64,
+    /// h, the integration step.
     pub h: f64,
 }
 
@@ -80,6 +88,7 @@ impl Default for MackeyGlass {
 }
 
 impl MackeyGlass {
+    /// Refuses parameters that cannot be integrated.
     pub fn validate(&self) -> Result<(), TaskError> {
         let invalid = |why: &str| Err(TaskError::InvalidConfig(why.to_string()));
         if !(self.h > 0.0 && self.h.is_finite()) {
@@ -132,10 +141,15 @@ impl MackeyGlass {
 /// y(t+1) = a1·y(t) + a2·y(t)·Σ_{i<order} y(t−i) + b·u(t−order+1)·u(t) + c.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Narma {
+    /// The order: how many past outputs the sum runs over.
     pub order: usize,
+    /// a1.
     pub a1: f64,
+    /// a2.
     pub a2: f64,
+    /// b.
     pub b: f64,
+    /// c.
     pub c: f64,
 }
 

@@ -46,6 +46,7 @@ pub struct LinearMap {
 }
 
 impl LinearMap {
+    /// The map's name.
     pub fn name(self) -> &'static str {
         LINEAR_MAPS[usize::from(self.index)]
     }
@@ -56,6 +57,7 @@ impl LinearMap {
         [LINEAR_GAIN * angle.cos(), LINEAR_GAIN * angle.sin()]
     }
 
+    /// The target for `input`.
     pub fn target(self, input: [f32; 2]) -> f32 {
         let [a, b] = self.slopes();
         (a * f64::from(input[0]) + b * f64::from(input[1])) as f32
@@ -77,6 +79,7 @@ impl TaskFamily {
     /// Names on the command line.
     pub const NAMES: [&'static str; 2] = ["boolean", "linear"];
 
+    /// The family called `name`, or an error listing the families.
     pub fn named(name: &str) -> Result<Self, TaskError> {
         match name.trim().to_ascii_lowercase().as_str() {
             "boolean" => Ok(Self::Boolean),
@@ -88,6 +91,7 @@ impl TaskFamily {
         }
     }
 
+    /// The family's name.
     pub fn name(self) -> &'static str {
         match self {
             Self::Boolean => "boolean",
@@ -95,6 +99,7 @@ impl TaskFamily {
         }
     }
 
+    /// The names of the tasks in the family.
     pub fn members(self) -> &'static [&'static str] {
         match self {
             Self::Boolean => &BOOLEAN_FUNCTIONS,
@@ -148,7 +153,9 @@ impl TaskFamily {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum TwoInputTask {
+    /// One of the 16 boolean functions of two inputs.
     Boolean(BooleanFunction),
+    /// A linear map of two inputs.
     Linear(LinearMap),
 }
 
@@ -207,6 +214,7 @@ impl TwoInputTask {
             })
     }
 
+    /// The task's name.
     pub fn name(self) -> &'static str {
         match self {
             Self::Boolean(function) => function.name(),
@@ -214,6 +222,7 @@ impl TwoInputTask {
         }
     }
 
+    /// The family the task belongs to.
     pub fn family(self) -> TaskFamily {
         match self {
             Self::Boolean(_) => TaskFamily::Boolean,

@@ -167,3 +167,33 @@ pub fn small_run(
     run.train.optimizer.learning_rate = 1e-2;
     run
 }
+
+/// Whether the wgpu tests can run here: the binary finds a wgpu adapter. Without one they are
+/// not run, which is said once on stderr, unless `PLASTIC_ZOO_REQUIRE_WGPU=1` makes the
+/// missing adapter a failure (CI sets it after installing Mesa's Vulkan driver).
+pub fn wgpu_runs_here() -> bool {
+    static ANSWER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ANSWER.get_or_init(|| {
+        let out = zoo_ok(&["--json", "backends"]);
+        let text = stdout(&out);
+        let table: serde_json::Value =
+            serde_json::from_str(text.lines().last().expect("a JSON line")).unwrap();
+        let wgpu = table["backends"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["name"] == "wgpu")
+            .expect("a wgpu row");
+        if wgpu["device"].is_string() {
+            return true;
+        }
+        let why = wgpu["unavailable"].as_str().unwrap_or("no reason given");
+        if std::env::var("PLASTIC_ZOO_REQUIRE_WGPU").as_deref() == Ok("1") {
+            panic!("PLASTIC_ZOO_REQUIRE_WGPU=1, but wgpu cannot run here: {why}");
+        }
+        eprintln!(
+            "the wgpu tests are not run: {why} (PLASTIC_ZOO_REQUIRE_WGPU=1 makes this a failure)"
+        );
+        false
+    })
+}

@@ -6,6 +6,47 @@
 //! `k`'s weights are a tensor `[replications, out, in]`, activities are
 //! `[replications, examples, units]`, and one update of every replication is a handful of
 //! batched matrix products.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::tensor::{Tensor, TensorData};
+//! use plastic_models::hebbian_ff::{RuleStep, SupervisedHebbian};
+//! use plastic_models::{FeedForwardConfig, LocalRule, OutputActivation};
+//! use plastic_tasks::{BooleanFunction, BOOLEAN_INPUTS};
+//! use rand::SeedableRng;
+//!
+//! // 100 replications of a 2-[100]-1 net learn AND by supervised Hebbian updates alone.
+//! let (replications, device) = (100, Default::default());
+//! let config = FeedForwardConfig {
+//!     inputs: 2,
+//!     hidden: vec![100],
+//!     outputs: 1,
+//!     output_activation: OutputActivation::Tanh,
+//! };
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! let mut network = config.init::<NdArray>(replications, &mut rng, &device).unwrap();
+//! let and = BooleanFunction::named("and").unwrap();
+//! let targets: Vec<f32> = (0..4).map(|row| and.target(row)).collect();
+//! let input = Tensor::from_data(
+//!     TensorData::new(BOOLEAN_INPUTS.concat().repeat(replications), [replications, 4, 2]),
+//!     &device,
+//! );
+//! let target = Tensor::from_data(
+//!     TensorData::new(targets.repeat(replications), [replications, 4, 1]),
+//!     &device,
+//! );
+//! let step = RuleStep { learning_rate: 0.01, w_max: 1.0 };
+//! let rule = SupervisedHebbian { step, first_layer_learns: false };
+//! for _ in 0..100 {
+//!     network = rule.update(&network, input.clone(), Some(target.clone())).unwrap();
+//! }
+//! let outputs: Vec<f32> = network.forward(input).into_data().to_vec().unwrap();
+//! let solved = outputs
+//!     .chunks(4)
+//!     .filter(|net| net.iter().zip(&targets).all(|(y, t)| y.signum() == t.signum()))
+//!     .count();
+//! assert!(solved >= 90, "{solved} of 100 nets compute AND");
+//! ```
 
 mod rules;
 
@@ -23,10 +64,13 @@ pub use rules::{
 /// A configuration or an input that a local rule cannot work with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HebbianError {
+    /// The layer sizes cannot make a network.
     #[error("invalid network: {0}")]
     InvalidNetwork(String),
+    /// The rule's settings cannot work (a rate or bound out of range).
     #[error("invalid learning rule: {0}")]
     InvalidRule(String),
+    /// The rule reads targets, and an example has none.
     #[error("the {0} rule needs a target for every example")]
     NeedsTarget(&'static str),
 }
@@ -44,10 +88,13 @@ pub enum OutputActivation {
 /// Layer sizes of a feed-forward network without biases.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedForwardConfig {
+    /// Input units.
     pub inputs: usize,
     /// Hidden layer sizes, input side first; may be empty (inputs straight to outputs).
     pub hidden: Vec<usize>,
+    /// Output units.
     pub outputs: usize,
+    /// What the output layer applies to its drive.
     pub output_activation: OutputActivation,
 }
 
@@ -60,6 +107,7 @@ impl FeedForwardConfig {
         sizes.windows(2).map(|pair| [pair[1], pair[0]]).collect()
     }
 
+    /// Refuses a network with no inputs, no outputs or an empty hidden layer.
     pub fn validate(&self) -> Result<(), HebbianError> {
         if self.inputs == 0 || self.outputs == 0 {
             return Err(HebbianError::InvalidNetwork(
@@ -111,11 +159,14 @@ impl FeedForwardConfig {
 /// `[replications, out, in]`.
 #[derive(Debug, Clone)]
 pub struct FeedForward<B: Backend> {
+    /// Layer `k`'s weights, `[replications, out, in]`, input side first.
     pub weights: Vec<Tensor<B, 3>>,
+    /// What the output layer applies to its drive.
     pub output_activation: OutputActivation,
 }
 
 impl<B: Backend> FeedForward<B> {
+    /// How many networks are trained side by side.
     pub fn replications(&self) -> usize {
         self.weights[0].dims()[0]
     }

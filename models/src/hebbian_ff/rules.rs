@@ -10,7 +10,9 @@ use super::{hebbian_product, FeedForward, HebbianError};
 /// The examples of one update: inputs `[R, M, in]` and, for rules that read one, the
 /// targets `[R, M, out]`.
 pub struct Examples<B: Backend> {
+    /// Inputs, `[R, M, in]`.
     pub input: Tensor<B, 3>,
+    /// Targets, `[R, M, out]`, for the rules that read them.
     pub target: Option<Tensor<B, 3>>,
 }
 
@@ -46,12 +48,14 @@ pub trait LocalRule {
 /// Learning rate and weight bound, shared by every rule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RuleStep {
+    /// The factor of every weight change.
     pub learning_rate: f64,
     /// Weights are clamped to `[−w_max, w_max]` after every update.
     pub w_max: f64,
 }
 
 impl RuleStep {
+    /// Refuses a rate or bound that is not a positive finite number.
     pub fn validate(&self) -> Result<(), HebbianError> {
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return Err(HebbianError::InvalidRule(format!(
@@ -76,6 +80,7 @@ impl RuleStep {
 /// are clamped like every rule's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BoundedHebbian {
+    /// Learning rate and weight bound.
     pub step: RuleStep,
 }
 
@@ -105,7 +110,9 @@ impl LocalRule for BoundedHebbian {
 /// fixed random expansion of the input) unless `first_layer_learns`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SupervisedHebbian {
+    /// Learning rate and weight bound.
     pub step: RuleStep,
+    /// Whether the first layer learns too (the seed's network keeps it fixed).
     pub first_layer_learns: bool,
 }
 
@@ -147,6 +154,7 @@ fn modulated_linear_hebbian<B: Backend>(
 /// layer, `W'·x`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct UnsupervisedHebbian {
+    /// Learning rate and weight bound.
     pub step: RuleStep,
 }
 
@@ -178,6 +186,7 @@ impl LocalRule for UnsupervisedHebbian {
 /// binarised target. For one output, `m` is ±1: its sign is conditioned on the prediction.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RewardModulatedHebbian {
+    /// Learning rate and weight bound.
     pub step: RuleStep,
 }
 
@@ -215,6 +224,7 @@ impl LocalRule for RewardModulatedHebbian {
 /// first principal component of its input.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct OjaRule {
+    /// Learning rate and weight bound.
     pub step: RuleStep,
 }
 
@@ -238,6 +248,7 @@ impl LocalRule for OjaRule {
 /// the target: the local rule that an error signal makes possible.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DeltaRule {
+    /// Learning rate and weight bound.
     pub step: RuleStep,
 }
 
@@ -260,11 +271,17 @@ impl LocalRule for DeltaRule {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "rule", rename_all = "kebab-case")]
 pub enum AnyRule {
+    /// Bounded Hebbian.
     Bounded(BoundedHebbian),
+    /// Supervised Hebbian.
     Supervised(SupervisedHebbian),
+    /// Unsupervised Hebbian.
     Unsupervised(UnsupervisedHebbian),
+    /// Reward-modulated Hebbian.
     Reward(RewardModulatedHebbian),
+    /// Oja's rule.
     Oja(OjaRule),
+    /// The delta rule.
     Delta(DeltaRule),
 }
 
@@ -288,6 +305,7 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
+    /// Every rule, in the order tables list them.
     pub const ALL: [RuleKind; 6] = [
         Self::Supervised,
         Self::Bounded,
@@ -351,6 +369,7 @@ impl AnyRule {
         Self::new(RuleKind::named(name)?, step)
     }
 
+    /// Which rule this is.
     pub fn kind(&self) -> RuleKind {
         match self {
             Self::Bounded(_) => RuleKind::Bounded,
@@ -362,6 +381,7 @@ impl AnyRule {
         }
     }
 
+    /// The rule's learning rate and weight bound.
     pub fn step(&self) -> RuleStep {
         match self {
             Self::Bounded(rule) => rule.step,

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use super::BayesianSynapseExperiment;
 use crate::config::Range;
-use crate::experiments::rate_networks::RateNetworkFlags;
+use crate::experiments::shared::rate_networks::RateNetworkFlags;
 use crate::flags::{overlay_of, CommandLine, TrainFlags};
 
 impl CommandLine for BayesianSynapseExperiment {

@@ -22,10 +22,10 @@ pub use trials::{SynapseNetworks, TestPoint};
 
 use trials::{period, scored, target_tensor, Mode, Trials, TrialsState};
 
-use super::rate_networks::RateNetworks;
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{Experiment, Report};
+use crate::experiment::{Experiment, NoOptions, Report};
+use crate::experiments::shared::rate_networks::RateNetworks;
 use crate::memory::floats;
 use crate::trainer::{LocalSteps, Schedule, Trainer};
 
@@ -112,11 +112,6 @@ fn short(x: f64) -> String {
     let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
     format!("{mantissa}e{exponent}")
 }
-
-/// `eval` on a bayesian-synapse checkpoint takes no options.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoOptions {}
 
 impl Experiment for BayesianSynapseExperiment {
     const NAME: &'static str = "bayesian-synapse";

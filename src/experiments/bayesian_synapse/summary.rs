@@ -9,8 +9,8 @@ use plastic_models::rate_network::DeltaRule;
 
 use super::{label, BayesianSynapseExperiment, BayesianSynapseRun, TestPoint};
 use crate::experiment::{Experiment, Report};
-use crate::experiments::rate_networks::median_with_interval;
 use crate::plot::{self, Series};
+use crate::stats::median_with_interval;
 use crate::util::write_atomically;
 
 /// One setting's figures.
@@ -54,7 +54,7 @@ impl Summary {
                     .map(|test| {
                         let mut values = of_setting(&test.mse);
                         values.sort_by(f64::total_cmp);
-                        (test.trial, crate::util::median(&values))
+                        (test.trial, crate::stats::median(&values))
                     })
                     .collect();
                 let last_values = tests.last().map(|t| of_setting(&t.mse)).unwrap_or_default();

@@ -193,7 +193,7 @@ impl<B: Backend> Trials<B> {
             } else {
                 name.to_string()
             };
-            values.push((key, crate::util::median(&group)));
+            values.push((key, crate::stats::median(&group)));
         }
     }
 

@@ -9,13 +9,12 @@ use serde_json::{json, Value};
 use super::config::Core;
 use super::CueRewardExperiment;
 use crate::experiment::launch::Variant;
-use crate::experiments::plastic_rnn::flags::OptimisationFlags;
-use crate::experiments::plastic_rnn::PlasticRnnEvalFlags;
+use crate::experiments::shared::pattern::flags::{OptimisationFlags, PatternEvalFlags};
 use crate::flags::{overlay_of, CommandLine, TrainFlags};
 
 impl CommandLine for CueRewardExperiment {
     type Flags = CueRewardFlags;
-    type EvalFlags = PlasticRnnEvalFlags;
+    type EvalFlags = PatternEvalFlags;
 }
 
 #[derive(Debug, Args, Serialize)]

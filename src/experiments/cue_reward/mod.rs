@@ -20,12 +20,10 @@ use serde::{Deserialize, Serialize};
 pub use config::{AgentNetwork, CueRewardRun, CUE_REWARD_PRESETS};
 pub use flags::CueRewardFlags;
 
-use super::plastic_rnn::episode::episode_rng;
-use super::plastic_rnn::plots::write_curve_of;
-use super::plastic_rnn::PATTERN_RESUMABLE;
-use super::recurrent_baseline::load_shape_checked;
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::experiment::{Experiment, Finished, Report};
+use crate::experiments::shared::pattern::PATTERN_RESUMABLE;
+use crate::experiments::shared::{episode_rng, write_curve_of};
 use crate::memory::floats;
 use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
 use episode::{a2c_episode, evaluate, RewardScore};
@@ -187,5 +185,5 @@ fn load_checked<B: Backend>(
         .network
         .agent_config(&run.task)
         .init::<B>(run.train.seed, device);
-    load_shape_checked(checkpoint, fresh, device)
+    checkpoint.load_module_checked(MODEL_FILE, fresh, device)
 }

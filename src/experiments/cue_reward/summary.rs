@@ -10,7 +10,7 @@ use crate::checkpoint::METRICS_FILE;
 use crate::experiment::Finished;
 use crate::metrics::MetricsLog;
 use crate::plot::{self, Series};
-use crate::util::mean_sd;
+use crate::stats::mean_sd;
 
 /// The runs grouped by network, in the order they were trained.
 fn by_network(

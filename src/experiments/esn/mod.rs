@@ -18,9 +18,10 @@ pub use flags::{EsnFlags, NoEvalFlags};
 
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{Experiment, Report};
+use crate::experiment::{Experiment, NoOptions, Report};
 use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
+use crate::stats::population_sd;
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
 use crate::util::host_values;
 
@@ -76,11 +77,6 @@ impl EsnRun {
         ((1.0 - self.test_fraction) * self.samples as f64).round() as usize
     }
 }
-
-/// `eval` on an esn checkpoint takes no options.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoOptions {}
 
 /// The whole run is one step: drive the reservoir with the series, fit the readout on the
 /// training part, score the test part.
@@ -152,11 +148,6 @@ fn rmse(predicted: &[f64], target: &[f64]) -> f64 {
     (sum / target.len() as f64).sqrt()
 }
 
-fn std_dev(values: &[f64]) -> f64 {
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
-    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64).sqrt()
-}
-
 impl<B: Backend> Fit<B> {
     fn fit(&mut self) -> anyhow::Result<Scores> {
         let started = Instant::now();
@@ -179,7 +170,7 @@ impl<B: Backend> Fit<B> {
         Ok(Scores {
             train_rmse: rmse(&predicted[run.warmup..split], &targets[run.warmup..split]),
             test_rmse,
-            test_nrmse: test_rmse / std_dev(test),
+            test_nrmse: test_rmse / population_sd(test),
             generative_rmse: generative_rmse(&self.network, run, &states, &targets)?,
             seconds,
         })
@@ -415,7 +406,7 @@ impl Experiment for EsnExperiment {
         let scores = Scores {
             train_rmse: f64::NAN,
             test_rmse,
-            test_nrmse: test_rmse / std_dev(test),
+            test_nrmse: test_rmse / population_sd(test),
             generative_rmse: generative_rmse(&network, run, &states, &targets)?,
             seconds: f64::NAN,
         };

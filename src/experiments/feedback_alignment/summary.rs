@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::{angle_name, FeedbackAlignmentExperiment};
 use crate::experiment::Finished;
-use crate::util::mean_sd;
+use crate::stats::mean_sd;
 
 /// A Markdown table: per method, its seeds, the error (test error in % on Fashion-MNIST,
 /// the frozen net's mean squared error on the product task) and each hidden layer's final

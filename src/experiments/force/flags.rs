@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::ForceExperiment;
-use crate::experiments::rate_networks::RateNetworkFlags;
+use crate::experiments::shared::rate_networks::RateNetworkFlags;
 use crate::flags::{overlay_of, CommandLine, TrainFlags};
 
 impl CommandLine for ForceExperiment {

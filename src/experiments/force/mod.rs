@@ -8,26 +8,22 @@ mod flags;
 use std::time::Instant;
 
 use anyhow::{ensure, Context};
-use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::Tensor;
-use plastic_models::rate_network::{RateNetwork, Rls};
-use plastic_models::reservoir::host_tensor;
+use plastic_models::force::{ForceNetworks, Stretch};
 use plastic_tasks::{four_sines, FOUR_SINES_PERIOD};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 pub use flags::{ForceFlags, NoEvalFlags};
 
-use super::rate_networks::RateNetworks;
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{Experiment, Report};
+use crate::experiment::{Experiment, NoOptions, Report};
+use crate::experiments::shared::rate_networks::RateNetworks;
 use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
 use crate::plot::{self, Series};
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
-use crate::util::host_values;
 
 /// FORCE learning of the four-sine target.
 pub struct ForceExperiment;
@@ -65,108 +61,33 @@ impl ForceRun {
     }
 }
 
-/// The networks, their readouts and where their dynamics stand: what checkpoints hold.
-#[derive(Module, Debug)]
-pub struct ForceNetworks<B: Backend> {
-    pub network: RateNetwork<B>,
-    pub readout: Rls<B>,
-    /// x, `[networks, 1, neurons]`.
-    pub state: Param<Tensor<B, 3>>,
-    /// z of the last step, `[networks, 1, 1]`.
-    pub output: Param<Tensor<B, 3>>,
+/// The run's networks, fresh.
+fn fresh_networks<B: Backend>(
+    run: &ForceRun,
+    device: &B::Device,
+) -> anyhow::Result<ForceNetworks<B>> {
+    Ok(ForceNetworks::new(
+        &run.network.shape(),
+        &run.network.draws(run.seed),
+        run.alpha,
+        run.initial_state,
+        run.seed,
+        device,
+    )?)
 }
 
-impl<B: Backend> ForceNetworks<B> {
-    fn new(run: &ForceRun, device: &B::Device) -> anyhow::Result<Self> {
-        let network = run
-            .network
-            .shape()
-            .init::<B>(&run.network.draws(run.seed), device)?;
-        let networks = network.networks();
-        let state = network.random_state(1, run.initial_state, run.seed);
-        // z₀ from the stream after the states'.
-        let output = network
-            .random_state(1, run.initial_state, run.seed.wrapping_add(networks as u64))
-            .narrow(2, 0, 1);
-        Ok(Self {
-            readout: Rls::new(networks, run.network.neurons, run.alpha, device),
-            network,
-            state: Param::from_tensor(state),
-            output: Param::from_tensor(output),
-        })
-    }
-}
-
-/// A stretch of time: the output of every network at every step (`[networks][steps]`), the
-/// target, and while learning, |Δw| at every update (`[networks][updates]`).
-struct Stretch {
-    outputs: Vec<f32>,
-    targets: Vec<f64>,
-    weight_changes: Vec<f32>,
-    networks: usize,
-}
-
-impl Stretch {
-    /// Mean |z − f| of each network.
-    fn mae(&self) -> Vec<f64> {
-        let steps = self.targets.len();
-        self.outputs
-            .chunks(steps)
-            .map(|z| {
-                z.iter()
-                    .zip(&self.targets)
-                    .map(|(&z, f)| (f64::from(z) - f).abs())
-                    .sum::<f64>()
-                    / steps as f64
-            })
-            .collect()
-    }
-}
-
-/// Steps `from..to` of the run (time = step·dt), learning every `learn_every` steps when
-/// `learn` is set. The state carries on either way.
+/// Steps `from..to` of the run against the four sines, learning every `learn_every` steps
+/// when `learn` is set.
 fn advance<B: Backend>(
     networks: &mut ForceNetworks<B>,
     run: &ForceRun,
     from: usize,
     to: usize,
     learn: bool,
-) -> anyhow::Result<Stretch> {
-    let count = networks.network.networks();
-    let targets: Vec<f64> = (from..to)
-        .map(|k| four_sines((k + 1) as f64 * run.network.dt))
-        .collect();
-    // Every network's target for the whole stretch, moved to the device once.
-    let target_tensor =
-        host_tensor::<B, 3>(targets.clone(), [1, 1, to - from], &networks.state.device())
-            .repeat_dim(0, count);
-    let mut state = networks.state.val();
-    let mut output = networks.output.val();
-    let mut outputs = Vec::with_capacity(to - from);
-    let mut changes = Vec::new();
-    for k in from..to {
-        let (next, rates) = networks.network.step(state, output);
-        state = next;
-        output = networks.readout.read(rates.clone());
-        outputs.push(output.clone());
-        if learn && (k + 1).is_multiple_of(run.learn_every) {
-            let target = target_tensor.clone().narrow(2, k - from, 1);
-            changes.push(networks.readout.update(rates, target));
-        }
-    }
-    networks.state = Param::from_tensor(state);
-    networks.output = Param::from_tensor(output);
-    let weight_changes = if changes.is_empty() {
-        Vec::new()
-    } else {
-        host_values(Tensor::cat(changes, 2))?
-    };
-    Ok(Stretch {
-        outputs: host_values(Tensor::cat(outputs, 2))?,
-        targets,
-        weight_changes,
-        networks: count,
-    })
+) -> Stretch {
+    let dt = run.network.dt;
+    let learn_every = learn.then_some(run.learn_every);
+    networks.advance(from, to, learn_every, |k| four_sines(k as f64 * dt))
 }
 
 /// One target period of training per step; the whole training kept for the plots.
@@ -188,7 +109,7 @@ impl<B: Backend> LocalUpdate for Training<B> {
         let per = self.run.steps_per_period();
         let from = (step - 1) * per;
         let to = (step * per).min(self.run.training_steps());
-        let stretch = advance(&mut self.networks, &self.run, from, to, true)?;
+        let stretch = advance(&mut self.networks, &self.run, from, to, true);
         let mae = stretch.mae();
         let updates = stretch.weight_changes.len() / stretch.networks.max(1);
         let mut values: Vec<(String, f64)> = vec![("train_mae".into(), mae[0])];
@@ -226,18 +147,13 @@ impl<B: Backend> LocalUpdate for Training<B> {
     }
 }
 
-/// `eval` on a force checkpoint takes no options.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoOptions {}
-
 /// The free-running test after `trained` steps, and its report.
 fn test<B: Backend>(
     networks: &mut ForceNetworks<B>,
     run: &ForceRun,
     trained: usize,
 ) -> anyhow::Result<(Stretch, Report)> {
-    let stretch = advance(networks, run, trained, trained + run.test_steps(), false)?;
+    let stretch = advance(networks, run, trained, trained + run.test_steps(), false);
     let mae = stretch.mae();
     let gains = &run.network.gains;
     let mut report = Report::new(ForceExperiment::NAME, "four-sines").metric("test_mae", mae[0]);
@@ -450,7 +366,7 @@ impl Experiment for ForceExperiment {
         device: &B::Device,
     ) -> anyhow::Result<Report> {
         let started = Instant::now();
-        let networks = ForceNetworks::<B::InnerBackend>::new(run, device)?;
+        let networks = fresh_networks::<B::InnerBackend>(run, device)?;
         let dir = trainer.run_dir().path.clone();
         let mut learner = LocalSteps(Training {
             networks,
@@ -482,7 +398,7 @@ impl Experiment for ForceExperiment {
         _options: &NoOptions,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let empty = ForceNetworks::new(run, device)?;
+        let empty = fresh_networks(run, device)?;
         let mut networks =
             checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, empty, device)?;
         let trained = (checkpoint.state.step * run.steps_per_period()).min(run.training_steps());

@@ -6,7 +6,7 @@ use plastic_tasks::CorrelatedGaussian;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{check_ranges, Range};
-use crate::experiments::local_rules::{two_input_network, FfTask, TaskData};
+use crate::experiments::shared::local_rules::{two_input_network, FfTask, TaskData};
 
 /// Covariance of `--task pca` when none is given: eigenvalues 4.62 and 0.38, first
 /// principal component (0.94, 0.33).

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::sweep::SEED_TABLE;
 use super::HebbianFfExperiment;
 use crate::experiment::launch::Variant;
-use crate::experiments::local_rules::FfTask;
+use crate::experiments::shared::local_rules::FfTask;
 use crate::flags::{overlay_of, parse_layer_sizes, CommandLine, LayerSizes, TrainFlags};
 
 impl CommandLine for HebbianFfExperiment {

@@ -15,14 +15,13 @@ use plastic_models::SavedNetwork;
 use plastic_tasks::TwoInputTask;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 pub use config::HebbianFfRun;
 pub use flags::{HebbianFfFlags, NoEvalFlags};
 
 use crate::checkpoint::{Checkpoint, METRICS_FILE, MODEL_FILE};
-use crate::experiment::{Experiment, Finished, Report};
-use crate::experiments::local_rules::{probe_outputs, FfTask, Replicas, Score};
+use crate::experiment::{Experiment, Finished, NoOptions, Report};
+use crate::experiments::shared::local_rules::{probe_outputs, FfTask, Replicas, Score};
 use crate::memory::floats;
 use crate::metrics::MetricsLog;
 use crate::plot;
@@ -31,11 +30,6 @@ use crate::util::host_values;
 
 /// Feed-forward nets trained by a hand-written local rule.
 pub struct HebbianFfExperiment;
-
-/// `eval` on a hebbian-ff checkpoint takes no options.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NoOptions {}
 
 impl Experiment for HebbianFfExperiment {
     const NAME: &'static str = "hebbian-ff";

@@ -8,7 +8,7 @@ use anyhow::Context;
 
 use super::HebbianFfExperiment;
 use crate::experiment::Finished;
-use crate::metrics::wilson_interval;
+use crate::stats::wilson_interval;
 use crate::util::write_atomically;
 
 /// One cell of the seed's table: the supervised rule's published success rate.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{check_ranges, Range};
 use crate::config::{AdamSettings, TrainConfig};
-use crate::experiments::local_rules::two_input_network;
+use crate::experiments::shared::local_rules::two_input_network;
 
 /// Everything a `train learned-rule` run needs: its `config.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,8 +13,8 @@ use rand_chacha::ChaCha8Rng;
 use super::config::{validate_budgets, LearnedRuleRun};
 use super::meta::inner_loop;
 use crate::experiment::Report;
-use crate::experiments::local_rules::{score_after_training, successes, Score};
-use crate::metrics::wilson_interval;
+use crate::experiments::shared::local_rules::{score_after_training, successes, Score};
+use crate::stats::wilson_interval;
 
 /// Evaluation nets come from this seed, never from the meta-training stream.
 pub const EVAL_SEED: u64 = 0xE7A1_5EED;

@@ -12,7 +12,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::config::LearnedRuleRun;
-use crate::experiments::local_rules::{probe_outputs, successes};
+use crate::experiments::shared::local_rules::{probe_outputs, successes};
 use crate::trainer::EpisodeOutcome;
 
 /// Fresh nets, one per entry of `tasks`, trained by `rule` for `inner_steps` updates.

@@ -9,13 +9,14 @@ use plastic_models::{GradientEngine, PlasticRnn as Network};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::episode::{episode_rng, run_episode};
+use super::episode::run_episode;
 use super::PlasticRnnExperiment;
 use crate::backend::{BackendChoice, BackendJob};
 use crate::experiment::launch::resolve;
 use crate::experiment::Experiment;
+use crate::experiments::shared::episode_rng;
+use crate::stats::median;
 use crate::trainer::{GradientSteps, Learner};
-use crate::util::median;
 
 /// What `bench plastic-rnn` times.
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ pub struct PlasticRnnRun {
     pub eval_episodes: usize,
 }
 
-/// The named run configurations (see the README for where each comes from).
+/// The named run configurations (docs/plastic-rnn.md says where each comes from).
 pub fn preset(name: &str) -> anyhow::Result<PlasticRnnRun> {
     let task = pattern_preset(name).with_context(|| {
         format!(

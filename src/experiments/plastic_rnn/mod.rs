@@ -17,46 +17,23 @@ use plastic_models::{
     anchor_interval, rtrl_sensitivity_bytes, GradientEngine, Modulation, PlasticRnn,
 };
 use plastic_tasks::PATTERN_PRESETS;
-use serde::{Deserialize, Serialize};
 
 pub use config::PlasticRnnRun;
-pub use flags::{PlasticRnnEvalFlags, PlasticRnnFlags};
+pub use flags::PlasticRnnFlags;
 
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::experiment::{Experiment, Report};
+use crate::experiments::shared::episode_rng;
+use crate::experiments::shared::pattern::{
+    evaluate, EvalScore, PatternEval, PATTERN_HEADLINE, PATTERN_RESUMABLE,
+};
 use crate::memory::floats;
 use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
-use episode::{episode_rng, evaluate, run_episode, EvalScore};
+use episode::run_episode;
 use plots::WeightSummary;
-
-/// What the progress bar shows for every network on the pattern tasks.
-pub(crate) const PATTERN_HEADLINE: &[&str] =
-    &["sum_abs_error", "sign_error", "degraded_sign_error"];
-
-/// What a resumed run on the pattern tasks (and the cue-reward task) may change: its length,
-/// checkpoint cadence and evaluation.
-pub(crate) const PATTERN_RESUMABLE: &[(&str, &str)] = &[
-    ("/train/episodes", "--episodes"),
-    ("/train/checkpoint_every", "--checkpoint-every"),
-    ("/eval_episodes", "--eval-episodes"),
-];
 
 /// The plastic RNN on the pattern tasks.
 pub struct PlasticRnnExperiment;
-
-/// Options of `eval` on a plastic-RNN checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PlasticRnnEval {
-    /// Evaluation episodes, drawn from a fixed seed.
-    pub episodes: usize,
-}
-
-impl Default for PlasticRnnEval {
-    fn default() -> Self {
-        Self { episodes: 100 }
-    }
-}
 
 impl Experiment for PlasticRnnExperiment {
     const NAME: &'static str = "plastic-rnn";
@@ -68,7 +45,7 @@ impl Experiment for PlasticRnnExperiment {
         "lower --neurons or --batch (or, for RTRL, use --grad adjoint)";
 
     type Run = PlasticRnnRun;
-    type EvalOptions = PlasticRnnEval;
+    type EvalOptions = PatternEval;
 
     fn presets() -> Vec<(&'static str, String)> {
         PATTERN_PRESETS
@@ -177,7 +154,7 @@ impl Experiment for PlasticRnnExperiment {
     fn eval<B: AutodiffBackend>(
         run: &PlasticRnnRun,
         checkpoint: &Checkpoint,
-        options: &PlasticRnnEval,
+        options: &PatternEval,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
         if options.episodes == 0 {

@@ -3,8 +3,8 @@
 use burn::tensor::backend::Backend;
 use plastic_models::PlasticRnn;
 
-use crate::checkpoint::{RunDir, METRICS_FILE};
-use crate::metrics::MetricsLog;
+use crate::checkpoint::RunDir;
+use crate::experiments::shared::pattern::write_learning_curve;
 use crate::plot;
 use crate::util::host_values;
 
@@ -70,17 +70,6 @@ pub fn weight_summary<B: Backend>(model: &PlasticRnn<B>) -> anyhow::Result<Weigh
         w_self: mean(&w_self),
         w_other: mean(&w_other),
     })
-}
-
-/// Draws the learning curve of a run on the pattern tasks (any network).
-pub fn write_learning_curve(run: &RunDir) -> anyhow::Result<()> {
-    write_curve_of(run, &["loss", "sum_abs_error", "sign_error"], "episode")
-}
-
-/// Draws `learning_curve.png` of a run from its `metrics.jsonl`: one panel per metric.
-pub fn write_curve_of(run: &RunDir, metrics: &[&str], x_label: &str) -> anyhow::Result<()> {
-    let logged = MetricsLog::new(run.file(METRICS_FILE)).read()?;
-    plot::learning_curve(&logged, metrics, x_label, &run.file("learning_curve.png"))
 }
 
 /// Draws the learning curve and the weight maps.

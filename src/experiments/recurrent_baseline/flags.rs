@@ -6,8 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Baseline, BaselineExperiment, Lstm, Rnn};
-use crate::experiments::plastic_rnn::flags::{OptimisationFlags, TaskFlags};
-use crate::experiments::plastic_rnn::PlasticRnnEvalFlags;
+use crate::experiments::shared::pattern::flags::{OptimisationFlags, PatternEvalFlags, TaskFlags};
 use crate::flags::{overlay_of, CommandLine, TrainFlags, TruncateFlag};
 
 /// The network flags of a baseline kind.
@@ -18,7 +17,7 @@ where
     K: HasFlags,
 {
     type Flags = BaselineFlags<K::Network>;
-    type EvalFlags = PlasticRnnEvalFlags;
+    type EvalFlags = PatternEvalFlags;
 }
 
 /// Which network flags a baseline kind takes.

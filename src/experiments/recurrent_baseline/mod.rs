@@ -8,20 +8,21 @@ use std::marker::PhantomData;
 use std::time::Instant;
 
 use anyhow::bail;
-use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
-use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::Tensor;
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
 use plastic_models::{LstmNet, LstmNetConfig, PatternNet, RnnNet, RnnNetConfig};
 use plastic_tasks::PATTERN_PRESETS;
 
 pub use config::{BaselineRun, NetworkConfig};
 pub use flags::{BaselineFlags, LstmFlags, RnnFlags};
 
-use super::plastic_rnn::episode::{bptt_episode, episode_rng, evaluate, EvalScore};
-use super::plastic_rnn::plots::write_learning_curve;
-use super::plastic_rnn::{PlasticRnnEval, PATTERN_HEADLINE, PATTERN_RESUMABLE};
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::experiment::{Experiment, Report};
+use crate::experiments::shared::episode_rng;
+use crate::experiments::shared::pattern::{
+    bptt_episode, evaluate, write_learning_curve, EvalScore, PatternEval, PATTERN_HEADLINE,
+    PATTERN_RESUMABLE,
+};
 use crate::memory::floats;
 use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
 
@@ -116,7 +117,7 @@ impl<K: Baseline> Experiment for BaselineExperiment<K> {
     const MEMORY_HINT: &'static str = "lower --hidden or --batch, or set --truncate";
 
     type Run = BaselineRun<K::Config>;
-    type EvalOptions = PlasticRnnEval;
+    type EvalOptions = PatternEval;
 
     fn presets() -> Vec<(&'static str, String)> {
         PATTERN_PRESETS
@@ -168,7 +169,7 @@ impl<K: Baseline> Experiment for BaselineExperiment<K> {
     fn eval<B: AutodiffBackend>(
         run: &Self::Run,
         checkpoint: &Checkpoint,
-        options: &PlasticRnnEval,
+        options: &PatternEval,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
         if options.episodes == 0 {
@@ -231,41 +232,9 @@ where
     N::InnerModule: PatternNet<B::InnerBackend>,
     K: Baseline,
 {
-    let net = load_shape_checked(checkpoint, fresh, device)?;
+    let net = checkpoint.load_module_checked(MODEL_FILE, fresh, device)?;
     let score = evaluate(&net.valid(), &run.task, episodes, device)?;
     Ok(report::<K>(run, &score).text(score.to_string()))
-}
-
-/// The weights of `checkpoint` loaded into `fresh`, refused unless every parameter has the
-/// shape the run's configuration gives it.
-pub(crate) fn load_shape_checked<B: Backend, M: Module<B>>(
-    checkpoint: &Checkpoint,
-    fresh: M,
-    device: &B::Device,
-) -> anyhow::Result<M> {
-    let expected = shapes::<B, M>(&fresh);
-    let module = checkpoint.load_module(MODEL_FILE, fresh, device)?;
-    let found = shapes::<B, M>(&module);
-    if found != expected {
-        bail!(
-            "{} holds weights of shapes {found:?}, but its configuration needs {expected:?}",
-            checkpoint.dir.display()
-        );
-    }
-    Ok(module)
-}
-
-/// The shapes of every float parameter of `module`, in order.
-fn shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<Vec<usize>> {
-    struct Shapes(Vec<Vec<usize>>);
-    impl<B: Backend> ModuleVisitor<B> for Shapes {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            self.0.push(param.val().dims().to_vec());
-        }
-    }
-    let mut visitor = Shapes(Vec::new());
-    module.visit(&mut visitor);
-    visitor.0
 }
 
 fn report<K: Baseline>(run: &BaselineRun<K::Config>, score: &EvalScore) -> Report {

@@ -8,6 +8,7 @@
 
 mod flags;
 mod learner;
+mod letters;
 mod readout;
 
 use anyhow::{ensure, Context};

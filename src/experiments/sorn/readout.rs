@@ -15,11 +15,12 @@ use plastic_tasks::{CountingTask, COUNTING_ALPHABET};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::learner::{inputs_at, letter_inputs};
+use super::letters::{inputs_at, letter_inputs};
 use super::{ReadoutKind, SornExperiment, SornRun, Variant};
 use crate::experiment::{Experiment, Report};
 use crate::plot::{self, Series};
-use crate::util::{host_values, mean_sd, write_atomically};
+use crate::stats::mean_sd;
+use crate::util::{host_values, write_atomically};
 
 /// One network's readout on its test steps.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::config::preset;
 use crate::backend::{BackendChoice, BackendJob};
 use crate::memory::peak_during;
-use crate::util::median;
+use crate::stats::median;
 use report::{markdown_row, summary, write_outputs, TABLE_HEAD};
 
 /// What `compare` runs.

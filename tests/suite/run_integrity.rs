@@ -1,14 +1,12 @@
 //! A run directory has one writer at a time; every interrupted command can be finished;
 //! a resumed run's history must be the one its checkpoint saw. All through the binary.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 fn spawn(args: &[String]) -> Child {
     Command::new(BIN)

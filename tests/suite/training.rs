@@ -7,10 +7,10 @@ use burn::tensor::Tensor;
 use plastic_models::{GradientEngine, PlasticRnn};
 use plastic_zoo::checkpoint::{module_bytes, RunDir, RunState, MODEL_FILE};
 use plastic_zoo::experiment::launch::resolve;
-use plastic_zoo::experiments::plastic_rnn::episode::{
-    batch_tensors, episode_rng, evaluate, run_episode,
-};
+use plastic_zoo::experiments::plastic_rnn::episode::run_episode;
 use plastic_zoo::experiments::plastic_rnn::{PlasticRnnExperiment, PlasticRnnRun};
+use plastic_zoo::experiments::shared::episode_rng;
+use plastic_zoo::experiments::shared::pattern::{batch_tensors, evaluate};
 use plastic_zoo::trainer::{GradientSteps, Learner};
 use rand::SeedableRng;
 use serde_json::json;

@@ -1,9 +1,7 @@
 //! `train hebbian-ff` through the real binary: the seed's results, checkpoints that `eval`
 //! re-scores, Oja's rule on a known covariance, and clear errors for bad input.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// `success K/N` from the summary line of a run.
 fn successes(out: &std::process::Output) -> (usize, usize) {

@@ -3,9 +3,7 @@
 //! network and summarises them, and the non-plastic core is sized to the plastic one.
 #![cfg(feature = "ndarray")]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 /// `reward` and `right_answers` of the last JSON line of a command.
 fn figures(out: &std::process::Output) -> (f64, f64) {

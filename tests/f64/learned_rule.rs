@@ -15,9 +15,7 @@ use plastic_zoo::experiments::learned_rule::{inner_loop, meta_loss};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-mod common;
-
-use common::small_run;
+use crate::common::small_run;
 
 type F64 = NdArray<f64>;
 

@@ -1,6 +1,6 @@
-//! A saved learned rule reloads with identical weight changes. Alone in its test binary:
-//! ndarray's float type is fixed per process by the first backend that runs, and this test
-//! checks bit-identity in f32, the precision runs are saved from.
+//! A saved learned rule reloads with identical weight changes, checked bit for bit in f32,
+//! the precision runs are saved from (hence in the f32 binary: ndarray's float type is fixed
+//! per process by the first backend that runs).
 #![cfg(feature = "ndarray")]
 
 use burn::backend::Autodiff;
@@ -55,7 +55,7 @@ fn a_saved_rule_reloads_with_identical_weight_changes() {
     assert_eq!(changes(&saved), changes(&loaded));
 }
 
-mod common;
+use crate::common;
 
 #[test]
 fn train_learned_rule_writes_a_checkpoint_that_eval_reproduces() {

@@ -2,11 +2,9 @@
 //! subset of the run's fields, then the flags; the result is what `config.json` holds, and
 //! Adam's settings are part of it.
 
-mod common;
-
 use std::fs;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// Trains `model` with `file` as `--config` and `flags`; returns the saved `config.json`.

@@ -1,11 +1,9 @@
 //! The real binary: listing, training, evaluation, resuming, and every way a user can get
 //! it wrong.
 
-mod common;
-
 use std::fs;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn list_names_models_and_presets() {

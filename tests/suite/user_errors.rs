@@ -1,11 +1,9 @@
 //! Mistakes a user makes get one line that names the real flag or file, and a value given
 //! is the value used: unknown settings and impossible values are refused, never replaced.
 
-mod common;
-
 use std::fs;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn unknown_settings_are_refused_in_every_section_at_any_depth() {

@@ -1,6 +1,5 @@
 //! What `force` and `bayesian-synapse` share: a batch of chaotic rate networks with a
-//! fed-back readout, one per gain and network seed, their command-line flags, and the
-//! median-with-bootstrap summary of many runs.
+//! fed-back readout, one per gain and network seed, and their command-line flags.
 
 use anyhow::ensure;
 use clap::Args;
@@ -10,7 +9,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{check_ranges, Range};
-use crate::util::median;
 
 /// The networks of a run: `networks` seeds at each gain of `gains`, gain-major, so network
 /// `n` has the same connections (scaled) at every gain.
@@ -103,46 +101,9 @@ pub struct RateNetworkFlags {
     pub tau: Option<f64>,
 }
 
-/// The median of `values` with a 95 % bootstrap interval (percentiles of the medians of
-/// `resamples` resamples drawn from `seed`). Infinite values (diverged runs) count as
-/// larger than any other.
-pub fn median_with_interval(values: &[f64], resamples: usize, seed: u64) -> (f64, f64, f64) {
-    let sorted_median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        median(&v)
-    };
-    let centre = sorted_median(values.to_vec());
-    if values.is_empty() {
-        return (centre, centre, centre);
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut medians: Vec<f64> = (0..resamples)
-        .map(|_| {
-            sorted_median(
-                (0..values.len())
-                    .map(|_| values[rng.random_range(0..values.len())])
-                    .collect(),
-            )
-        })
-        .collect();
-    medians.sort_by(f64::total_cmp);
-    let at = |q: f64| medians[((q * (resamples - 1) as f64).round() as usize).min(resamples - 1)];
-    (centre, at(0.025), at(0.975))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bootstrap_interval_brackets_the_median() {
-        let values: Vec<f64> = (1..=21).map(f64::from).collect();
-        let (centre, low, high) = median_with_interval(&values, 500, 0);
-        assert_eq!(centre, 11.0);
-        assert!(low < centre && centre < high && low >= 1.0 && high <= 21.0);
-        let (centre, _, high) = median_with_interval(&[1.0, f64::INFINITY, f64::INFINITY], 50, 0);
-        assert!(centre.is_infinite() && high.is_infinite());
-    }
 
     #[test]
     fn draws_share_seeds_across_gains() {

@@ -1,12 +1,10 @@
 //! The zoo's shipped checkpoints: every row of the README's table of them is evaluated, and
 //! each figure the row states must come out, to the digits the row gives.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
-use plastic_zoo::metrics::wilson_interval;
+use crate::common::*;
+use plastic_zoo::stats::wilson_interval;
 
 /// A row of the table: the checkpoint's path and the figures `eval` gives, `name value`.
 struct Row {

@@ -2,12 +2,10 @@
 //! (mid-window, mid-score interval) and must write the same `metrics.jsonl`, byte for byte,
 //! and end with weights that evaluate to the same figures, digit for digit.
 
-mod common;
-
 use std::fs;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 /// Trains with `args` into `<out>/<model>/<name>`, then resumes the run from its older kept
 /// checkpoint; the metrics and the final model must be the ones of the run straight through.

@@ -3,15 +3,13 @@
 //! training through the binary.
 #![cfg(feature = "ndarray")]
 
-mod common;
-
 use burn::backend::{Autodiff, NdArray};
 use burn::module::{AutodiffModule, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
 use plastic_models::{last_step_loss, Modulation, PlasticRnn, PlasticRnnConfig};
 
-use common::*;
+use crate::common::*;
 
 type Inner = NdArray<f64>;
 type B = Autodiff<Inner>;

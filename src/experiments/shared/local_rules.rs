@@ -15,7 +15,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{wilson_interval, EpisodeMetrics};
+use crate::metrics::EpisodeMetrics;
+use crate::stats::wilson_interval;
 use crate::trainer::LocalUpdate;
 use crate::util::host_values;
 

@@ -2,8 +2,6 @@
 //! backend: gradients through the library, training through the binary.
 #![cfg(feature = "ndarray")]
 
-mod common;
-
 use burn::backend::{Autodiff, NdArray};
 use burn::module::{AutodiffModule, Param};
 use burn::optim::GradientsParams;
@@ -12,7 +10,7 @@ use burn::tensor::{Distribution, Tensor};
 use plastic_models::{last_step_loss, LstmNetConfig, PatternNet, PlasticRnnConfig, RnnNetConfig};
 use plastic_zoo::trainer::clip::{clip_global_norm, global_norm};
 
-use common::*;
+use crate::common::*;
 
 type B = Autodiff<NdArray<f64>>;
 

@@ -3,8 +3,6 @@
 //! states, and take the values inside it; integer options at 0, 1 and their maximum end
 //! with an exit status and a message, never a panic.
 
-mod common;
-
 use std::any::TypeId;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::common::{stderr, BIN};
 use clap::{Arg, CommandFactory};
-use common::{stderr, BIN};
 use plastic_zoo::cli::Cli;
 
 /// One option of one subcommand: the words before it (`train plastic-rnn`) and the option.

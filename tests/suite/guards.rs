@@ -1,11 +1,9 @@
 //! The guards around every run, through the real binary: the memory a run needs, checked
 //! before anything is allocated, and `--json` for scripts.
 
-mod common;
-
 use std::fs;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn rtrl_training_refuses_a_network_beyond_the_memory_limit() {

@@ -2,12 +2,10 @@
 //! Fashion-MNIST-shaped data set written here as gzipped IDX files, `eval`, and clear
 //! errors for missing or malformed data and bad arguments.
 
-mod common;
-
 use std::io::Write;
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use flate2::write::GzEncoder;
 
 /// An IDX file of unsigned bytes, gzipped: magic 0 0 8 rank, big-endian dims, values.
