@@ -41,11 +41,11 @@
 //!     let inputs = Tensor::from_data(TensorData::new(one_hot, [2, 4]), &device);
 //!     state = network.step(&state, inputs, Some(&plasticity));
 //! }
-//! // STDP moved the plastic network's synapses and left the static one's alone; every
-//! // neuron's incoming E→E weights still sum to 1.
+//! // STDP moved the plastic network's synapses and left the static one's (up to the
+//! // rounding of its normalisation); every neuron's incoming E→E weights still sum to 1.
 //! let change: Vec<f32> = (network.recurrent.val() - before).abs().sum_dim(2).sum_dim(1)
 //!     .into_data().to_vec().unwrap();
-//! assert!(change[0] > 0.1 && change[1] == 0.0, "{change:?}");
+//! assert!(change[0] > 0.1 && change[1] < 1e-4, "{change:?}");
 //! let sums: Vec<f32> = network.recurrent.val().sum_dim(2).into_data().to_vec().unwrap();
 //! assert!(sums.iter().all(|s| (s - 1.0).abs() < 1e-4), "{sums:?}");
 //! ```
