@@ -28,6 +28,10 @@ pub trait CommandLine: Experiment {
     type EvalFlags: Args + Serialize;
 }
 
+/// The `eval` flags of a model whose evaluation takes none.
+#[derive(Debug, clap::Args, Serialize)]
+pub struct NoEvalFlags {}
+
 /// What `train` flags mean for a run.
 pub trait TrainFlags {
     /// The flags given, as an overlay on the run's JSON.

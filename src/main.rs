@@ -1,8 +1,7 @@
 //! plastic-zoo: train, evaluate and benchmark networks that learn the way synapses do.
 
-use clap::Parser;
-
-use plastic_zoo::cli::{self, Cli};
+use plastic_zoo::cli;
+use plastic_zoo::experiments;
 use plastic_zoo::memory::CountingAllocator;
 
 /// Counts live heap bytes, so that `compare` can measure a computation's peak memory.
@@ -18,7 +17,7 @@ fn run() -> u8 {
     keep_freed_memory();
     one_thread_per_matrix_product();
     die_quietly_on_closed_pipe();
-    let cli = match Cli::try_parse() {
+    let cli = match cli::parse(std::env::args_os(), &experiments::all()) {
         Ok(cli) => cli,
         Err(err) => {
             use clap::error::ErrorKind;

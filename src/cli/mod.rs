@@ -102,14 +102,53 @@ fn find(entries: &[Box<dyn Entry>], name: &str) -> Option<usize> {
     entries.iter().position(|e| e.name() == name)
 }
 
-/// Runs a parsed command line.
+/// Parses `args` (the program's name first) as the command line of a zoo holding `entries`:
+/// the zoo's own models ([`experiments::all`]) and any added beside them, each a `train`
+/// subcommand with its flags, its `eval` flags accepted by `eval`.
+pub fn parse<I, T>(args: I, entries: &[Box<dyn Entry>]) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let command = <Cli as clap::CommandFactory>::command()
+        .mut_subcommand("train", |mut train| {
+            for entry in entries {
+                if train.find_subcommand(entry.name()).is_none() {
+                    train = train.subcommand(entry.train_command());
+                }
+            }
+            train
+        })
+        .mut_subcommand("eval", |mut eval| {
+            for entry in entries {
+                for arg in entry.eval_args() {
+                    if eval
+                        .get_arguments()
+                        .all(|known| known.get_id() != arg.get_id())
+                    {
+                        eval = eval.arg(arg);
+                    }
+                }
+            }
+            eval
+        });
+    let matches = command.try_get_matches_from(args)?;
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+}
+
+/// Runs a parsed command line on the zoo's models.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let entries = experiments::all();
+    run_with(cli, &experiments::all()).map(|_| ())
+}
+
+/// Runs a command line parsed by [`parse`] with the same `entries`; returns what `--json`
+/// prints (the report of `train` or `eval`, `bench`'s and `compare`'s cases), if anything.
+pub fn run_with(cli: Cli, entries: &[Box<dyn Entry>]) -> anyhow::Result<Option<Value>> {
     // `list` and `backends` run on none, so a backend that cannot run here does not stop them.
     let backend = || backend::resolve(cli.backend);
     let json: Option<Value> = match cli.command {
         Command::List => {
-            for line in list_lines(&entries) {
+            for line in list_lines(entries) {
                 println!("{line}");
             }
             None
@@ -117,7 +156,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backends => Some(backends_table()),
         Command::Train(train) => {
             let backend = backend()?;
-            let entry = &entries[find(&entries, &train.model).expect("clap knows the models")];
+            let Some(index) = find(entries, &train.model) else {
+                bail!("unknown model '{}'", train.model);
+            };
+            let entry = &entries[index];
             let trained = entry.train(&train.matches, backend)?;
             let mut reports: Vec<Value> = trained
                 .reports
@@ -134,7 +176,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(eval) => {
             let backend = backend()?;
             let (_, checkpoint) = RunDir::open(&eval.dir)?;
-            let Some(index) = find(&entries, checkpoint.model()) else {
+            let Some(index) = find(entries, checkpoint.model()) else {
                 bail!(
                     "{} holds a checkpoint of unknown model '{}'",
                     eval.dir.display(),
@@ -160,9 +202,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
     };
     if cli.json {
-        if let Some(json) = json {
-            println!("{}", serde_json::to_string(&json)?);
+        if let Some(json) = &json {
+            println!("{}", serde_json::to_string(json)?);
         }
     }
-    Ok(())
+    Ok(json)
 }

@@ -1,7 +1,8 @@
 //! A model added the way the README's "Adding a model" describes, here in a test file: an
-//! [`Experiment`] implementation and nothing else. It trains through the one trainer, writes
-//! verified checkpoints, is evaluated from them and resumes bit-identically, with none of
-//! that written for it.
+//! [`Experiment`] implementation, its flags, and one entry beside the zoo's own. Through the
+//! real command line (`list`, `train <model> --help`, `train`, `eval`, `--resume`) it trains
+//! through the one trainer, writes verified checkpoints, is evaluated from them and resumes
+//! bit-identically, with none of that written for it.
 #![cfg(feature = "ndarray")]
 
 use std::collections::BTreeMap;
@@ -10,17 +11,17 @@ use std::fs;
 use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
-use plastic_zoo::backend::BackendChoice;
 use plastic_zoo::checkpoint::{Checkpoint, RunDir, MODEL_FILE};
-use plastic_zoo::experiment::launch::{self, TrainRequest};
-use plastic_zoo::experiment::{Experiment, Report};
+use plastic_zoo::cli;
+use plastic_zoo::experiment::{Experiment, NoOptions, Report};
+use plastic_zoo::experiments;
+use plastic_zoo::flags::{entry, overlay_of, CommandLine, Entry, NoEvalFlags, TrainFlags};
 use plastic_zoo::metrics::EpisodeMetrics;
 use plastic_zoo::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// One synapse that tracks the mean of noisy samples: `w ← w + η (x − w)`.
 #[derive(Module, Debug)]
@@ -37,10 +38,29 @@ struct MeanRun {
     checkpoint_every: usize,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct NoOptions {}
-
 struct RunningMean;
+
+/// `train running-mean`'s flags: each serialises to its field of the run.
+#[derive(Debug, clap::Args, Serialize)]
+struct MeanFlags {
+    /// Samples to learn from
+    #[arg(long)]
+    steps: Option<usize>,
+    /// η of w ← w + η (x − w)
+    #[arg(long)]
+    learning_rate: Option<f64>,
+}
+
+impl TrainFlags for MeanFlags {
+    fn overlay(&self) -> anyhow::Result<serde_json::Value> {
+        overlay_of(self)
+    }
+}
+
+impl CommandLine for RunningMean {
+    type Flags = MeanFlags;
+    type EvalFlags = NoEvalFlags;
+}
 
 struct Tracker<B: Backend> {
     estimate: Estimate<B>,
@@ -168,48 +188,101 @@ impl Experiment for RunningMean {
     }
 }
 
+/// The zoo's models and this one, as a program that adds a model would list them.
+fn entries() -> Vec<Box<dyn Entry>> {
+    let mut entries = experiments::all();
+    entries.push(entry::<RunningMean>());
+    entries
+}
+
+/// Runs `args` through the command line of the zoo with this model added; what `--json`
+/// would print.
+fn command(args: &[&str]) -> anyhow::Result<Option<serde_json::Value>> {
+    let entries = entries();
+    let parsed = cli::parse(
+        std::iter::once("plastic-zoo").chain(args.iter().copied()),
+        &entries,
+    )?;
+    cli::run_with(parsed, &entries)
+}
+
+/// The report a finished run keeps in its `report.json`.
+fn report_of(run: &std::path::Path) -> serde_json::Value {
+    let finished: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(run.join("report.json")).unwrap()).unwrap();
+    finished["report"].clone()
+}
+
 #[test]
 fn a_model_added_as_an_experiment_trains_saves_evaluates_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
-    let request = |flags: serde_json::Value| TrainRequest {
-        flags,
-        out: tmp.path().to_path_buf(),
-        ..Default::default()
-    };
-    let trained =
-        launch::train::<RunningMean>(request(json!({"steps": 200})), BackendChoice::Ndarray)
-            .unwrap();
-    let error = trained.reports[0].metrics["error"];
+    let out = tmp.path().to_str().unwrap();
+
+    // It is listed, and its flags are on its own --help.
+    assert!(cli::list_lines(&entries())
+        .iter()
+        .any(|line| line.contains("running-mean") && line.contains("one synapse")));
+    command(&["list"]).unwrap();
+    let help = cli::parse(
+        ["plastic-zoo", "train", "running-mean", "--help"],
+        &entries(),
+    )
+    .unwrap_err();
+    assert_eq!(help.kind(), clap::error::ErrorKind::DisplayHelp);
+    let help = help.render().to_string();
+    for flag in [
+        "--steps",
+        "--learning-rate",
+        "--resume",
+        "--out",
+        "--config",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+
+    let trained = command(&["train", "running-mean", "--steps", "200", "--out", out])
+        .unwrap()
+        .unwrap();
+    let run = tmp.path().join("running-mean/mean-seed0");
+    let error = trained["metrics"]["error"].as_f64().unwrap();
+    assert_eq!(report_of(&run)["metrics"]["error"].as_f64(), Some(error));
     assert!(
         error < 0.5,
         "the estimate should be near the mean: error {error}"
     );
-
-    let run = tmp.path().join("running-mean/mean-seed0");
     let metrics = fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     assert_eq!(metrics.lines().count(), 200);
     let (_, checkpoint) = RunDir::open(&run).unwrap();
     assert_eq!(checkpoint.step(), 200);
-    let evaluated =
-        launch::eval::<RunningMean>(&checkpoint, json!({}), BackendChoice::Ndarray).unwrap();
-    assert_eq!(evaluated.metrics["error"], error);
+
+    // eval reads the model from the checkpoint and gives the same figure.
+    let evaluated = command(&["eval", run.to_str().unwrap()]).unwrap().unwrap();
+    assert_eq!(evaluated["metrics"]["error"].as_f64().unwrap(), error);
 
     // Resumed from the checkpoint before the last: the same metrics, to the byte.
     let earlier = run.join("checkpoint-000000180");
-    let resumed = TrainRequest {
-        resume: Some(earlier),
-        ..request(json!({}))
-    };
-    launch::train::<RunningMean>(resumed, BackendChoice::Ndarray).unwrap();
+    command(&[
+        "train",
+        "running-mean",
+        "--resume",
+        earlier.to_str().unwrap(),
+    ])
+    .unwrap();
     assert_eq!(
         fs::read_to_string(run.join("metrics.jsonl")).unwrap(),
         metrics
     );
+    assert_eq!(report_of(&run)["metrics"]["error"].as_f64().unwrap(), error);
 
-    // Its configuration is validated like any other model's.
-    let refused = launch::train::<RunningMean>(
-        request(json!({"learning_rate": 2.0})),
-        BackendChoice::Ndarray,
-    );
-    assert!(refused.is_err());
+    // Its configuration is validated like any other model's, and its flags parsed as any.
+    let refused = command(&[
+        "train",
+        "running-mean",
+        "--learning-rate",
+        "2",
+        "--out",
+        out,
+    ]);
+    assert!(format!("{:#}", refused.unwrap_err()).contains("learning rate"));
+    assert!(command(&["train", "running-mean", "--bogus", "--out", out]).is_err());
 }

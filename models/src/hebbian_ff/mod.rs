@@ -289,3 +289,6 @@ impl<B: Backend> SavedNetwork<B> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::BayesianSynapseExperiment;
 use crate::config::Range;
 use crate::experiments::shared::rate_networks::RateNetworkFlags;
-use crate::flags::{overlay_of, CommandLine, TrainFlags};
+use crate::flags::{overlay_of, CommandLine, NoEvalFlags, TrainFlags};
 
 impl CommandLine for BayesianSynapseExperiment {
     type Flags = BayesianSynapseFlags;
@@ -113,7 +113,3 @@ impl TrainFlags for BayesianSynapseFlags {
         Ok(overlay)
     }
 }
-
-/// `eval` on a bayesian-synapse checkpoint takes no options.
-#[derive(Debug, Args, Serialize)]
-pub struct NoEvalFlags {}

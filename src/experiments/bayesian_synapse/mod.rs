@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-pub use flags::{BayesianSynapseFlags, NoEvalFlags};
+pub use flags::BayesianSynapseFlags;
 pub use trials::{SynapseNetworks, TestPoint};
 
 use trials::{period, scored, target_tensor, Mode, Trials, TrialsState};

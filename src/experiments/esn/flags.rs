@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::EsnExperiment;
-use crate::flags::{overlay_of, CommandLine, TrainFlags};
+use crate::flags::{overlay_of, CommandLine, NoEvalFlags, TrainFlags};
 
 impl CommandLine for EsnExperiment {
     type Flags = EsnFlags;
@@ -56,7 +56,3 @@ impl TrainFlags for EsnFlags {
         overlay_of(self)
     }
 }
-
-/// `eval` on an esn checkpoint takes no options.
-#[derive(Debug, Args, Serialize)]
-pub struct NoEvalFlags {}

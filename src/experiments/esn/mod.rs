@@ -14,7 +14,7 @@ use plastic_tasks::SeriesTask;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-pub use flags::{EsnFlags, NoEvalFlags};
+pub use flags::EsnFlags;
 
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::config::{check_ranges, Range};

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::ForceExperiment;
 use crate::experiments::shared::rate_networks::RateNetworkFlags;
-use crate::flags::{overlay_of, CommandLine, TrainFlags};
+use crate::flags::{overlay_of, CommandLine, NoEvalFlags, TrainFlags};
 
 impl CommandLine for ForceExperiment {
     type Flags = ForceFlags;
@@ -55,7 +55,3 @@ impl TrainFlags for ForceFlags {
         Ok(overlay)
     }
 }
-
-/// `eval` on a force checkpoint takes no options.
-#[derive(Debug, Args, Serialize)]
-pub struct NoEvalFlags {}

@@ -14,7 +14,7 @@ use plastic_tasks::{four_sines, FOUR_SINES_PERIOD};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-pub use flags::{ForceFlags, NoEvalFlags};
+pub use flags::ForceFlags;
 
 use crate::checkpoint::{Checkpoint, MODEL_FILE};
 use crate::config::{check_ranges, Range};

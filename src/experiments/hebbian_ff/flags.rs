@@ -10,7 +10,9 @@ use super::sweep::SEED_TABLE;
 use super::HebbianFfExperiment;
 use crate::experiment::launch::Variant;
 use crate::experiments::shared::local_rules::FfTask;
-use crate::flags::{overlay_of, parse_layer_sizes, CommandLine, LayerSizes, TrainFlags};
+use crate::flags::{
+    overlay_of, parse_layer_sizes, CommandLine, LayerSizes, NoEvalFlags, TrainFlags,
+};
 
 impl CommandLine for HebbianFfExperiment {
     type Flags = HebbianFfFlags;
@@ -131,7 +133,3 @@ impl TrainFlags for HebbianFfFlags {
             .then(|| format!("sweep-seed{}", self.seed.unwrap_or(0)))
     }
 }
-
-/// `eval` on a hebbian-ff checkpoint takes no options.
-#[derive(Debug, Args, Serialize)]
-pub struct NoEvalFlags {}

@@ -17,7 +17,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 pub use config::HebbianFfRun;
-pub use flags::{HebbianFfFlags, NoEvalFlags};
+pub use flags::HebbianFfFlags;
 
 use crate::checkpoint::{Checkpoint, METRICS_FILE, MODEL_FILE};
 use crate::experiment::{Experiment, Finished, NoOptions, Report};

@@ -383,3 +383,6 @@ pub fn angle_degrees(terms: [f64; 3]) -> f64 {
         90.0
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,13 +1,12 @@
 //! The explicit backward passes of the feedback-alignment MLP: BP equals Burn's autodiff,
 //! FA with the transposed forward weights as feedback equals BP, and FA learns.
-#![cfg(feature = "ndarray")]
 
+use crate::feedback_alignment::{alignment_terms, angle_degrees};
+use crate::{Activation, Feedback, Loss, Method, Mlp, MlpConfig};
 use burn::backend::{Autodiff, NdArray};
 use burn::module::AutodiffModule;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor, TensorData};
-use plastic_models::feedback_alignment::{alignment_terms, angle_degrees};
-use plastic_models::{Activation, Feedback, Loss, Method, Mlp, MlpConfig};
 
 type F64 = NdArray<f64>;
 

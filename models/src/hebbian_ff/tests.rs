@@ -1,14 +1,13 @@
 //! Each local rule's single update on a small network, against numbers worked out by hand
 //! from the rule's formula, in f64; and a batch of replications updates each one alone.
-#![cfg(feature = "ndarray")]
 
-use burn::backend::NdArray;
-use burn::tensor::{Tensor, TensorData};
-use plastic_models::hebbian_ff::{
+use crate::hebbian_ff::{
     BoundedHebbian, DeltaRule, OjaRule, RewardModulatedHebbian, SupervisedHebbian,
     UnsupervisedHebbian,
 };
-use plastic_models::{FeedForward, FeedForwardConfig, LocalRule, OutputActivation, RuleStep};
+use crate::{FeedForward, FeedForwardConfig, LocalRule, OutputActivation, RuleStep};
+use burn::backend::NdArray;
+use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

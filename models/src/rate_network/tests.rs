@@ -1,15 +1,14 @@
 //! The rate network and its readout rules against hand computations and closed-form solves,
 //! in f64: one step of the closed loop, the drawn weights' statistics, recursive least
 //! squares against a direct ridge solve, and one classical and one Bayesian delta update.
-#![cfg(feature = "ndarray")]
 
+use crate::rate_network::{
+    DeltaRate, DeltaReadout, DeltaRule, NetworkDraw, RateNetwork, RateNetworkConfig, Rls,
+};
 use burn::backend::NdArray;
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
-use plastic_models::rate_network::{
-    DeltaRate, DeltaReadout, DeltaRule, NetworkDraw, RateNetwork, RateNetworkConfig, Rls,
-};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

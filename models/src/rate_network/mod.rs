@@ -356,3 +356,6 @@ pub fn stop_mask<B: Backend>(
         .collect();
     Tensor::from_data(TensorData::new(flags, [networks, runs, neurons]), device)
 }
+
+#[cfg(test)]
+mod tests;

@@ -314,3 +314,6 @@ impl<B: Backend> DenseMemory<B> {
         states
     }
 }
+
+#[cfg(test)]
+mod tests;

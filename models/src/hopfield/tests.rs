@@ -1,11 +1,8 @@
 //! The classic Hopfield network: storage, energy, fixed points and recall.
-#![cfg(feature = "ndarray")]
 
+use crate::hopfield::{degraded, overlaps, random_patterns, sign, AsynchronousMemory, Hopfield};
 use burn::backend::NdArray;
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::hopfield::{
-    degraded, overlaps, random_patterns, sign, AsynchronousMemory, Hopfield,
-};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -107,7 +104,7 @@ fn patterns_that_do_not_fit_are_refused() {
 
 #[test]
 fn a_dense_memory_recalls_at_a_load_the_classic_network_cannot_hold() {
-    use plastic_models::hopfield::{DenseMemory, Interaction};
+    use crate::hopfield::{DenseMemory, Interaction};
     let device = Default::default();
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     // P/N = 0.4, far above the classic capacity of 0.138.
@@ -135,7 +132,7 @@ fn a_dense_memory_recalls_at_a_load_the_classic_network_cannot_hold() {
 
 #[test]
 fn a_dense_memory_never_raises_its_energy() {
-    use plastic_models::hopfield::{DenseMemory, Interaction};
+    use crate::hopfield::{DenseMemory, Interaction};
     let device = Default::default();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     for interaction in [

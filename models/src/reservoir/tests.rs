@@ -1,14 +1,13 @@
 //! The echo-state network's parts against hand computations and closed-form solves, in f64:
 //! one reservoir step, the spectral radius of a fresh reservoir, the ridge readout, and a
 //! small network predicting Mackey–Glass one step ahead.
-#![cfg(feature = "ndarray")]
 
+use crate::reservoir::{spectral_radius, Esn, EsnConfig, Readout};
+use crate::Kernels;
 use burn::backend::NdArray;
 use burn::module::Param;
 use burn::tensor::{Tensor, TensorData};
 use nalgebra::{DMatrix, DVector};
-use plastic_models::reservoir::{spectral_radius, Esn, EsnConfig, Readout};
-use plastic_models::Kernels;
 use plastic_tasks::MackeyGlass;
 
 type B = NdArray<f64>;
