@@ -5,7 +5,7 @@
 //! dispatches to.
 
 use std::marker::PhantomData;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use crate::backend::BackendChoice;
 use crate::checkpoint::Checkpoint;
-use crate::experiment::launch::{self, TrainRequest, Trained, Variant};
+use crate::experiment::launch::{
+    self, ImportRequest, TrainRequest, Trained, Variant, WeightsReport,
+};
 use crate::experiment::{Experiment, Report};
 
 /// The command line of an experiment: its `train` flags and its `eval` flags.
@@ -101,6 +103,19 @@ pub trait Entry: Send + Sync {
         matches: &ArgMatches,
         backend: BackendChoice,
     ) -> anyhow::Result<Report>;
+    /// Runs `export` on `checkpoint`, a checkpoint of this model.
+    fn export(
+        &self,
+        checkpoint: &Checkpoint,
+        file: &Path,
+        backend: BackendChoice,
+    ) -> anyhow::Result<WeightsReport>;
+    /// Runs `import --model` this model.
+    fn import(
+        &self,
+        request: &ImportRequest,
+        backend: BackendChoice,
+    ) -> anyhow::Result<WeightsReport>;
 }
 
 struct ExperimentEntry<E>(PhantomData<fn() -> E>);
@@ -207,6 +222,23 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
         }
         let flags = E::EvalFlags::from_arg_matches(matches)?;
         launch::eval::<E>(checkpoint, overlay_of(&flags)?, backend)
+    }
+
+    fn export(
+        &self,
+        checkpoint: &Checkpoint,
+        file: &Path,
+        backend: BackendChoice,
+    ) -> anyhow::Result<WeightsReport> {
+        launch::export::<E>(checkpoint, file, backend)
+    }
+
+    fn import(
+        &self,
+        request: &ImportRequest,
+        backend: BackendChoice,
+    ) -> anyhow::Result<WeightsReport> {
+        launch::import::<E>(request, backend)
     }
 }
 

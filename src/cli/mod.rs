@@ -3,6 +3,7 @@
 
 mod commands;
 mod tools;
+mod weights;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
@@ -10,6 +11,7 @@ use serde_json::{json, Value};
 
 pub use commands::{EvalCommand, TrainCommand};
 pub use tools::{BenchArgs, BenchModel, CompareArgs};
+pub use weights::{ExportArgs, ImportArgs};
 
 use crate::backend::{self, BackendChoice};
 use crate::checkpoint::RunDir;
@@ -44,6 +46,10 @@ pub enum Command {
     Train(TrainCommand),
     /// Evaluate a checkpoint (the model is read from it)
     Eval(EvalCommand),
+    /// Write the weights of a checkpoint to a safetensors file (tensor names: docs/weights.md)
+    Export(ExportArgs),
+    /// Read weights (safetensors, or a PyTorch dict of tensors) into a new run directory
+    Import(ImportArgs),
     /// Time training episodes and print JSON lines (median seconds per episode, peak memory)
     #[command(subcommand)]
     Bench(BenchModel),
@@ -184,6 +190,39 @@ pub fn run_with(cli: Cli, entries: &[Box<dyn Entry>]) -> anyhow::Result<Option<V
                 );
             };
             let report = entries[index].eval(&checkpoint, &eval.matches, backend)?;
+            Some(serde_json::to_value(report)?)
+        }
+        Command::Export(args) => {
+            let backend = backend()?;
+            let (_, checkpoint) = RunDir::open(&args.dir)?;
+            let Some(index) = find(entries, checkpoint.model()) else {
+                bail!(
+                    "{} holds a checkpoint of unknown model '{}'",
+                    args.dir.display(),
+                    checkpoint.model()
+                );
+            };
+            let report = entries[index].export(&checkpoint, &args.output, backend)?;
+            println!("{}", report.text("wrote"));
+            Some(serde_json::to_value(report)?)
+        }
+        Command::Import(args) => {
+            let backend = backend()?;
+            let Some(index) = find(entries, &args.model) else {
+                let known: Vec<&str> = entries.iter().map(|e| e.name()).collect();
+                bail!(
+                    "unknown model '{}' (known: {})",
+                    args.model,
+                    known.join(", ")
+                );
+            };
+            let report = entries[index].import(&args.request(), backend)?;
+            println!(
+                "{}\nrun: {} (eval it with: plastic-zoo eval {})",
+                report.text("read"),
+                report.run.display(),
+                report.run.display()
+            );
             Some(serde_json::to_value(report)?)
         }
         Command::Bench(BenchModel::PlasticRnn(args)) => {

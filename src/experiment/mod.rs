@@ -10,12 +10,13 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::backend::AutodiffBackend;
+use burn::module::Module;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, RunState, MODEL_FILE};
 use crate::trainer::{Schedule, Trainer};
 
 /// The `eval` options of a model whose evaluation takes none.
@@ -40,6 +41,9 @@ pub trait Experiment: 'static {
     type Run: Serialize + DeserializeOwned + Clone + Debug;
     /// The options of `eval` on this model's checkpoints.
     type EvalOptions: Serialize + DeserializeOwned + Default + Debug;
+    /// The network a checkpoint holds (its `model.mpk`): what `export` writes and `import`
+    /// reads.
+    type Network<B: Backend>: Module<B>;
 
     /// Presets by name, each with a one-line description; the first is the default.
     fn presets() -> Vec<(&'static str, String)>;
@@ -71,6 +75,14 @@ pub trait Experiment: 'static {
         Ok(())
     }
 
+    /// A network of the shapes a checkpoint of `run` in `state` holds, its weights not yet
+    /// loaded (see [`saved_network`]).
+    fn network<B: Backend>(
+        run: &Self::Run,
+        state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>>;
+
     /// Trains `run` on backend `B` (from its first step or from the trainer's checkpoint).
     fn train<B: AutodiffBackend>(
         run: &Self::Run,
@@ -94,6 +106,17 @@ pub trait Experiment: 'static {
     {
         Ok(None)
     }
+}
+
+/// The network `checkpoint` of `run` holds, refused unless every parameter has the shape
+/// the run's configuration gives it.
+pub fn saved_network<E: Experiment, B: Backend>(
+    run: &E::Run,
+    checkpoint: &Checkpoint,
+    device: &B::Device,
+) -> anyhow::Result<E::Network<B>> {
+    let fresh = E::network::<B>(run, &checkpoint.state, device)?;
+    checkpoint.load_module_checked(MODEL_FILE, fresh, device)
 }
 
 /// A run that one command trained.

@@ -197,3 +197,54 @@ pub fn wgpu_runs_here() -> bool {
         false
     })
 }
+
+/// Small settings per model, so that a run an option leaves valid ends in seconds.
+pub fn small_settings(model: &str) -> Vec<(&'static str, &'static str)> {
+    match model {
+        "plastic-rnn" | "rnn" | "lstm" => vec![
+            ("--neurons", "8"),
+            ("--patterns", "2"),
+            ("--episodes", "2"),
+            ("--eval-episodes", "2"),
+        ],
+        "cue-reward" => vec![
+            ("--episodes", "2"),
+            ("--hidden", "6"),
+            ("--steps", "10"),
+            ("--batch", "2"),
+            ("--eval-episodes", "2"),
+        ],
+        "hebbian-ff" => vec![("--replications", "2"), ("--updates", "4")],
+        "learned-rule" => vec![
+            ("--meta-steps", "1"),
+            ("--inner-steps", "2"),
+            ("--meta-batch", "1"),
+            ("--hidden", "3"),
+        ],
+        "feedback-alignment" => vec![("--method", "bp"), ("--steps", "20"), ("--hidden", "4")],
+        "esn" => vec![("--units", "20"), ("--samples", "600"), ("--warmup", "10")],
+        "force" => vec![
+            ("--neurons", "20"),
+            ("--train-time", "120"),
+            ("--test-time", "120"),
+        ],
+        "bayesian-synapse" => vec![
+            ("--neurons", "20"),
+            ("--networks", "1"),
+            ("--targets", "1"),
+            ("--trials", "2"),
+        ],
+        "hopfield" => vec![("--neurons", "40"), ("--min-probes", "4")],
+        "sorn" => vec![
+            ("--excitatory", "40"),
+            ("--inhibitory", "8"),
+            ("--repeats", "4"),
+            ("--replicates", "1"),
+            ("--plastic-steps", "100"),
+            ("--readout-train", "200"),
+            ("--readout-test", "100"),
+            ("--input-pool", "4"),
+        ],
+        _ => Vec::new(),
+    }
+}

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::common::{stderr, BIN};
+use crate::common::{small_settings, stderr, BIN};
 use clap::{Arg, CommandFactory};
 use plastic_zoo::cli::Cli;
 
@@ -232,57 +232,6 @@ fn float_options_state_their_range_and_validation_holds_to_it() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Small settings per model, so that a run an option leaves valid ends in seconds.
-fn small(model: &str) -> Vec<(&'static str, &'static str)> {
-    match model {
-        "plastic-rnn" | "rnn" | "lstm" => vec![
-            ("--neurons", "6"),
-            ("--patterns", "2"),
-            ("--episodes", "2"),
-            ("--eval-episodes", "2"),
-        ],
-        "cue-reward" => vec![
-            ("--episodes", "2"),
-            ("--hidden", "6"),
-            ("--steps", "10"),
-            ("--batch", "2"),
-            ("--eval-episodes", "2"),
-        ],
-        "hebbian-ff" => vec![("--replications", "2"), ("--updates", "4")],
-        "learned-rule" => vec![
-            ("--meta-steps", "1"),
-            ("--inner-steps", "2"),
-            ("--meta-batch", "1"),
-            ("--hidden", "3"),
-        ],
-        "feedback-alignment" => vec![("--method", "bp"), ("--steps", "20"), ("--hidden", "4")],
-        "esn" => vec![("--units", "20"), ("--samples", "600"), ("--warmup", "10")],
-        "force" => vec![
-            ("--neurons", "20"),
-            ("--train-time", "120"),
-            ("--test-time", "120"),
-        ],
-        "bayesian-synapse" => vec![
-            ("--neurons", "20"),
-            ("--networks", "1"),
-            ("--targets", "1"),
-            ("--trials", "2"),
-        ],
-        "hopfield" => vec![("--neurons", "40"), ("--min-probes", "4")],
-        "sorn" => vec![
-            ("--excitatory", "40"),
-            ("--inhibitory", "8"),
-            ("--repeats", "4"),
-            ("--replicates", "1"),
-            ("--plastic-steps", "100"),
-            ("--readout-train", "200"),
-            ("--readout-test", "100"),
-            ("--input-pool", "4"),
-        ],
-        _ => Vec::new(),
-    }
-}
-
 /// Runs `args` for at most `limit`; `None`: still running then (killed).
 fn run_bounded(args: &[String], limit: Duration) -> Option<(Option<i32>, String)> {
     let mut child = Command::new(BIN)
@@ -335,7 +284,7 @@ fn integer_options_at_their_boundaries_never_panic() {
             let mut args = option.path.clone();
             match option.path.first().map(String::as_str) {
                 Some("train") => {
-                    for (name, default) in small(&option.path[1]) {
+                    for (name, default) in small_settings(&option.path[1]) {
                         if name != flag {
                             args.extend([name.to_string(), default.to_string()]);
                         }

@@ -11,9 +11,9 @@ use std::fs;
 use burn::module::{Module, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
-use plastic_zoo::checkpoint::{Checkpoint, RunDir, MODEL_FILE};
+use plastic_zoo::checkpoint::{Checkpoint, RunDir, RunState};
 use plastic_zoo::cli;
-use plastic_zoo::experiment::{Experiment, NoOptions, Report};
+use plastic_zoo::experiment::{saved_network, Experiment, NoOptions, Report};
 use plastic_zoo::experiments;
 use plastic_zoo::flags::{entry, overlay_of, CommandLine, Entry, NoEvalFlags, TrainFlags};
 use plastic_zoo::metrics::EpisodeMetrics;
@@ -118,6 +118,7 @@ impl Experiment for RunningMean {
 
     type Run = MeanRun;
     type EvalOptions = NoOptions;
+    type Network<B: Backend> = Estimate<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         vec![("default", "mean 3, η 0.05".into())]
@@ -156,6 +157,14 @@ impl Experiment for RunningMean {
         4
     }
 
+    fn network<B: Backend>(
+        _run: &MeanRun,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Estimate<B>> {
+        Ok(fresh(device))
+    }
+
     fn train<B: AutodiffBackend>(
         run: &MeanRun,
         trainer: Trainer,
@@ -179,8 +188,7 @@ impl Experiment for RunningMean {
         _options: &NoOptions,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let estimate =
-            checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, fresh(device), device)?;
+        let estimate = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let error = error(&estimate, run.mean);
         Ok(Report::new(Self::NAME, "mean")
             .metric("error", error)

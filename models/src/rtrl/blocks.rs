@@ -7,7 +7,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use rayon::prelude::*;
 
-use super::{Retention, Sensitivity, Window};
+use super::window::{Retention, Sensitivity, Window};
 
 /// Floats of trace sensitivity per block of parameter columns: each block is small enough
 /// to stay in a core's cache through a whole window, which on CPUs matters more than the

@@ -4,8 +4,13 @@
 
 mod group;
 mod plan;
+mod weights;
 
 pub use group::GROUP_FILE;
+pub use weights::{
+    export, import, tensors_of, ImportRequest, TensorInfo, WeightsFormat, WeightsReport,
+    IMPORTED_FILE,
+};
 
 use std::path::PathBuf;
 use std::time::Instant;

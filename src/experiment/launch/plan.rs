@@ -30,6 +30,13 @@ pub(super) fn resume<E: Experiment>(
             path.display()
         );
     }
+    if dir.file(super::IMPORTED_FILE).exists() {
+        bail!(
+            "{} holds imported weights ({}): it has no optimizer state or metrics to go on from; eval it, or train a new run",
+            dir.path.display(),
+            super::IMPORTED_FILE
+        );
+    }
     let _lock = dir.lock()?;
     let (run, start) = plan::<E>(
         &dir,

@@ -11,7 +11,7 @@ mod trials;
 use std::time::Instant;
 
 use anyhow::{ensure, Context};
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use plastic_models::rate_network::{DeltaRate, DeltaRule};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -22,9 +22,9 @@ pub use trials::{SynapseNetworks, TestPoint};
 
 use trials::{period, scored, target_tensor, Mode, Trials, TrialsState};
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{Experiment, NoOptions, Report};
+use crate::experiment::{saved_network, Experiment, NoOptions, Report};
 use crate::experiments::shared::rate_networks::RateNetworks;
 use crate::memory::floats;
 use crate::trainer::{LocalSteps, Schedule, Trainer};
@@ -125,6 +125,7 @@ impl Experiment for BayesianSynapseExperiment {
 
     type Run = BayesianSynapseRun;
     type EvalOptions = NoOptions;
+    type Network<B: Backend> = SynapseNetworks<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         vec![(
@@ -228,6 +229,14 @@ impl Experiment for BayesianSynapseExperiment {
         )
     }
 
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        SynapseNetworks::new(run, device)
+    }
+
     fn train<B: AutodiffBackend>(
         run: &BayesianSynapseRun,
         trainer: Trainer,
@@ -265,9 +274,7 @@ impl Experiment for BayesianSynapseExperiment {
         device: &B::Device,
     ) -> anyhow::Result<Report> {
         let (_, targets) = target_tensor::<B::InnerBackend>(run, device)?;
-        let empty = SynapseNetworks::new(run, device)?;
-        let mut networks =
-            checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, empty, device)?;
+        let mut networks = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let state: TrialsState = serde_json::from_value(checkpoint.state.learner.clone())
             .context("the checkpoint's trial record is not readable")?;
         let tested = period(&mut networks, &targets, Mode::Test, false)?;

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 pub use config::{AgentNetwork, CueRewardRun, CUE_REWARD_PRESETS};
 pub use flags::CueRewardFlags;
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
-use crate::experiment::{Experiment, Finished, Report};
+use crate::checkpoint::{Checkpoint, RunState};
+use crate::experiment::{saved_network, Experiment, Finished, Report};
 use crate::experiments::shared::pattern::PATTERN_RESUMABLE;
 use crate::experiments::shared::{episode_rng, write_curve_of};
 use crate::memory::floats;
@@ -49,6 +49,7 @@ impl Experiment for CueRewardExperiment {
 
     type Run = CueRewardRun;
     type EvalOptions = CueRewardEval;
+    type Network<B: Backend> = PlasticAgent<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         CUE_REWARD_PRESETS
@@ -98,6 +99,17 @@ impl Experiment for CueRewardExperiment {
         } + 8 * batch * n;
         let parameters = run.network.agent_config(&run.task).parameter_count() as u128;
         floats(steps * per_step + 4 * parameters)
+    }
+
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        Ok(run
+            .network
+            .agent_config(&run.task)
+            .init::<B>(run.train.seed, device))
     }
 
     fn train<B: AutodiffBackend>(
@@ -158,7 +170,7 @@ impl Experiment for CueRewardExperiment {
         if episodes == 0 {
             bail!("eval needs at least 1 episode");
         }
-        let agent = load_checked::<B::InnerBackend>(run, checkpoint, device)?;
+        let agent = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let score = evaluate(&agent, &run.task, episodes)?;
         Ok(report(run, &score).text(score.to_string()))
     }
@@ -173,17 +185,4 @@ fn report(run: &CueRewardRun, score: &RewardScore) -> Report {
             "parameters",
             run.network.agent_config(&run.task).parameter_count() as f64,
         )
-}
-
-/// Loads the saved agent and checks its shapes against the run's configuration.
-fn load_checked<B: Backend>(
-    run: &CueRewardRun,
-    checkpoint: &Checkpoint,
-    device: &B::Device,
-) -> anyhow::Result<PlasticAgent<B>> {
-    let fresh = run
-        .network
-        .agent_config(&run.task)
-        .init::<B>(run.train.seed, device);
-    checkpoint.load_module_checked(MODEL_FILE, fresh, device)
 }

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 pub use flags::EsnFlags;
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{Experiment, NoOptions, Report};
+use crate::experiment::{saved_network, Experiment, NoOptions, Report};
 use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
 use crate::stats::population_sd;
@@ -238,6 +238,7 @@ impl Experiment for EsnExperiment {
 
     type Run = EsnRun;
     type EvalOptions = NoOptions;
+    type Network<B: Backend> = EchoStateNetwork<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         SeriesTask::ALL
@@ -351,6 +352,17 @@ impl Experiment for EsnExperiment {
         floats(2 * samples * units + 2 * samples * units + 6 * units * units)
     }
 
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        Ok(EchoStateNetwork::unfitted(
+            run.reservoir().init::<B>(device)?,
+            1,
+        ))
+    }
+
     fn train<B: AutodiffBackend>(
         run: &EsnRun,
         trainer: Trainer,
@@ -388,8 +400,7 @@ impl Experiment for EsnExperiment {
         _options: &NoOptions,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let empty = EchoStateNetwork::unfitted(run.reservoir().init::<B::InnerBackend>(device)?, 1);
-        let network = checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, empty, device)?;
+        let network = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let (states, targets) = drive(&network, run)?;
         let split = run.split();
         let test_states = host_tensor::<B::InnerBackend, 2>(

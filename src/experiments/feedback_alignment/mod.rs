@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::bail;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use plastic_tasks::product::TARGET_VARIANCE;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -26,8 +26,8 @@ pub use learner::angle_name;
 pub use plots::{ALIGNMENT_PLOT, LEARNING_CURVE_PLOT};
 pub use product::PRODUCT_TRACE_PLOT;
 
-use crate::checkpoint::{Checkpoint, METRICS_FILE, MODEL_FILE};
-use crate::experiment::{Experiment, Finished, Report};
+use crate::checkpoint::{Checkpoint, RunState, METRICS_FILE};
+use crate::experiment::{saved_network, Experiment, Finished, Report};
 use crate::memory::floats;
 use crate::metrics::MetricsLog;
 use crate::plot;
@@ -60,6 +60,7 @@ impl Experiment for FeedbackAlignmentExperiment {
 
     type Run = FeedbackAlignmentRun;
     type EvalOptions = FeedbackAlignmentEval;
+    type Network<B: Backend> = plastic_models::feedback_alignment::Mlp<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         vec![
@@ -130,6 +131,14 @@ impl Experiment for FeedbackAlignmentExperiment {
             }
         }
         Ok(())
+    }
+
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        Ok(run.network.init(&mut ChaCha8Rng::seed_from_u64(0), device))
     }
 
     fn train<B: AutodiffBackend>(
@@ -220,11 +229,7 @@ impl Experiment for FeedbackAlignmentExperiment {
         options: &FeedbackAlignmentEval,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let mlp = checkpoint.load_module::<B::InnerBackend, _>(
-            MODEL_FILE,
-            run.network.init(&mut ChaCha8Rng::seed_from_u64(0), device),
-            device,
-        )?;
+        let mlp = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let label = format!(
             "{} checkpoint ({} on {})",
             Self::NAME,

@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 pub use flags::ForceFlags;
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{Experiment, NoOptions, Report};
+use crate::experiment::{saved_network, Experiment, NoOptions, Report};
 use crate::experiments::shared::rate_networks::RateNetworks;
 use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
@@ -271,6 +271,7 @@ impl Experiment for ForceExperiment {
 
     type Run = ForceRun;
     type EvalOptions = NoOptions;
+    type Network<B: Backend> = ForceNetworks<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         vec![(
@@ -360,6 +361,14 @@ impl Experiment for ForceExperiment {
         floats(networks * (4 * neurons * neurons + 3 * steps))
     }
 
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        fresh_networks(run, device)
+    }
+
     fn train<B: AutodiffBackend>(
         run: &ForceRun,
         trainer: Trainer,
@@ -398,9 +407,7 @@ impl Experiment for ForceExperiment {
         _options: &NoOptions,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let empty = fresh_networks(run, device)?;
-        let mut networks =
-            checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, empty, device)?;
+        let mut networks = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let trained = (checkpoint.state.step * run.steps_per_period()).min(run.training_steps());
         Ok(test(&mut networks, run, trained)?.1)
     }

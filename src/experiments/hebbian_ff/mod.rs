@@ -9,8 +9,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::bail;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use plastic_models::SavedNetwork;
 use plastic_tasks::TwoInputTask;
 use rand::SeedableRng;
@@ -19,8 +18,8 @@ use rand_chacha::ChaCha8Rng;
 pub use config::HebbianFfRun;
 pub use flags::HebbianFfFlags;
 
-use crate::checkpoint::{Checkpoint, METRICS_FILE, MODEL_FILE};
-use crate::experiment::{Experiment, Finished, NoOptions, Report};
+use crate::checkpoint::{Checkpoint, RunState, METRICS_FILE};
+use crate::experiment::{saved_network, Experiment, Finished, NoOptions, Report};
 use crate::experiments::shared::local_rules::{probe_outputs, FfTask, Replicas, Score};
 use crate::memory::floats;
 use crate::metrics::MetricsLog;
@@ -43,6 +42,7 @@ impl Experiment for HebbianFfExperiment {
 
     type Run = HebbianFfRun;
     type EvalOptions = NoOptions;
+    type Network<B: Backend> = SavedNetwork<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         vec![
@@ -98,6 +98,18 @@ impl Experiment for HebbianFfExperiment {
         let weights: u128 = shapes.iter().map(|[o, i]| (o * i) as u128).sum();
         let units: u128 = shapes.iter().map(|[o, _]| *o as u128).sum::<u128>() + 2;
         floats(run.replications as u128 * (6 * weights + 30 * units))
+    }
+
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        Ok(SavedNetwork::empty(
+            &run.network(),
+            run.replications,
+            device,
+        ))
     }
 
     fn train<B: AutodiffBackend>(
@@ -156,23 +168,7 @@ impl Experiment for HebbianFfExperiment {
         device: &B::Device,
     ) -> anyhow::Result<Report> {
         let config = run.network();
-        let saved = checkpoint.load_module::<B::InnerBackend, _>(
-            MODEL_FILE,
-            SavedNetwork::empty(&config, run.replications, device),
-            device,
-        )?;
-        let found: Vec<[usize; 3]> = saved.layers.iter().map(|w| w.dims()).collect();
-        let expected: Vec<[usize; 3]> = config
-            .layer_shapes()
-            .iter()
-            .map(|[o, i]| [run.replications, *o, *i])
-            .collect();
-        if found != expected {
-            bail!(
-                "{} holds layers of shapes {found:?}, but its configuration needs {expected:?}",
-                checkpoint.dir.display()
-            );
-        }
+        let saved = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let network = saved.to_network(config.output_activation);
         let score = run.data()?.score(&network)?;
         let mut text = format!(

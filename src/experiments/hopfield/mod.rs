@@ -20,9 +20,9 @@ pub use flags::{HopfieldEvalFlags, HopfieldFlags};
 
 use cells::{one_step_flips, probe_classic, probe_dense, stored_patterns, stream, Cell, Tally};
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{Experiment, Report};
+use crate::experiment::{saved_network, Experiment, Report};
 use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
@@ -258,6 +258,7 @@ impl Experiment for HopfieldExperiment {
 
     type Run = HopfieldRun;
     type EvalOptions = EvalOptions;
+    type Network<B: Backend> = Hopfield<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         vec![
@@ -366,13 +367,38 @@ impl Experiment for HopfieldExperiment {
             .unwrap_or(0)
     }
 
+    fn network<B: Backend>(
+        run: &Self::Run,
+        state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        // The classic network of the last cell saved, or of the first before any.
+        let sweep: SweepState = if state.learner.is_null() {
+            SweepState::default()
+        } else {
+            serde_json::from_value(state.learner.clone())
+                .context("the checkpoint's record of measured cells is not readable")?
+        };
+        let neurons = match sweep.saved_cell {
+            Some(index) => run
+                .cells()
+                .get(index)
+                .map(|cell| cell.neurons)
+                .with_context(|| {
+                    format!("the checkpoint names cell {index}, which the run does not have")
+                })?,
+            None => first_neurons(run),
+        };
+        Ok(Hopfield::empty(neurons, device))
+    }
+
     fn train<B: AutodiffBackend>(
         run: &HopfieldRun,
         trainer: Trainer,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
         let started = std::time::Instant::now();
-        let first = run.neurons.first().copied().unwrap_or(run.dense_neurons);
+        let first = first_neurons(run);
         let mut learner = LocalSteps(Sweep::<B::InnerBackend> {
             run: run.clone(),
             cells: run.cells(),
@@ -404,8 +430,7 @@ impl Experiment for HopfieldExperiment {
             .context("the run saved no classic network: it probed dense memories only")?;
         let cell = run.cells()[index];
         let network = cell.networks(run.min_probes) - 1;
-        let empty = Hopfield::<B::InnerBackend>::empty(cell.neurons, device);
-        let hopfield = checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, empty, device)?;
+        let hopfield = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let patterns = stored_patterns::<B::InnerBackend>(run, index, &cell, network, device);
         let mut rng = stream(options.seed, index, network, 2);
         let mut tally = Tally::default();
@@ -427,4 +452,9 @@ impl Experiment for HopfieldExperiment {
                 measured.text
             )))
     }
+}
+
+/// The units of the network a sweep starts with.
+fn first_neurons(run: &HopfieldRun) -> usize {
+    run.neurons.first().copied().unwrap_or(run.dense_neurons)
 }

@@ -9,7 +9,7 @@ mod plot;
 
 use anyhow::bail;
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use plastic_models::LearnedRule as RuleNetwork;
 use plastic_tasks::TwoInputTask;
 use rand::{Rng, SeedableRng};
@@ -22,8 +22,8 @@ pub use flags::{LearnedRuleEvalFlags, LearnedRuleFlags};
 pub use meta::{inner_loop, meta_loss};
 pub use plot::write_rule_plot;
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
-use crate::experiment::{Experiment, Report};
+use crate::checkpoint::{Checkpoint, RunState};
+use crate::experiment::{saved_network, Experiment, Report};
 use crate::memory::floats;
 use crate::trainer::{GradientSteps, Schedule, Trainer};
 
@@ -72,6 +72,7 @@ impl Experiment for LearnedRuleExperiment {
 
     type Run = LearnedRuleRun;
     type EvalOptions = LearnedRuleEval;
+    type Network<B: Backend> = RuleNetwork<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         vec![
@@ -130,6 +131,14 @@ impl Experiment for LearnedRuleExperiment {
         floats(run.train.batch as u128 * synapses * kept * per_synapse)
     }
 
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        Ok(run.rule.init::<B>(device))
+    }
+
     fn train<B: AutodiffBackend>(
         run: &LearnedRuleRun,
         trainer: Trainer,
@@ -183,11 +192,7 @@ impl Experiment for LearnedRuleExperiment {
         if tasks.is_empty() {
             bail!("--task names no task");
         }
-        let rule = checkpoint.load_module::<B::InnerBackend, _>(
-            MODEL_FILE,
-            run.rule.init::<B::InnerBackend>(device),
-            device,
-        )?;
+        let rule = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let evaluation = Evaluation {
             tasks: &tasks,
             budgets: &options.budgets.clone().unwrap_or_else(|| run.budgets()),

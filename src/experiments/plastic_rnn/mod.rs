@@ -21,8 +21,8 @@ use plastic_tasks::PATTERN_PRESETS;
 pub use config::PlasticRnnRun;
 pub use flags::PlasticRnnFlags;
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
-use crate::experiment::{Experiment, Report};
+use crate::checkpoint::{Checkpoint, RunState};
+use crate::experiment::{saved_network, Experiment, Report};
 use crate::experiments::shared::episode_rng;
 use crate::experiments::shared::pattern::{
     evaluate, EvalScore, PatternEval, PATTERN_HEADLINE, PATTERN_RESUMABLE,
@@ -46,6 +46,7 @@ impl Experiment for PlasticRnnExperiment {
 
     type Run = PlasticRnnRun;
     type EvalOptions = PatternEval;
+    type Network<B: Backend> = PlasticRnn<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         PATTERN_PRESETS
@@ -114,6 +115,14 @@ impl Experiment for PlasticRnnExperiment {
         }
     }
 
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        Ok(run.model.init::<B>(run.train.seed, device))
+    }
+
     fn train<B: AutodiffBackend>(
         run: &PlasticRnnRun,
         trainer: Trainer,
@@ -160,7 +169,7 @@ impl Experiment for PlasticRnnExperiment {
         if options.episodes == 0 {
             bail!("eval needs at least 1 episode");
         }
-        let model = load_checked::<B::InnerBackend>(run, checkpoint, device)?;
+        let model = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let score = evaluate(&model, &run.task, options.episodes, device)?;
         let weights = plots::weight_summary(&model)?;
         Ok(report(run, &score, &weights).text(format!("{score}\n{weights}")))
@@ -178,28 +187,4 @@ fn report(run: &PlasticRnnRun, score: &EvalScore, weights: &WeightSummary) -> Re
         .metric("sum_abs_error", score.sum_abs_error)
         .metric("sign_error", score.sign_error)
         .metric("degraded_sign_error", score.degraded_sign_error)
-}
-
-/// Loads the saved weights and checks their shapes against the run's configuration.
-fn load_checked<B: Backend>(
-    run: &PlasticRnnRun,
-    checkpoint: &Checkpoint,
-    device: &B::Device,
-) -> anyhow::Result<PlasticRnn<B>> {
-    let model = run.model.init::<B>(run.train.seed, device);
-    let model = checkpoint.load_module(MODEL_FILE, model, device)?;
-    let n = run.model.total_neurons();
-    let found = (model.w.dims(), model.alpha.dims(), model.eta.dims());
-    let expected = ([n, n], run.model.alpha_shape(), [1]);
-    if found != expected {
-        bail!(
-            "{} holds weights of shape W {:?}, alpha {:?}, but its configuration needs W {:?}, alpha {:?}",
-            checkpoint.dir.display(),
-            found.0,
-            found.1,
-            expected.0,
-            expected.1
-        );
-    }
-    Ok(model)
 }

@@ -16,7 +16,7 @@ impl<K: Baseline> CommandLine for BaselineExperiment<K>
 where
     K: HasFlags,
 {
-    type Flags = BaselineFlags<K::Network>;
+    type Flags = BaselineFlags<<K as HasFlags>::Network>;
     type EvalFlags = PatternEvalFlags;
 }
 

@@ -8,15 +8,15 @@ use std::marker::PhantomData;
 use std::time::Instant;
 
 use anyhow::bail;
-use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+use burn::module::{AutodiffModule, Module};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use plastic_models::{LstmNet, LstmNetConfig, PatternNet, RnnNet, RnnNetConfig};
 use plastic_tasks::PATTERN_PRESETS;
 
 pub use config::{BaselineRun, NetworkConfig};
 pub use flags::{BaselineFlags, LstmFlags, RnnFlags};
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::checkpoint::{Checkpoint, RunState, MODEL_FILE};
 use crate::experiment::{Experiment, Report};
 use crate::experiments::shared::episode_rng;
 use crate::experiments::shared::pattern::{
@@ -31,6 +31,12 @@ pub trait Baseline: 'static {
     const NAME: &'static str;
     const ABOUT: &'static str;
     type Config: NetworkConfig;
+    /// The network a checkpoint holds.
+    type Network<B: Backend>: Module<B>;
+
+    /// A fresh network of `run`.
+    fn network<B: Backend>(run: &BaselineRun<Self::Config>, device: &B::Device)
+        -> Self::Network<B>;
 
     /// Trains `run` (see [`train_network`]).
     fn train_on<B: AutodiffBackend>(
@@ -59,14 +65,18 @@ impl Baseline for Rnn {
     const ABOUT: &'static str =
         "non-plastic recurrent net (tanh units) on the pattern tasks, trained by BPTT";
     type Config = RnnNetConfig;
+    type Network<B: Backend> = RnnNet<B>;
+
+    fn network<B: Backend>(run: &BaselineRun<RnnNetConfig>, device: &B::Device) -> RnnNet<B> {
+        run.model.init(run.train.seed, device)
+    }
 
     fn train_on<B: AutodiffBackend>(
         run: &BaselineRun<RnnNetConfig>,
         trainer: Trainer,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let net: RnnNet<B> = run.model.init(run.train.seed, device);
-        train_network::<B, _, Self>(run, net, trainer, device)
+        train_network::<B, _, Self>(run, Self::network::<B>(run, device), trainer, device)
     }
 
     fn eval_on<B: AutodiffBackend>(
@@ -75,8 +85,13 @@ impl Baseline for Rnn {
         episodes: usize,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let net: RnnNet<B> = run.model.init(run.train.seed, device);
-        eval_network::<B, _, Self>(run, net, checkpoint, episodes, device)
+        eval_network::<B, _, Self>(
+            run,
+            Self::network::<B>(run, device),
+            checkpoint,
+            episodes,
+            device,
+        )
     }
 }
 
@@ -85,14 +100,18 @@ impl Baseline for Lstm {
     const ABOUT: &'static str =
         "LSTM (optionally with input-clamped units) on the pattern tasks, trained by BPTT";
     type Config = LstmNetConfig;
+    type Network<B: Backend> = LstmNet<B>;
+
+    fn network<B: Backend>(run: &BaselineRun<LstmNetConfig>, device: &B::Device) -> LstmNet<B> {
+        run.model.init(run.train.seed, device)
+    }
 
     fn train_on<B: AutodiffBackend>(
         run: &BaselineRun<LstmNetConfig>,
         trainer: Trainer,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let net: LstmNet<B> = run.model.init(run.train.seed, device);
-        train_network::<B, _, Self>(run, net, trainer, device)
+        train_network::<B, _, Self>(run, Self::network::<B>(run, device), trainer, device)
     }
 
     fn eval_on<B: AutodiffBackend>(
@@ -101,8 +120,13 @@ impl Baseline for Lstm {
         episodes: usize,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let net: LstmNet<B> = run.model.init(run.train.seed, device);
-        eval_network::<B, _, Self>(run, net, checkpoint, episodes, device)
+        eval_network::<B, _, Self>(
+            run,
+            Self::network::<B>(run, device),
+            checkpoint,
+            episodes,
+            device,
+        )
     }
 }
 
@@ -118,6 +142,7 @@ impl<K: Baseline> Experiment for BaselineExperiment<K> {
 
     type Run = BaselineRun<K::Config>;
     type EvalOptions = PatternEval;
+    type Network<B: Backend> = K::Network<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         PATTERN_PRESETS
@@ -156,6 +181,14 @@ impl<K: Baseline> Experiment for BaselineExperiment<K> {
 
     fn memory_needed(run: &Self::Run) -> u64 {
         floats(run.model.floats_needed(run.train.batch, run.task.steps()))
+    }
+
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<K::Network<B>> {
+        Ok(K::network::<B>(run, device))
     }
 
     fn train<B: AutodiffBackend>(

@@ -25,9 +25,9 @@ pub use readout::Accuracy;
 
 use learner::{restore, Counting, PhaseState};
 
-use crate::checkpoint::{Checkpoint, MODEL_FILE};
+use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{Experiment, Report};
+use crate::experiment::{saved_network, Experiment, Report};
 use crate::memory::floats;
 use crate::trainer::{LocalSteps, Schedule, Trainer};
 
@@ -235,6 +235,7 @@ impl Experiment for SornExperiment {
 
     type Run = SornRun;
     type EvalOptions = EvalOptions;
+    type Network<B: Backend> = Sorn<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
         vec![(
@@ -347,6 +348,14 @@ impl Experiment for SornExperiment {
             .saturating_add(floats(2 * (run.readout_train as u128 * ne + 2 * ne * ne)))
     }
 
+    fn network<B: Backend>(
+        run: &Self::Run,
+        _state: &RunState,
+        device: &B::Device,
+    ) -> anyhow::Result<Self::Network<B>> {
+        run.init::<B>(device)
+    }
+
     fn train<B: AutodiffBackend>(
         run: &SornRun,
         trainer: Trainer,
@@ -380,9 +389,7 @@ impl Experiment for SornExperiment {
         options: &EvalOptions,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        let empty = run.init::<B::InnerBackend>(device)?;
-        let mut network =
-            checkpoint.load_module::<B::InnerBackend, _>(MODEL_FILE, empty, device)?;
+        let mut network = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let saved: PhaseState = serde_json::from_value(checkpoint.state.learner.clone())
             .context("the checkpoint's network state is not readable")?;
         let state = restore(&network, saved.excitatory, saved.inhibitory)?;
