@@ -44,9 +44,17 @@ pub struct PatternTaskConfig {
 }
 
 impl PatternTaskConfig {
-    /// Steps in one episode.
+    /// Steps in one episode (`usize::MAX` where they cannot be counted: [`Self::validate`]
+    /// refuses such a task).
     pub fn steps(&self) -> usize {
-        self.cycles * self.patterns * (self.presentation_steps + self.zero_steps) + self.cue_steps
+        self.counted_steps().unwrap_or(usize::MAX)
+    }
+
+    fn counted_steps(&self) -> Option<usize> {
+        self.cycles
+            .checked_mul(self.patterns)?
+            .checked_mul(self.presentation_steps.checked_add(self.zero_steps)?)?
+            .checked_add(self.cue_steps)
     }
 
     /// Number of cue bits that are zeroed.
@@ -73,6 +81,12 @@ impl PatternTaskConfig {
             return bad(
                 "cue steps must be at least 1 (the loss is read on the cue's last step)".into(),
             );
+        }
+        if self.counted_steps().is_none() {
+            return bad(format!(
+                "{} cycles of {} patterns, each shown {} steps with {} zero steps after, make an episode too long to count",
+                self.cycles, self.patterns, self.presentation_steps, self.zero_steps
+            ));
         }
         if !(0.0..=1.0).contains(&self.degraded_fraction) {
             return bad(format!(

@@ -24,7 +24,9 @@ const ROOTS: &[&str] = &[
 ];
 
 /// The subcommands a command shown in the docs may start with.
-const SUBCOMMANDS: &[&str] = &["train", "eval", "bench", "compare", "list", "backends"];
+const SUBCOMMANDS: &[&str] = &[
+    "train", "eval", "export", "import", "bench", "compare", "list", "backends",
+];
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

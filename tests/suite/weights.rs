@@ -83,9 +83,10 @@ fn every_model_exported_and_imported_evaluates_as_the_original() {
 }
 
 /// The run the fixture's weights belong to, as `simple.py` runs it: 17 neurons, the last
-/// one the bias (driven by its input of 20, no bias neuron of the model's own), η learned.
+/// one the bias (driven by its input of 20, no bias neuron of the model's own), η learned
+/// (the task, of 17 channels, only has to be valid: the episode comes from the fixture).
 const SIMPLE_PY_RUN: &str = r#"{"model": {"neurons": 17, "bias_neuron": false, "learn_eta": true},
- "task": {"neurons": 17, "patterns": 2}}"#;
+ "task": {"neurons": 17, "patterns": 2, "zero_sum": false}}"#;
 
 #[test]
 fn a_pytorch_simple_py_network_computes_what_pytorch_printed() {
@@ -161,7 +162,7 @@ fn weights_that_do_not_fit_are_refused_in_one_line() {
     let wrong = tmp.path().join("wrong.json");
     std::fs::write(
         &wrong,
-        r#"{"model": {"neurons": 9}, "task": {"neurons": 9}}"#,
+        r#"{"model": {"neurons": 12}, "task": {"neurons": 12}}"#,
     )
     .unwrap();
     zoo_fails(
