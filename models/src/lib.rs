@@ -34,7 +34,9 @@ pub use learned_rule::{LearnedRule, LearnedRuleConfig, ReadoutInit, RuleMemory, 
 pub use logistic::LogisticFit;
 pub use modulation::Modulation;
 pub use pattern_net::{truncation_cut, PatternNet};
-pub use plastic_agent::{AgentState, AgentStep, PlasticAgent, PlasticAgentConfig};
+pub use plastic_agent::{
+    a2c_loss, A2cSettings, AgentState, AgentStep, PlasticAgent, PlasticAgentConfig, Rollout,
+};
 pub use plastic_rnn::{
     last_step_loss, AlphaInit, GradientEngine, HebbRule, PlasticGradients, PlasticRnn,
     PlasticRnnConfig, PlasticState,

@@ -2,6 +2,7 @@
 //! optimisation; and the presets (Backpropamine's task, scaled to a CPU).
 
 use anyhow::bail;
+pub use plastic_models::A2cSettings;
 use plastic_models::{AlphaInit, Modulation, PlasticAgentConfig, PlasticRnnConfig};
 use plastic_tasks::{CueRewardConfig, CUE_REWARD_ACTIONS};
 use serde::{Deserialize, Serialize};
@@ -53,18 +54,6 @@ pub struct AgentNetwork {
     pub alpha_init: f64,
     /// Standard deviation of the plastic core's initial fixed weights `W`.
     pub w_init_std: f64,
-}
-
-/// Advantage actor-critic: the loss of an episode is
-/// `Σ_t [−log π(a_t)·(R_t − V_t) + value_weight·(R_t − V_t)² − entropy_weight·H(π_t)]`,
-/// averaged over steps and episodes, with `R_t = r_t + discount·R_{t+1}` and the advantage
-/// held constant in the policy term.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct A2cSettings {
-    pub discount: f64,
-    pub value_weight: f64,
-    pub entropy_weight: f64,
 }
 
 /// Recurrent units of the plastic agent in the presets.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use burn::tensor::activation::{log_softmax, softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
+use plastic_models::plastic_agent::{a2c_loss, mean_episode_reward, sample_action, Rollout};
 use plastic_models::PlasticAgent;
 use plastic_tasks::{CueRewardConfig, CueRewardEpisodes, Slot};
 use rand::{Rng, SeedableRng};
@@ -22,17 +23,10 @@ pub const EVAL_SEED: u64 = 0xC0E_5EED;
 /// Episodes per batch during evaluation.
 const EVAL_CHUNK: usize = 50;
 
-/// What a batch of episodes did, step by step.
-struct Rollout<B: Backend> {
-    /// `log π(a_t)` of the actions taken, `[steps, batch]`.
-    log_probs: Tensor<B, 2>,
-    /// The policy's entropy, `[steps, batch]`.
-    entropies: Tensor<B, 2>,
-    /// `V_t`, `[steps, batch]`.
-    values: Tensor<B, 2>,
-    /// `r_t`, per step then episode.
-    rewards: Vec<Vec<f32>>,
-    /// Go steps answered right, and all go steps.
+/// What a batch of episodes did: the rollout A2C trains on, and the go steps answered right
+/// out of all go steps.
+struct Played<B: Backend> {
+    rollout: Rollout<B>,
     right_answers: usize,
     answers: usize,
 }
@@ -42,7 +36,7 @@ fn rollout<B: Backend>(
     agent: &PlasticAgent<B>,
     mut episodes: CueRewardEpisodes,
     rng: &mut ChaCha8Rng,
-) -> anyhow::Result<Rollout<B>> {
+) -> anyhow::Result<Played<B>> {
     let device = agent.input_weights.device();
     let (batch, width) = (episodes.batch(), agent.config.inputs);
     let mut state = agent.initial_state(batch);
@@ -58,7 +52,7 @@ fn rollout<B: Backend>(
         let probabilities = host_values(policy.clone())?;
         let actions: Vec<usize> = probabilities
             .chunks(agent.config.actions)
-            .map(|p| sample(p, rng.random::<f32>()))
+            .map(|p| sample_action(p, rng.random::<f32>()))
             .collect();
         let mut chosen = vec![0.0f32; probabilities.len()];
         for (e, &a) in actions.iter().enumerate() {
@@ -81,47 +75,16 @@ fn rollout<B: Backend>(
         right_answers += step_rewards.iter().filter(|&&r| r > 0.0).count();
         rewards.push(step_rewards);
     }
-    Ok(Rollout {
-        log_probs: Tensor::stack(log_probs, 0),
-        entropies: Tensor::stack(entropies, 0),
-        values: Tensor::stack(values, 0),
-        rewards,
+    Ok(Played {
+        rollout: Rollout {
+            log_probs: Tensor::stack(log_probs, 0),
+            entropies: Tensor::stack(entropies, 0),
+            values: Tensor::stack(values, 0),
+            rewards,
+        },
         right_answers,
         answers,
     })
-}
-
-/// The index drawn from probabilities `p` by a uniform number `u` in [0, 1).
-fn sample(p: &[f32], u: f32) -> usize {
-    let mut cumulative = 0.0;
-    for (i, &pi) in p.iter().enumerate() {
-        cumulative += pi;
-        if u < cumulative {
-            return i;
-        }
-    }
-    p.len() - 1
-}
-
-/// Discounted returns `R_t = r_t + discount·R_{t+1}`, `[steps × batch]` row-major.
-fn returns(rewards: &[Vec<f32>], discount: f64) -> Vec<f32> {
-    let batch = rewards.first().map_or(0, Vec::len);
-    let mut out = vec![0.0f32; rewards.len() * batch];
-    let mut running = vec![0.0f64; batch];
-    for (t, step) in rewards.iter().enumerate().rev() {
-        for (e, &r) in step.iter().enumerate() {
-            running[e] = f64::from(r) + discount * running[e];
-            out[t * batch + e] = running[e] as f32;
-        }
-    }
-    out
-}
-
-/// Mean total reward per episode.
-fn mean_episode_reward(rewards: &[Vec<f32>]) -> f64 {
-    let batch = rewards.first().map_or(1, Vec::len).max(1);
-    let total: f64 = rewards.iter().flatten().map(|&r| f64::from(r)).sum();
-    total / batch as f64
 }
 
 /// Plays one training batch and returns the actor-critic loss on the graph, with the batch's
@@ -135,24 +98,17 @@ pub fn a2c_episode<B: AutodiffBackend>(
 ) -> anyhow::Result<EpisodeOutcome<B>> {
     let episodes = CueRewardEpisodes::new(task, batch, rng)?;
     let played = rollout(agent, episodes, rng)?;
-    let steps = played.rewards.len();
-    let device = agent.input_weights.device();
-    let targets = Tensor::<B, 2>::from_data(
-        TensorData::new(returns(&played.rewards, a2c.discount), [steps, batch]),
-        &device,
-    );
-    let advantage = targets - played.values;
-    let policy_loss = (played.log_probs * advantage.clone().detach()).neg();
-    let value_loss = advantage.powi_scalar(2).mul_scalar(a2c.value_weight);
-    let entropy_bonus = played.entropies.clone().mul_scalar(a2c.entropy_weight);
-    let loss = (policy_loss + value_loss - entropy_bonus).mean();
+    let loss = a2c_loss(&played.rollout, a2c);
     let mut values = BTreeMap::new();
-    values.insert("reward".into(), mean_episode_reward(&played.rewards));
+    values.insert(
+        "reward".into(),
+        mean_episode_reward(&played.rollout.rewards),
+    );
     values.insert(
         "right_answers".into(),
         played.right_answers as f64 / played.answers.max(1) as f64,
     );
-    let entropy: f64 = host_values(played.entropies.clone().detach().mean())?[0].into();
+    let entropy: f64 = host_values(played.rollout.entropies.detach().mean())?[0].into();
     values.insert("entropy".into(), entropy);
     Ok(EpisodeOutcome {
         loss,
@@ -196,7 +152,7 @@ pub fn evaluate<B: Backend>(
             CueRewardEpisodes::new(task, size, &mut rng)?,
             &mut rng,
         )?;
-        reward += mean_episode_reward(&played.rewards) * size as f64;
+        reward += mean_episode_reward(&played.rollout.rewards) * size as f64;
         right += played.right_answers;
         answers += played.answers;
         done += size;
@@ -206,28 +162,4 @@ pub fn evaluate<B: Backend>(
         reward: reward / episodes as f64,
         right_answers: right as f64 / answers.max(1) as f64,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn returns_discount_later_rewards() {
-        let rewards = vec![vec![0.0, 1.0], vec![0.0, 0.0], vec![1.0, -1.0]];
-        let r = returns(&rewards, 0.5);
-        // Episode 0: 0.25, 0.5, 1; episode 1: 1 − 0.25, −0.5, −1.
-        let expected = [0.25, 0.75, 0.5, -0.5, 1.0, -1.0];
-        for (got, want) in r.iter().zip(expected) {
-            assert!((got - want).abs() < 1e-6, "{r:?}");
-        }
-    }
-
-    #[test]
-    fn sampling_follows_the_cumulative_probabilities() {
-        assert_eq!(sample(&[0.3, 0.7], 0.0), 0);
-        assert_eq!(sample(&[0.3, 0.7], 0.29), 0);
-        assert_eq!(sample(&[0.3, 0.7], 0.31), 1);
-        assert_eq!(sample(&[0.3, 0.7], 0.9999), 1);
-    }
 }

@@ -8,6 +8,81 @@
 //! y(t)      = tanh( x(t)·W_in + b_in + y(t−1)·W )                    (non-plastic core)
 //! scores(t) = y(t)·W_π + b_π,   value(t) = y(t)·w_v + b_v
 //! ```
+//!
+//! Trained across episodes by advantage actor-critic ([`a2c_loss`]); here a plastic agent
+//! plays the cue–reward task of `plastic-tasks`, and its critic learns to predict the reward
+//! of each step (discount 0):
+//!
+//! ```
+//! use burn::backend::{Autodiff, NdArray};
+//! use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+//! use burn::tensor::activation::{log_softmax, softmax};
+//! use burn::tensor::{ElementConversion, Tensor, TensorData};
+//! use plastic_models::plastic_agent::{a2c_loss, returns, sample_action, A2cSettings, Rollout};
+//! use plastic_models::{PlasticAgent, PlasticAgentConfig, PlasticRnnConfig};
+//! use plastic_tasks::{CueRewardConfig, CueRewardEpisodes, CUE_REWARD_ACTIONS};
+//! use rand::{Rng, SeedableRng};
+//! use rand_chacha::ChaCha8Rng;
+//!
+//! type B = Autodiff<NdArray>;
+//! let task = CueRewardConfig { cues: 2, cue_bits: 1, steps: 20, reward: 1.0 };
+//! let config = PlasticAgentConfig::new(task.inputs(), CUE_REWARD_ACTIONS, 8)
+//!     .with_plastic(Some(PlasticRnnConfig::new(8)));
+//! let mut agent: PlasticAgent<B> = config.init(0, &Default::default());
+//!
+//! // Plays 16 episodes to the end, each action drawn from the policy.
+//! let play = |agent: &PlasticAgent<B>, rng: &mut ChaCha8Rng| -> Rollout<B> {
+//!     let device = agent.input_weights.device();
+//!     let mut episodes = CueRewardEpisodes::new(&task, 16, rng).unwrap();
+//!     let (batch, width, actions) = (episodes.batch(), agent.config.inputs, agent.config.actions);
+//!     let mut state = agent.initial_state(batch);
+//!     let (mut log_probs, mut entropies, mut values, mut rewards) = (vec![], vec![], vec![], vec![]);
+//!     while !episodes.finished() {
+//!         let seen = TensorData::new(episodes.observation(), [batch, width]);
+//!         let step = agent.step(state, Tensor::from_data(seen, &device));
+//!         state = step.state;
+//!         let log_policy = log_softmax(step.scores.clone(), 1);
+//!         let policy = softmax(step.scores, 1);
+//!         let p: Vec<f32> = policy.clone().into_data().to_vec().unwrap();
+//!         let chosen: Vec<usize> = p.chunks(actions).map(|p| sample_action(p, rng.random())).collect();
+//!         let mut one_hot = vec![0.0f32; batch * actions];
+//!         for (e, &a) in chosen.iter().enumerate() {
+//!             one_hot[e * actions + a] = 1.0;
+//!         }
+//!         let one_hot = Tensor::<B, 2>::from_data(TensorData::new(one_hot, [batch, actions]), &device);
+//!         log_probs.push((log_policy.clone() * one_hot).sum_dim(1).squeeze_dim::<1>(1));
+//!         entropies.push((policy * log_policy).sum_dim(1).squeeze_dim::<1>(1).neg());
+//!         values.push(step.value);
+//!         rewards.push(episodes.act(&chosen));
+//!     }
+//!     let stack = |rows: Vec<Tensor<B, 1>>| Tensor::stack(rows, 0);
+//!     Rollout { log_probs: stack(log_probs), entropies: stack(entropies), values: stack(values), rewards }
+//! };
+//! // How far the critic's values are from the returns, on 16 episodes of a fixed draw.
+//! let critic_error = |agent: &PlasticAgent<B>| -> f64 {
+//!     let played = play(agent, &mut ChaCha8Rng::seed_from_u64(99));
+//!     let values: Vec<f32> = played.values.into_data().to_vec().unwrap();
+//!     let targets = returns(&played.rewards, 0.0);
+//!     let n = values.len() as f64;
+//!     values.iter().zip(&targets).map(|(v, r)| f64::from(v - r).powi(2)).sum::<f64>() / n
+//! };
+//! let before = critic_error(&agent);
+//!
+//! let settings = A2cSettings { discount: 0.0, value_weight: 1.0, entropy_weight: 0.03 };
+//! let mut optimizer = AdamConfig::new().init();
+//! let mut rng = ChaCha8Rng::seed_from_u64(1);
+//! for _ in 0..40 {
+//!     let loss = a2c_loss(&play(&agent, &mut rng), &settings);
+//!     let gradients = GradientsParams::from_grads(loss.backward(), &agent);
+//!     agent = optimizer.step(0.05, agent, gradients);
+//! }
+//! let after = critic_error(&agent);
+//! assert!(after < 0.8 * before, "40 updates bring the values towards the returns: {before} → {after}");
+//! ```
+
+mod a2c;
+
+pub use a2c::{a2c_loss, mean_episode_reward, returns, sample_action, A2cSettings, Rollout};
 
 use burn::config::Config;
 use burn::module::{Module, Param};
