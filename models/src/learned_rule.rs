@@ -13,6 +13,7 @@ use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::hebbian_ff::FeedForward;
+use crate::pattern_net::truncation_cut;
 
 /// The architecture of a learned rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,5 +219,40 @@ impl<B: Backend> LearnedRule<B> {
             Some(change.reshape(shape))
         });
         (updated, RuleMemory { layers: next })
+    }
+}
+
+impl<B: Backend> LearnedRule<B> {
+    /// The inner loop: `network` trained online by this rule for `updates` updates, the rule's
+    /// memory starting fresh; each update on the examples `draw` gives (`[R, 1, in]` inputs,
+    /// `[R, 1, out]` targets), weights clamped to `[−w_max, w_max]`, `after_update` called
+    /// with the net after each. With `truncation`, the weights and the memory are cut from
+    /// the graph before the last `truncation` updates (the meta-gradient then flows through
+    /// those only).
+    pub fn train_online(
+        &self,
+        mut network: FeedForward<B>,
+        updates: usize,
+        truncation: Option<usize>,
+        w_max: f64,
+        mut draw: impl FnMut() -> (Tensor<B, 3>, Tensor<B, 3>),
+        mut after_update: impl FnMut(&FeedForward<B>),
+    ) -> FeedForward<B> {
+        let mut memory = RuleMemory::fresh(network.weights.len());
+        let cut_before = truncation_cut(updates, truncation);
+        for step in 0..updates {
+            if cut_before == Some(step) {
+                network.weights = network.weights.into_iter().map(|w| w.detach()).collect();
+                memory.layers = memory
+                    .layers
+                    .into_iter()
+                    .map(|state| state.map(|(cell, hidden)| (cell.detach(), hidden.detach())))
+                    .collect();
+            }
+            let (input, target) = draw();
+            (network, memory) = self.update(&network, input, target, memory, w_max);
+            after_update(&network);
+        }
+        network
     }
 }

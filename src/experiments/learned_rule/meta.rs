@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::{truncation_cut, FeedForward, LearnedRule, RuleMemory};
+use plastic_models::{FeedForward, LearnedRule};
 use plastic_tasks::{draw_examples, TwoInputTask};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -35,28 +35,25 @@ pub fn inner_loop_watched<B: Backend, F: FnMut(&FeedForward<B>)>(
     tasks: &[TwoInputTask],
     rng: &mut ChaCha8Rng,
     device: &B::Device,
-    mut after_update: F,
+    after_update: F,
 ) -> anyhow::Result<FeedForward<B>> {
     let nets = tasks.len();
-    let mut network = run.network().init::<B>(nets, rng, device)?;
-    let mut memory = RuleMemory::fresh(network.weights.len());
-    let cut_before = truncation_cut(run.inner_steps, run.truncation);
-    for step in 0..run.inner_steps {
-        if cut_before == Some(step) {
-            network.weights = network.weights.into_iter().map(|w| w.detach()).collect();
-            memory.layers = memory
-                .layers
-                .into_iter()
-                .map(|state| state.map(|(cell, hidden)| (cell.detach(), hidden.detach())))
-                .collect();
-        }
+    let network = run.network().init::<B>(nets, rng, device)?;
+    let draw = || {
         let (inputs, targets) = draw_examples(tasks, rng);
-        let input = Tensor::from_data(TensorData::new(inputs, [nets, 1, 2]), device);
-        let target = Tensor::from_data(TensorData::new(targets, [nets, 1, 1]), device);
-        (network, memory) = rule.update(&network, input, target, memory, run.w_max);
-        after_update(&network);
-    }
-    Ok(network)
+        (
+            Tensor::from_data(TensorData::new(inputs, [nets, 1, 2]), device),
+            Tensor::from_data(TensorData::new(targets, [nets, 1, 1]), device),
+        )
+    };
+    Ok(rule.train_online(
+        network,
+        run.inner_steps,
+        run.truncation,
+        run.w_max,
+        draw,
+        after_update,
+    ))
 }
 
 /// Mean squared error over every net and probe input, `[1]`: the meta-loss.
