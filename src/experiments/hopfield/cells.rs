@@ -170,3 +170,33 @@ impl Tally {
         }
     }
 }
+
+/// The units of the network a sweep starts with.
+pub(super) fn first_neurons(run: &HopfieldRun) -> usize {
+    run.neurons.first().copied().unwrap_or(run.dense_neurons)
+}
+
+/// The units of the classic network a checkpoint holds (its learner state `learner`): the
+/// last cell saved, or the first network before any.
+pub(super) fn saved_network_neurons(
+    run: &HopfieldRun,
+    learner: &serde_json::Value,
+) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    let sweep: super::SweepState = if learner.is_null() {
+        super::SweepState::default()
+    } else {
+        serde_json::from_value(learner.clone())
+            .context("the checkpoint's record of measured cells is not readable")?
+    };
+    match sweep.saved_cell {
+        Some(index) => run
+            .cells()
+            .get(index)
+            .map(|cell| cell.neurons)
+            .with_context(|| {
+                format!("the checkpoint names cell {index}, which the run does not have")
+            }),
+        None => Ok(first_neurons(run)),
+    }
+}

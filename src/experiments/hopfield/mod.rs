@@ -372,23 +372,7 @@ impl Experiment for HopfieldExperiment {
         state: &RunState,
         device: &B::Device,
     ) -> anyhow::Result<Self::Network<B>> {
-        // The classic network of the last cell saved, or of the first before any.
-        let sweep: SweepState = if state.learner.is_null() {
-            SweepState::default()
-        } else {
-            serde_json::from_value(state.learner.clone())
-                .context("the checkpoint's record of measured cells is not readable")?
-        };
-        let neurons = match sweep.saved_cell {
-            Some(index) => run
-                .cells()
-                .get(index)
-                .map(|cell| cell.neurons)
-                .with_context(|| {
-                    format!("the checkpoint names cell {index}, which the run does not have")
-                })?,
-            None => first_neurons(run),
-        };
+        let neurons = cells::saved_network_neurons(run, &state.learner)?;
         Ok(Hopfield::empty(neurons, device))
     }
 
@@ -398,7 +382,7 @@ impl Experiment for HopfieldExperiment {
         device: &B::Device,
     ) -> anyhow::Result<Report> {
         let started = std::time::Instant::now();
-        let first = first_neurons(run);
+        let first = cells::first_neurons(run);
         let mut learner = LocalSteps(Sweep::<B::InnerBackend> {
             run: run.clone(),
             cells: run.cells(),
@@ -452,9 +436,4 @@ impl Experiment for HopfieldExperiment {
                 measured.text
             )))
     }
-}
-
-/// The units of the network a sweep starts with.
-fn first_neurons(run: &HopfieldRun) -> usize {
-    run.neurons.first().copied().unwrap_or(run.dense_neurons)
 }
