@@ -4,6 +4,60 @@
 //! current weight and optionally a global error and a global reward, and writes the
 //! synapse's weight change.
 //! All synapses of all replications go through the rule network as one batch.
+//!
+//! ```
+//! use burn::backend::{Autodiff, NdArray};
+//! use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+//! use burn::tensor::{ElementConversion, Tensor, TensorData};
+//! use plastic_models::{FeedForwardConfig, LearnedRuleConfig, OutputActivation, RuleNetKind};
+//! use rand::{Rng, SeedableRng};
+//!
+//! // Meta-learning a rule, small: an MLP rule reading each synapse's pre- and postsynaptic
+//! // activity, its weight and the example's error trains 8 fresh linear nets online, 10
+//! // updates each, to fit y = 0.8·x₀ − 0.5·x₁; the meta-gradient flows back through the 10
+//! // updates into the rule.
+//! type B = Autodiff<NdArray>;
+//! let device = Default::default();
+//! let mut rule = LearnedRuleConfig::new(RuleNetKind::Mlp).init::<B>(&device);
+//! let nets = FeedForwardConfig {
+//!     inputs: 2,
+//!     hidden: vec![],
+//!     outputs: 1,
+//!     output_activation: OutputActivation::Linear,
+//! };
+//! let target = |x: &[f32]| 0.8 * x[0] - 0.5 * x[1];
+//! let probes = [[1.0f32, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 1.0]];
+//! let probe_inputs: Vec<f32> = probes.concat().repeat(8);
+//! let probe_targets: Vec<f32> = probes.iter().map(|p| target(p)).collect::<Vec<_>>().repeat(8);
+//! let mut optimizer = AdamConfig::new().init();
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! let mut losses = Vec::new();
+//! for _ in 0..80 {
+//!     let network = nets.init::<B>(8, &mut rng, &device).unwrap();
+//!     let draw = || {
+//!         let inputs: Vec<f32> = (0..16).map(|_| rng.random_range(-1.0..1.0)).collect();
+//!         let targets: Vec<f32> = inputs.chunks(2).map(target).collect();
+//!         (
+//!             Tensor::from_data(TensorData::new(inputs, [8, 1, 2]), &device),
+//!             Tensor::from_data(TensorData::new(targets, [8, 1, 1]), &device),
+//!         )
+//!     };
+//!     let trained = rule.train_online(network, 10, None, 5.0, draw, |_| {});
+//!     let outputs = trained.forward(Tensor::from_data(
+//!         TensorData::new(probe_inputs.clone(), [8, 4, 2]),
+//!         &device,
+//!     ));
+//!     let wanted = Tensor::from_data(TensorData::new(probe_targets.clone(), [8, 4, 1]), &device);
+//!     let loss = (outputs - wanted).powi_scalar(2).mean();
+//!     losses.push(loss.clone().into_scalar().elem::<f64>());
+//!     let gradients = GradientsParams::from_grads(loss.backward(), &rule);
+//!     rule = optimizer.step(0.03, rule, gradients);
+//! }
+//! // The untrained rule (a zero readout) changes nothing; after 80 meta-steps the nets it
+//! // trains fit the map, the probes' mean squared error down from about 0.9 to about 0.01.
+//! let (first, last) = (losses[..5].iter().sum::<f64>(), losses[75..].iter().sum::<f64>());
+//! assert!(last < 0.1 * first, "the meta-loss falls from {first} to {last} (sums of 5)");
+//! ```
 
 use burn::config::Config;
 use burn::module::Module;

@@ -22,7 +22,9 @@ pub mod sorn;
 
 pub use adjoint::anchor_interval;
 pub use baselines::{LstmNet, LstmNetConfig, RnnNet, RnnNetConfig};
-pub use feedback_alignment::{Activation, Feedback, Loss, Method, Mlp, MlpConfig, Updates};
+pub use feedback_alignment::{
+    Activation, Feedback, Loss, Method, Mlp, MlpConfig, MlpLearner, Updates,
+};
 pub use force::ForceNetworks;
 pub use hebbian_ff::{
     AnyRule, FeedForward, FeedForwardConfig, HebbianError, LocalRule, OutputActivation, RuleKind,

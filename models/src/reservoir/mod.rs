@@ -4,12 +4,12 @@
 //! The reservoir's state advances as tensors on any backend, or as a sparse product on the
 //! host for the CPU backends ([`Esn::run_on`]); the readout's normal equations,
 //! N × N at most, are solved on the host in f64, where a Cholesky factorisation is exact
-//! enough and cheap next to the run.
+//! enough and cheap next to the run. On one time series ([`series`]), the network is driven
+//! once, fitted on the training steps and scored one step ahead and in closed loop.
 //!
 //! ```
-//! use burn::backend::NdArray;
-//! use plastic_models::reservoir::host_tensor;
-//! use plastic_models::{EsnConfig, Kernels, Readout};
+//! use plastic_models::reservoir::{rmse, SeriesSplit};
+//! use plastic_models::{EchoStateNetwork, EsnConfig, Kernels};
 //! use plastic_tasks::MackeyGlass;
 //!
 //! // Mackey–Glass one step ahead (reservoirpy's README benchmark, smaller): a 50-unit
@@ -19,18 +19,17 @@
 //! config.spectral_radius = 1.25;
 //! config.leak = 0.3;
 //! let device = Default::default();
-//! let esn = config.init::<NdArray>(&device).unwrap();
-//! let inputs = host_tensor(series[..1000].to_vec(), [1000, 1], &device);
-//! let (states, _) = esn.run_on(inputs, esn.zero_state(), Kernels::Host);
-//! let states: Vec<f64> = states.into_data().convert::<f64>().to_vec().unwrap();
-//! let (warmup, split) = (100, 800);
-//! let fit_states = &states[warmup * 50..split * 50];
-//! let readout = Readout::fit(fit_states, &series[warmup + 1..split + 1], 50, 1, 1e-5).unwrap();
-//! let predicted = readout.apply(&states[split * 50..]);
-//! let target = &series[split + 1..];
-//! let squares: f64 = predicted.iter().zip(target).map(|(p, t)| (p - t).powi(2)).sum();
-//! let rmse = (squares / target.len() as f64).sqrt();
-//! assert!(rmse < 0.01, "one-step test RMSE {rmse}"); // the series' sd is about 0.23
+//! let reservoir = config.init::<burn::backend::NdArray>(&device).unwrap();
+//! let esn = EchoStateNetwork::unfitted(reservoir, 1);
+//! let (inputs, targets) = (&series[..1000], &series[1..]);
+//! let states = esn.drive(inputs, Kernels::Host);
+//! let split = SeriesSplit { warmup: 100, split: 800 };
+//! let fit = esn.fit_series(&states, targets, split, 1e-5).unwrap();
+//! let test_rmse = rmse(&fit.predicted[800..], &targets[800..]);
+//! assert!(test_rmse < 0.01, "one-step test RMSE {test_rmse}"); // the series' sd is about 0.23
+//! // Fed its own predictions, the fitted network runs on for 20 steps close to the series.
+//! let closed_loop = fit.network.closed_loop_rmse(&states, targets, 800, 20);
+//! assert!(closed_loop < 0.1, "closed-loop RMSE {closed_loop}");
 //! ```
 
 use burn::module::{Module, Param};
@@ -46,8 +45,10 @@ use serde::{Deserialize, Serialize};
 use crate::kernels::{host_vec, Kernels, Real};
 
 mod readout;
+pub mod series;
 
 pub use readout::{EchoStateNetwork, Readout};
+pub use series::{rmse, SeriesFit, SeriesSplit};
 
 /// A reservoir that cannot be built or a readout that cannot be fitted.
 #[derive(Debug, thiserror::Error, PartialEq)]

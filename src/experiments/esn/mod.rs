@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use plastic_models::reservoir::{host_tensor, EchoStateNetwork, EsnConfig, Readout};
+use plastic_models::reservoir::{host_tensor, rmse, EchoStateNetwork, EsnConfig, SeriesSplit};
 use plastic_models::Kernels;
 use plastic_tasks::SeriesTask;
 use rand_chacha::ChaCha8Rng;
@@ -95,33 +95,6 @@ struct Scores {
     seconds: f64,
 }
 
-/// The RMSE of `run.generative_steps` closed-loop predictions from the reservoir's state
-/// before the test set (`states` as [`drive`] gives them) against the series.
-fn generative_rmse<B: Backend>(
-    network: &EchoStateNetwork<B>,
-    run: &EsnRun,
-    states: &[f64],
-    targets: &[f64],
-) -> anyhow::Result<f64> {
-    let split = run.split();
-    let units = run.units;
-    let device = network.reservoir.recurrent.device();
-    let state = host_tensor::<B, 2>(
-        states[(split - 1) * units..split * units].to_vec(),
-        [1, units],
-        &device,
-    );
-    let predicted: Vec<f64> = host_values(network.generate(state, run.generative_steps))?
-        .into_iter()
-        .map(f64::from)
-        .collect();
-    // The state after input split − 1 predicts its target, the series' value at split.
-    Ok(rmse(
-        &predicted,
-        &targets[split - 1..split - 1 + run.generative_steps],
-    ))
-}
-
 /// Drives `network`'s reservoir with the run's series from a zero state: the states as
 /// host rows `[samples][units]`, and the targets.
 fn drive<B: Backend>(
@@ -129,49 +102,38 @@ fn drive<B: Backend>(
     run: &EsnRun,
 ) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let (inputs, targets) = run.task.generate(run.samples, run.seed)?;
-    let device = network.reservoir.recurrent.device();
-    let inputs = host_tensor::<B, 2>(inputs, [run.samples, 1], &device);
-    let (states, _) =
-        network
-            .reservoir
-            .run_on(inputs, network.reservoir.zero_state(), Kernels::preferred());
-    let states = host_values(states)?.into_iter().map(f64::from).collect();
-    Ok((states, targets))
-}
-
-fn rmse(predicted: &[f64], target: &[f64]) -> f64 {
-    let sum: f64 = predicted
-        .iter()
-        .zip(target)
-        .map(|(p, t)| (p - t).powi(2))
-        .sum();
-    (sum / target.len() as f64).sqrt()
+    Ok((network.drive(&inputs, Kernels::preferred()), targets))
 }
 
 impl<B: Backend> Fit<B> {
     fn fit(&mut self) -> anyhow::Result<Scores> {
         let started = Instant::now();
         let run = &self.run;
-        let units = run.units;
         let (states, targets) = drive(&self.network, run)?;
-        let split = run.split();
-        let readout = Readout::fit(
-            &states[run.warmup * units..split * units],
-            &targets[run.warmup..split],
-            units,
-            1,
-            run.ridge,
-        )?;
-        let predicted = readout.apply(&states);
+        let split = SeriesSplit {
+            warmup: run.warmup,
+            split: run.split(),
+        };
+        let fit = self
+            .network
+            .clone()
+            .fit_series(&states, &targets, split, run.ridge)?;
         let seconds = started.elapsed().as_secs_f64();
-        self.network = self.network.clone().with_readout(&readout);
-        let test = &targets[split..];
-        let test_rmse = rmse(&predicted[split..], test);
+        self.network = fit.network;
+        let predicted = fit.predicted;
+        let test = &targets[split.split..];
+        let test_rmse = rmse(&predicted[split.split..], test);
+        let training = split.warmup..split.split;
         Ok(Scores {
-            train_rmse: rmse(&predicted[run.warmup..split], &targets[run.warmup..split]),
+            train_rmse: rmse(&predicted[training.clone()], &targets[training]),
             test_rmse,
             test_nrmse: test_rmse / population_sd(test),
-            generative_rmse: generative_rmse(&self.network, run, &states, &targets)?,
+            generative_rmse: self.network.closed_loop_rmse(
+                &states,
+                &targets,
+                split.split,
+                run.generative_steps,
+            ),
             seconds,
         })
     }
@@ -418,7 +380,12 @@ impl Experiment for EsnExperiment {
             train_rmse: f64::NAN,
             test_rmse,
             test_nrmse: test_rmse / population_sd(test),
-            generative_rmse: generative_rmse(&network, run, &states, &targets)?,
+            generative_rmse: network.closed_loop_rmse(
+                &states,
+                &targets,
+                split,
+                run.generative_steps,
+            ),
             seconds: f64::NAN,
         };
         Ok(report(run, &scores).text(format!(

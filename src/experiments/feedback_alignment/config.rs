@@ -4,9 +4,12 @@ use std::path::PathBuf;
 
 use crate::config::{check_ranges, Range};
 use anyhow::bail;
-use plastic_models::{Activation, Loss, Method, MlpConfig};
+use burn::tensor::backend::Backend;
+use plastic_models::{Activation, Loss, Method, MlpConfig, MlpLearner};
 use plastic_tasks::fashion_mnist::{self, CLASSES};
 use plastic_tasks::ProductSignal;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 /// Simulated seconds of a product run unless `steps` says otherwise.
@@ -134,6 +137,20 @@ impl FeedbackAlignmentRun {
             }
         }
         Ok(())
+    }
+
+    /// The net and its feedback path, drawn on the host from the run's seed: every backend
+    /// starts from the same weights and feedback.
+    pub fn learner<B: Backend>(&self, device: &B::Device) -> MlpLearner<B> {
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        MlpLearner::new(
+            &self.network,
+            self.method,
+            self.learning_rate,
+            self.loss(),
+            &mut rng,
+            device,
+        )
     }
 
     pub fn loss(&self) -> Loss {

@@ -1,81 +1,24 @@
-//! The net, its feedback path and plain SGD on the updates of an explicit backward pass,
-//! as local updates for the trainer; a [`Feed`] brings the examples: online samples of the
-//! product task, or shuffled mini-batches of Fashion-MNIST.
+//! The learning net of the models crate ([`MlpLearner`]) as local updates for the trainer;
+//! a [`Feed`] brings the examples: online samples of the product task, or shuffled
+//! mini-batches of Fashion-MNIST.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::feedback_alignment::{alignment_terms, angle_degrees};
-use plastic_models::{Feedback, Loss, Method, Mlp};
+use plastic_models::feedback_alignment::angle_degrees;
+use plastic_models::{Mlp, MlpLearner};
 use plastic_tasks::fashion_mnist::FashionMnist;
 use plastic_tasks::ProductSignal;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::config::FeedbackAlignmentRun;
 use super::data::{batch_of, test_error};
 use crate::metrics::EpisodeMetrics;
 use crate::trainer::{parameters_are_finite, LocalUpdate};
 use crate::util::host_values;
-
-/// The net, its feedback path and the step size: one update at a time.
-pub struct FaNet<B: Backend> {
-    pub mlp: Mlp<B>,
-    feedback: Option<Feedback<B>>,
-    learning_rate: f64,
-    loss: Loss,
-    device: B::Device,
-}
-
-impl<B: Backend> FaNet<B> {
-    pub fn new(run: &FeedbackAlignmentRun, device: &B::Device) -> Self {
-        // Drawn on the host: every backend starts from the same weights and feedback.
-        let mut rng = ChaCha8Rng::seed_from_u64(run.seed);
-        let mlp = run.network.init::<B>(&mut rng, device);
-        let feedback =
-            (run.method != Method::Bp).then(|| run.network.feedback(run.method, &mut rng, device));
-        Self {
-            mlp,
-            feedback,
-            learning_rate: run.learning_rate,
-            loss: run.loss(),
-            device: device.clone(),
-        }
-    }
-
-    /// One update on a batch; returns the batch's loss `[1]` and, when `measure`, the angle
-    /// terms between this update and the true gradient for every hidden layer.
-    fn update(
-        &mut self,
-        input: Tensor<B, 2>,
-        target: Tensor<B, 2>,
-        measure: bool,
-    ) -> (Tensor<B, 1>, Option<Tensor<B, 1>>) {
-        let pass = self.mlp.forward_pass(input);
-        let (loss, error) = Mlp::loss_and_error(&pass, target, self.loss);
-        let updates = self
-            .mlp
-            .updates(&pass, error.clone(), self.feedback.as_ref());
-        let angles = (measure && self.feedback.is_some()).then(|| {
-            let gradient = self.mlp.updates(&pass, error, None);
-            let hidden = updates.weights.len() - 1;
-            Tensor::cat(
-                (0..hidden)
-                    .map(|l| {
-                        alignment_terms(updates.weights[l].clone(), gradient.weights[l].clone())
-                    })
-                    .collect(),
-                0,
-            )
-        });
-        self.mlp.step(&updates, self.learning_rate);
-        (loss, angles)
-    }
-}
 
 /// `angle_hidden1`, … : the metric holding hidden layer `layer`'s alignment angle.
 pub fn angle_name(layer: usize) -> String {
@@ -153,7 +96,8 @@ pub trait Feed<B: Backend> {
     /// Lines that follow update `step`, whose loss was `loss` (an epoch's end).
     fn after(
         &mut self,
-        net: &FaNet<B>,
+        mlp: &Mlp<B>,
+        device: &B::Device,
         step: usize,
         loss: Tensor<B, 1>,
     ) -> anyhow::Result<Vec<EpisodeMetrics>>;
@@ -166,18 +110,20 @@ pub trait Feed<B: Backend> {
 
 /// The net trained on a feed: a local update for the trainer.
 pub struct FaLearner<B: Backend, F> {
-    pub net: FaNet<B>,
+    pub net: MlpLearner<B>,
     pub feed: F,
+    device: B::Device,
     log_every: usize,
     /// The losses since the last metrics line.
     window: Losses<B>,
 }
 
 impl<B: Backend, F: Feed<B>> FaLearner<B, F> {
-    pub fn new(net: FaNet<B>, feed: F, log_every: usize) -> Self {
+    pub fn new(net: MlpLearner<B>, feed: F, log_every: usize, device: &B::Device) -> Self {
         Self {
             net,
             feed,
+            device: device.clone(),
             log_every,
             window: Losses(Vec::new()),
         }
@@ -196,7 +142,7 @@ impl<B: Backend, F: Feed<B>> LocalUpdate for FaLearner<B, F> {
     type Network = Mlp<B>;
 
     fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        let (input, target) = self.feed.batch(step, rng, &self.net.device);
+        let (input, target) = self.feed.batch(step, rng, &self.device);
         let last_of_window = step.is_multiple_of(self.log_every) || self.feed.ends_window(step);
         let (loss, angles) = self.net.update(input, target, last_of_window);
         self.window.0.push(loss.clone());
@@ -206,7 +152,7 @@ impl<B: Backend, F: Feed<B>> LocalUpdate for FaLearner<B, F> {
             let angles = angles.map(host_values).transpose()?;
             lines.push(self.feed.window_line(step, mean, angles));
         }
-        lines.extend(self.feed.after(&self.net, step, loss)?);
+        lines.extend(self.feed.after(&self.net.mlp, &self.device, step, loss)?);
         Ok(lines)
     }
 
@@ -219,7 +165,7 @@ impl<B: Backend, F: Feed<B>> LocalUpdate for FaLearner<B, F> {
     }
 
     fn device(&self) -> B::Device {
-        self.net.device.clone()
+        self.device.clone()
     }
 
     fn state(&self) -> anyhow::Result<serde_json::Value> {
@@ -231,8 +177,8 @@ impl<B: Backend, F: Feed<B>> LocalUpdate for FaLearner<B, F> {
 
     fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
         let state: LearnerState = serde_json::from_value(state.clone())?;
-        self.window = Losses::from_values(&state.window, &self.net.device);
-        self.feed.restore(&state.feed, &self.net.device)
+        self.window = Losses::from_values(&state.window, &self.device);
+        self.feed.restore(&state.feed, &self.device)
     }
 }
 
@@ -273,7 +219,8 @@ impl<B: Backend> Feed<B> for ProductFeed {
 
     fn after(
         &mut self,
-        _net: &FaNet<B>,
+        _mlp: &Mlp<B>,
+        _device: &B::Device,
         _step: usize,
         _loss: Tensor<B, 1>,
     ) -> anyhow::Result<Vec<EpisodeMetrics>> {
@@ -360,7 +307,8 @@ impl<B: Backend> Feed<B> for FashionFeed<B> {
 
     fn after(
         &mut self,
-        net: &FaNet<B>,
+        mlp: &Mlp<B>,
+        device: &B::Device,
         step: usize,
         loss: Tensor<B, 1>,
     ) -> anyhow::Result<Vec<EpisodeMetrics>> {
@@ -369,8 +317,8 @@ impl<B: Backend> Feed<B> for FashionFeed<B> {
         if !step.is_multiple_of(batches) {
             return Ok(Vec::new());
         }
-        let error = if parameters_are_finite(&net.mlp) {
-            test_error(&net.mlp, &self.data.test, &net.device)?
+        let error = if parameters_are_finite(mlp) {
+            test_error(mlp, &self.data.test, device)?
         } else {
             f64::NAN
         };

@@ -33,7 +33,7 @@ use crate::metrics::MetricsLog;
 use crate::plot;
 use crate::trainer::{LocalSteps, Schedule, Trainer};
 use data::{fashion_data, test_error};
-use learner::{FaLearner, FaNet, FashionFeed, ProductFeed};
+use learner::{FaLearner, FashionFeed, ProductFeed};
 use product::product_score;
 
 /// An MLP trained by BP, FA or DFA.
@@ -148,7 +148,7 @@ impl Experiment for FeedbackAlignmentExperiment {
     ) -> anyhow::Result<Report> {
         let started = Instant::now();
         let trainer = trainer.with_divergence_hint("try a smaller --lr");
-        let net = FaNet::<B::InnerBackend>::new(run, device);
+        let net = run.learner::<B::InnerBackend>(device);
         let log_every = run.log_every();
         let (summary, mut report) = match &run.task {
             FaTask::Product { signal, steps } => {
@@ -157,7 +157,7 @@ impl Experiment for FeedbackAlignmentExperiment {
                     signal: *signal,
                     steps,
                 };
-                let mut learner = LocalSteps(FaLearner::new(net, feed, log_every));
+                let mut learner = LocalSteps(FaLearner::new(net, feed, log_every, device));
                 // The product task draws nothing: its samples follow from the step.
                 trainer.fit(&mut learner, ChaCha8Rng::seed_from_u64(run.seed))?;
                 let mlp = learner.0.net.mlp;
@@ -179,7 +179,7 @@ impl Experiment for FeedbackAlignmentExperiment {
                 let mut order = ChaCha8Rng::seed_from_u64(run.seed);
                 order.set_stream(1);
                 let feed = FashionFeed::new(data, *batch);
-                let mut learner = LocalSteps(FaLearner::new(net, feed, log_every));
+                let mut learner = LocalSteps(FaLearner::new(net, feed, log_every, device));
                 let state = trainer.fit(&mut learner, order)?;
                 let error = state
                     .last_metrics

@@ -4,11 +4,11 @@
 use anyhow::{ensure, Context};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
-use plastic_models::sorn::{Plasticity, Sorn, SornState};
+use plastic_models::sorn::{one_hot_inputs, Plasticity, Sorn, SornState};
+use plastic_tasks::COUNTING_ALPHABET;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::letters::{inputs_at, letter_inputs};
 use super::readout::{self, Accuracy};
 use super::{SornRun, Variant};
 use crate::metrics::EpisodeMetrics;
@@ -36,22 +36,12 @@ impl<B: Backend> Counting<B> {
     /// Plastic steps `[from, to)`; the mean excitatory rate of each variant over them.
     fn plastic(&mut self, from: usize, to: usize) -> anyhow::Result<Vec<(Variant, f64)>> {
         let device = self.network.recurrent.device();
-        let mut active = Tensor::<B, 1>::zeros([self.letters.len()], &device);
-        let inputs = letter_inputs(&self.letters, from..to, &device);
-        for t in 0..to - from {
-            self.state =
-                self.network
-                    .step(&self.state, inputs_at(&inputs, t), Some(&self.plasticity));
-            active = active
-                + self
-                    .state
-                    .excitatory
-                    .clone()
-                    .mean_dim(1)
-                    .reshape([self.letters.len()]);
-        }
-        let rates = host_values(active / (to - from).max(1) as f64)?;
-        Ok(per_variant(&self.run, &rates))
+        let inputs = one_hot_inputs(&self.letters, from..to, COUNTING_ALPHABET.len(), &device);
+        let (state, rates) =
+            self.network
+                .run_plastic(self.state.clone(), &inputs, &self.plasticity);
+        self.state = state;
+        Ok(per_variant(&self.run, &host_values(rates)?))
     }
 }
 

@@ -8,7 +8,6 @@
 
 mod flags;
 mod learner;
-mod letters;
 mod readout;
 
 use anyhow::{ensure, Context};

@@ -8,19 +8,16 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
-use plastic_models::logistic::LogisticFit;
-use plastic_models::reservoir::Readout;
-use plastic_models::sorn::{Sorn, SornState};
+use plastic_models::sorn::{one_hot_inputs, predict_next_symbol, Sorn, SornState, SymbolReadout};
 use plastic_tasks::{CountingTask, COUNTING_ALPHABET};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::letters::{inputs_at, letter_inputs};
 use super::{ReadoutKind, SornExperiment, SornRun, Variant};
 use crate::experiment::{Experiment, Report};
 use crate::plot::{self, Series};
 use crate::stats::mean_sd;
-use crate::util::{host_values, write_atomically};
+use crate::util::write_atomically;
 
 /// One network's readout on its test steps.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,25 +50,16 @@ pub struct Accuracy {
 pub fn score<B: Backend>(
     run: &SornRun,
     network: &mut Sorn<B>,
-    mut state: SornState<B>,
+    state: SornState<B>,
     letters: &[Vec<u8>],
 ) -> anyhow::Result<Vec<Accuracy>> {
     let device = network.recurrent.device();
-    let (networks, units) = (letters.len(), network.excitatory());
+    let units = network.excitatory();
     let steps = run.readout_train + run.readout_test;
     let start = run.plastic_steps;
-    // One byte per unit and step: the states are binary.
-    let mut record = vec![vec![0u8; steps * units]; networks];
-    let inputs = letter_inputs(letters, start..start + steps, &device);
-    for t in 0..steps {
-        state = network.step(&state, inputs_at(&inputs, t), None);
-        let active = host_values(state.excitatory.clone())?;
-        for (k, states) in record.iter_mut().enumerate() {
-            for (i, &x) in active[k * units..(k + 1) * units].iter().enumerate() {
-                states[t * units + i] = u8::from(x > 0.5);
-            }
-        }
-    }
+    let symbols = COUNTING_ALPHABET.len();
+    let inputs = one_hot_inputs(letters, start..start + steps, symbols, &device);
+    let (_, record) = network.record(state, &inputs);
     // Each network's readout is fitted on its own; the fits run side by side.
     run.networks()
         .par_iter()
@@ -111,40 +99,16 @@ fn fit_and_test(
     next: &[u8],
     units: usize,
 ) -> anyhow::Result<(f64, f64, f64)> {
-    let symbols = COUNTING_ALPHABET.len();
-    let train = run.readout_train;
-    let as_f64 = |range: std::ops::Range<usize>| -> Vec<f64> {
-        states[range.start * units..range.end * units]
-            .iter()
-            .map(|&s| f64::from(s))
-            .collect()
-    };
     let readout = match run.readout {
-        ReadoutKind::Logistic => {
-            let labels: Vec<usize> = next[..train].iter().map(|&l| usize::from(l)).collect();
-            let fit = LogisticFit {
-                l2: run.l2,
-                ..LogisticFit::default()
-            };
-            Readout::fit_logistic(&as_f64(0..train), &labels, units, symbols, fit)?
-        }
-        ReadoutKind::Ridge => {
-            let mut targets = vec![0.0; train * symbols];
-            for (t, &letter) in next[..train].iter().enumerate() {
-                targets[t * symbols + letter as usize] = 1.0;
-            }
-            Readout::fit(&as_f64(0..train), &targets, units, symbols, run.ridge)?
-        }
+        ReadoutKind::Logistic => SymbolReadout::Logistic { l2: run.l2 },
+        ReadoutKind::Ridge => SymbolReadout::Ridge { ridge: run.ridge },
     };
-    let outputs = readout.apply(&as_f64(train..next.len()));
+    let train = run.readout_train;
+    let guesses =
+        predict_next_symbol(states, next, units, COUNTING_ALPHABET.len(), train, readout)?;
     let (mut right, mut right_predictable, mut predictable) = (0usize, 0usize, 0usize);
     let (mut right_ends, mut ends) = (0usize, 0usize);
-    for (row, &letter) in outputs.chunks(symbols).zip(&next[train..]) {
-        let guess = row
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .map_or(0, |(i, _)| i);
+    for (guess, &letter) in guesses.into_iter().zip(&next[train..]) {
         let hit = guess == letter as usize;
         right += usize::from(hit);
         if !CountingTask::begins_word(letter) {

@@ -56,6 +56,10 @@ use burn::tensor::{IndexingUpdateOp, Int, Tensor, TensorData};
 use rand::seq::index::sample;
 use rand::Rng;
 
+mod phases;
+
+pub use phases::{one_hot_inputs, predict_next_symbol, SymbolReadout};
+
 /// A network that cannot be built as configured.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SornError {
@@ -402,3 +406,6 @@ impl<B: Backend> Sorn<B> {
 pub fn heaviside<B: Backend, const D: usize>(values: Tensor<B, D>) -> Tensor<B, D> {
     values.greater_elem(0.0).float()
 }
+
+#[cfg(test)]
+mod tests;
