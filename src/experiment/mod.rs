@@ -38,9 +38,9 @@ pub trait Experiment: 'static {
     const MEMORY_HINT: &'static str;
 
     /// Everything a run needs: what `config.json` holds.
-    type Run: Serialize + DeserializeOwned + Clone + Debug;
+    type Run: Serialize + DeserializeOwned + Clone + Debug + Send + Sync;
     /// The options of `eval` on this model's checkpoints.
-    type EvalOptions: Serialize + DeserializeOwned + Default + Debug;
+    type EvalOptions: Serialize + DeserializeOwned + Default + Debug + Send + Sync;
     /// The network a checkpoint holds (its `model.mpk`): what `export` writes and `import`
     /// reads.
     type Network<B: Backend>: Module<B>;

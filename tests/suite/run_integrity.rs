@@ -351,3 +351,77 @@ fn a_killed_command_of_several_runs_is_finished_by_the_same_command_or_resume() 
     let line = refusal(&zoo(&other));
     assert!(line.contains("of another command"), "{line}");
 }
+
+/// The processes whose parent is `pid` (Linux: every thread's `children` list).
+#[cfg(target_os = "linux")]
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// Whether process `pid` still runs (a zombie has ended).
+#[cfg(target_os = "linux")]
+fn is_running(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z') && !state.starts_with('X')
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_killed_compare_takes_its_measuring_child_with_it() {
+    // `compare` measures each engine in a child process of its own; asked for endless
+    // episodes, the child would run on after its parent was killed, were it not tied to it.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().to_str().unwrap();
+    let mut parent = spawn(&strings(&[
+        "compare",
+        "--sizes",
+        "8",
+        "--steps",
+        "66",
+        "--episodes",
+        "1000000000",
+        "--out",
+        out,
+    ]));
+    let started = Instant::now();
+    let child = loop {
+        if let Some(&child) = children_of(parent.id()).first() {
+            break child;
+        }
+        assert!(
+            parent.try_wait().unwrap().is_none(),
+            "compare ended before it started a child"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no child within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(is_running(child));
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    let killed = Instant::now();
+    while is_running(child) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(10),
+            "the measuring child {child} runs on 10 s after its parent was killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

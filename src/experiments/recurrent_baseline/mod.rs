@@ -30,7 +30,7 @@ use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
 pub trait Baseline: 'static {
     const NAME: &'static str;
     const ABOUT: &'static str;
-    type Config: NetworkConfig;
+    type Config: NetworkConfig + Send + Sync;
     /// The network a checkpoint holds.
     type Network<B: Backend>: Module<B>;
 
