@@ -78,8 +78,21 @@ impl<B: Backend> EchoStateNetwork<B> {
         })
     }
 
+    /// The network's readout of host state rows (`[steps][units]`, as
+    /// [`EchoStateNetwork::drive`] gives them): `[steps][outputs]`, row-major.
+    pub fn read_states(&self, states: &[f64]) -> Vec<f64> {
+        let units = self.reservoir.units();
+        let device = self.reservoir.recurrent.device();
+        let rows = host_tensor::<B, 2>(states.to_vec(), [states.len() / units, units], &device);
+        host_vec(self.read(rows))
+    }
+
     /// The RMSE of `steps` closed-loop predictions from the state before the test set
     /// (`states` as [`EchoStateNetwork::drive`] gives them) against the series' `targets`.
+    ///
+    /// # Panics
+    /// When `split` is 0 (no state precedes the test set) or `targets` ends before
+    /// `split − 1 + steps`.
     pub fn closed_loop_rmse(
         &self,
         states: &[f64],

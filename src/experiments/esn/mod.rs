@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use plastic_models::reservoir::{host_tensor, rmse, EchoStateNetwork, EsnConfig, SeriesSplit};
+use plastic_models::reservoir::{rmse, EchoStateNetwork, EsnConfig, SeriesSplit};
 use plastic_models::Kernels;
 use plastic_tasks::SeriesTask;
 use rand_chacha::ChaCha8Rng;
@@ -23,7 +23,6 @@ use crate::memory::floats;
 use crate::metrics::EpisodeMetrics;
 use crate::stats::population_sd;
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
-use crate::util::host_values;
 
 /// Echo-state networks with a ridge readout.
 pub struct EsnExperiment;
@@ -365,15 +364,7 @@ impl Experiment for EsnExperiment {
         let network = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let (states, targets) = drive(&network, run)?;
         let split = run.split();
-        let test_states = host_tensor::<B::InnerBackend, 2>(
-            states[split * run.units..].to_vec(),
-            [run.samples - split, run.units],
-            device,
-        );
-        let predicted: Vec<f64> = host_values(network.read(test_states))?
-            .into_iter()
-            .map(f64::from)
-            .collect();
+        let predicted = network.read_states(&states[split * run.units..]);
         let test = &targets[split..];
         let test_rmse = rmse(&predicted, test);
         let scores = Scores {
