@@ -12,6 +12,9 @@ use sha2::{Digest, Sha256};
 use crate::checkpoint::sha256_hex;
 use crate::util::write_atomically;
 
+/// The metrics lines a step logs, or why it failed.
+pub type MetricsLines = anyhow::Result<Vec<EpisodeMetrics>>;
+
 /// What one training episode measured; model-specific figures live in `values`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpisodeMetrics {
@@ -149,7 +152,7 @@ impl MetricsLog {
         }
     }
 
-    pub fn read(&self) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    pub fn read(&self) -> MetricsLines {
         read_lines(&self.path)
     }
 
@@ -187,7 +190,7 @@ impl MetricsLog {
     }
 }
 
-fn read_lines(path: &Path) -> anyhow::Result<Vec<EpisodeMetrics>> {
+fn read_lines(path: &Path) -> MetricsLines {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     text.lines()

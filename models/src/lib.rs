@@ -6,6 +6,7 @@ pub mod adjoint;
 pub mod baselines;
 pub mod feedback_alignment;
 pub mod force;
+mod gradient_engines;
 pub mod hebbian_ff;
 pub mod hopfield;
 pub mod kernels;

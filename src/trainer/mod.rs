@@ -21,7 +21,7 @@ pub use steps::{
 };
 
 use crate::checkpoint::{Checkpoint, RunDir, RunState, METRICS_FILE};
-use crate::metrics::{EpisodeMetrics, MetricsLog};
+use crate::metrics::{EpisodeMetrics, MetricsLines, MetricsLog};
 
 /// How long a run is and how often it is saved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,11 +36,11 @@ pub struct Schedule {
 pub trait Learner {
     /// Step number `step` (from 1), drawing from `rng`: the metrics lines it logs (none,
     /// one or several). A loss that is not a finite number stops training.
-    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>>;
+    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> MetricsLines;
 
     /// The metrics lines of a fresh run before its first step (e.g. what random weights
     /// score).
-    fn start(&mut self) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn start(&mut self) -> MetricsLines {
         Ok(Vec::new())
     }
 

@@ -14,7 +14,7 @@ use super::clip::clip_global_norm;
 use super::Learner;
 use crate::checkpoint::{module_bytes, optimizer_bytes, Checkpoint, MODEL_FILE, OPTIMIZER_FILE};
 use crate::config::AdamSettings;
-use crate::metrics::EpisodeMetrics;
+use crate::metrics::{EpisodeMetrics, MetricsLines};
 
 /// The optimizer every gradient-trained model uses.
 pub type AdamOptimizer<M, B> = OptimizerAdaptor<Adam, M, B>;
@@ -86,7 +86,7 @@ where
     M: AutodiffModule<B>,
     F: FnMut(&M, &mut ChaCha8Rng) -> anyhow::Result<EpisodeOutcome<B>>,
 {
-    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> MetricsLines {
         let model = self
             .model
             .take()
@@ -153,12 +153,12 @@ pub trait LocalUpdate {
     type Network: Module<Self::Backend>;
 
     /// The metrics lines of a fresh run before its first update.
-    fn start(&mut self) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn start(&mut self) -> MetricsLines {
         Ok(Vec::new())
     }
 
     /// Update number `step` (from 1), drawing from `rng`: the metrics lines it logs.
-    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>>;
+    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> MetricsLines;
 
     fn network(&self) -> Self::Network;
 
@@ -180,11 +180,11 @@ pub trait LocalUpdate {
 pub struct LocalSteps<U>(pub U);
 
 impl<U: LocalUpdate> Learner for LocalSteps<U> {
-    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn step(&mut self, step: usize, rng: &mut ChaCha8Rng) -> MetricsLines {
         self.0.update(step, rng)
     }
 
-    fn start(&mut self) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn start(&mut self) -> MetricsLines {
         self.0.start()
     }
 

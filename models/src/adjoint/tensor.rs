@@ -4,20 +4,27 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor};
 
-use super::{anchor_interval, Stored, TraceSource};
-use crate::plastic_rnn::{input_at, last_step_loss, HebbRule, PlasticGradients, PlasticRnn};
+use super::anchor_interval;
+use crate::plastic_rnn::traces::{Stored, TraceSource};
+use crate::plastic_rnn::{
+    input_at, last_step_loss, HebbRule, PlasticGradients, PlasticRnn, TensorEpisodes,
+};
 
 impl<B: Backend> PlasticRnn<B> {
-    pub(super) fn tensor_adjoint(
+    /// [`PlasticRnn::adjoint_gradients`] on the tensor kernels.
+    pub(crate) fn tensor_adjoint(
         &self,
-        inputs: Tensor<B, 3>,
+        episodes: TensorEpisodes<B>,
         targets: Tensor<B, 2>,
     ) -> PlasticGradients<B> {
-        let [batch, steps, _] = inputs.dims();
-        let n = self.config.total_neurons();
+        let TensorEpisodes {
+            batch,
+            steps,
+            n,
+            inputs,
+            params,
+        } = episodes;
         let device = self.w.device();
-        let params = self.step_params();
-        let inputs = self.pad_bias(inputs);
         let eta = self.eta.val().into_scalar().elem::<f64>();
         let anchor_every = anchor_interval(eta);
         let oja = self.config.rule == HebbRule::Oja;

@@ -57,6 +57,8 @@
 //! ```
 
 mod config;
+pub(crate) mod host;
+pub(crate) mod traces;
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
@@ -113,6 +115,17 @@ pub(crate) struct StepParams<B: Backend> {
     pub(crate) eta: Tensor<B, 3>,
     /// `(keep, unit)`: `y·keep + unit` holds the bias neuron at 1; `[1, n]` each.
     pub(crate) bias: Option<(Tensor<B, 2>, Tensor<B, 2>)>,
+}
+
+/// A batch of episodes as the hand-written gradient engines take it on tensor kernels.
+pub(crate) struct TensorEpisodes<B: Backend> {
+    pub(crate) batch: usize,
+    pub(crate) steps: usize,
+    /// Neurons, the bias neuron included.
+    pub(crate) n: usize,
+    /// `[batch, steps, n]`: the inputs with the bias neuron's channel.
+    pub(crate) inputs: Tensor<B, 3>,
+    pub(crate) params: StepParams<B>,
 }
 
 impl PlasticRnnConfig {
@@ -292,6 +305,18 @@ impl<B: Backend> PlasticRnn<B> {
         let [batch, steps, _] = inputs.dims();
         let zeros = Tensor::zeros([batch, steps, 1], &inputs.device());
         Tensor::cat(vec![inputs, zeros], 2)
+    }
+
+    /// The episodes `inputs` `[batch, steps, neurons]` as the tensor kernels take them.
+    pub(crate) fn tensor_episodes(&self, inputs: Tensor<B, 3>) -> TensorEpisodes<B> {
+        let [batch, steps, _] = inputs.dims();
+        TensorEpisodes {
+            batch,
+            steps,
+            n: self.config.total_neurons(),
+            inputs: self.pad_bias(inputs),
+            params: self.step_params(),
+        }
     }
 
     pub(crate) fn advance(

@@ -19,8 +19,8 @@ use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use rayon::prelude::*;
 
-use crate::adjoint::host::HostEpisodes;
 use crate::kernels::Real;
+use crate::plastic_rnn::host::HostEpisodes;
 use crate::plastic_rnn::{PlasticGradients, PlasticRnn};
 
 /// Steps the forward pass runs ahead of the sensitivities: each block walks a whole window
@@ -317,12 +317,11 @@ impl<T: Real> HostEpisodes<T> {
 
 impl<B: Backend> PlasticRnn<B> {
     /// [`PlasticRnn::rtrl_gradients`] on the host kernels.
-    pub(super) fn host_rtrl<T: Real>(
+    pub(crate) fn host_rtrl<T: Real>(
         &self,
-        inputs: Tensor<B, 3>,
+        episodes: HostEpisodes<T>,
         targets: Tensor<B, 2>,
     ) -> PlasticGradients<B> {
-        let episodes = self.host_episodes::<T>(inputs);
         let (n, batch, steps) = (episodes.n, episodes.batch, episodes.steps);
         let layout = Layout {
             n,

@@ -40,16 +40,16 @@ mod window;
 pub use host::HOST_WINDOW_STEPS;
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, ElementConversion, Tensor};
+use burn::tensor::{ElementConversion, Tensor};
 
 use blocks::{advance_blocks, advance_window, block_width, column_blocks};
 
 use window::Sensitivity;
 
 use crate::plastic_rnn::{
-    input_at, last_step_loss, PlasticGradients, PlasticRnn, PlasticRnnConfig,
+    input_at, last_step_loss, PlasticGradients, PlasticRnn, PlasticRnnConfig, TensorEpisodes,
 };
-use crate::{Kernels, PlasticState};
+use crate::PlasticState;
 
 /// Steps whose trace updates are accumulated before they are folded into the stored trace
 /// sensitivities. Longer windows fold less often; each step's coupling product grows with
@@ -79,46 +79,25 @@ pub fn rtrl_sensitivity_bytes(config: &PlasticRnnConfig, batch: usize, float_byt
 }
 
 impl<B: Backend> PlasticRnn<B> {
-    /// Runs the episodes `inputs` `[batch, steps, neurons]` and returns the gradient of
-    /// [`last_step_loss`] against `targets` `[batch, neurons]`, computed forward in time.
-    /// Equal to the autodiff (BPTT) gradient up to rounding.
-    ///
-    /// [`Kernels::Host`] runs the recursion as fused loops on the host (the CPU backends);
-    /// [`Kernels::Tensor`] as tensor operations of the backend (any backend).
-    pub fn rtrl_gradients(
+    /// [`PlasticRnn::rtrl_gradients`] on the tensor kernels.
+    pub(crate) fn tensor_rtrl(
         &self,
-        inputs: Tensor<B, 3>,
+        episodes: TensorEpisodes<B>,
         targets: Tensor<B, 2>,
-        kernels: Kernels,
     ) -> PlasticGradients<B> {
-        assert_eq!(
-            self.config.modulation(),
-            crate::Modulation::None,
-            "RTRL covers unmodulated traces: a modulated network trains by BPTT"
-        );
-        match (kernels, self.w.val().dtype()) {
-            (Kernels::Tensor, _) => self.tensor_rtrl(inputs, targets),
-            (Kernels::Host, DType::F64) => self.host_rtrl::<f64>(inputs, targets),
-            (Kernels::Host, _) => self.host_rtrl::<f32>(inputs, targets),
-        }
-    }
-
-    fn tensor_rtrl(&self, inputs: Tensor<B, 3>, targets: Tensor<B, 2>) -> PlasticGradients<B> {
         // On a rayon worker, the many small matrix products burn-ndarray runs in rayon
         // scopes execute in place instead of each waking a pool thread.
-        rayon::scope(|_| self.rtrl_gradients_on_worker(inputs, targets))
+        rayon::scope(|_| self.rtrl_gradients_on_worker(episodes, targets))
     }
 
     fn rtrl_gradients_on_worker(
         &self,
-        inputs: Tensor<B, 3>,
+        episodes: TensorEpisodes<B>,
         targets: Tensor<B, 2>,
     ) -> PlasticGradients<B> {
-        let [batch, steps, _] = inputs.dims();
-        let n = self.config.total_neurons();
         let device = self.w.device();
-        let params = self.step_params();
-        let inputs = self.pad_bias(inputs);
+        let (batch, steps, n) = (episodes.batch, episodes.steps, episodes.n);
+        let (inputs, params) = (episodes.inputs, episodes.params);
         let [alpha_rows, alpha_cols] = self.config.alpha_shape();
         let connection_count = n * n + alpha_rows * alpha_cols;
         let blocks = column_blocks(batch, n, connection_count);

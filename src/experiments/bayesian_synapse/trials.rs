@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{label, BayesianSynapseRun, DIVERGED_MSE};
-use crate::metrics::EpisodeMetrics;
+use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::trainer::LocalUpdate;
 use crate::util::host_values;
 
@@ -255,16 +255,12 @@ impl<B: Backend> LocalUpdate for Trials<B> {
     type Backend = B;
     type Network = SynapseNetworks<B>;
 
-    fn start(&mut self) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn start(&mut self) -> MetricsLines {
         let values = self.test(0)?;
         Ok(vec![metrics_line(0, values)])
     }
 
-    fn update(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, _rng: &mut ChaCha8Rng) -> MetricsLines {
         let noise = self.error_noise(step);
         let learned = period(
             &mut self.networks,

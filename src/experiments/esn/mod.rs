@@ -20,7 +20,7 @@ use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
 use crate::experiment::{saved_network, Experiment, NoOptions, Report};
 use crate::memory::floats;
-use crate::metrics::EpisodeMetrics;
+use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::stats::population_sd;
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
 
@@ -142,11 +142,7 @@ impl<B: Backend> LocalUpdate for Fit<B> {
     type Backend = B;
     type Network = EchoStateNetwork<B>;
 
-    fn update(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, _rng: &mut ChaCha8Rng) -> MetricsLines {
         let scores = self.fit()?;
         self.scores = Some(scores);
         Ok(vec![EpisodeMetrics {

@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::data::{batch_of, test_error};
-use crate::metrics::EpisodeMetrics;
+use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::trainer::{parameters_are_finite, LocalUpdate};
 use crate::util::host_values;
 
@@ -77,18 +77,18 @@ impl<B: Backend> Losses<B> {
     }
 }
 
+/// A batch of examples: inputs `[n, in]`, targets `[n, out]`.
+pub type Examples<B> = (Tensor<B, 2>, Tensor<B, 2>);
+
 /// How examples reach the net, and what is recorded beside the running loss.
 pub trait Feed<B: Backend> {
-    /// The batch of update `step` (from 1): inputs `[n, in]`, targets `[n, out]`.
-    fn batch(
-        &mut self,
-        step: usize,
-        rng: &mut ChaCha8Rng,
-        device: &B::Device,
-    ) -> (Tensor<B, 2>, Tensor<B, 2>);
+    /// The batch of update `step` (from 1).
+    fn batch(&mut self, step: usize, rng: &mut ChaCha8Rng, device: &B::Device) -> Examples<B>;
 
     /// Whether a metrics line is due after `step` besides every `log_every` updates.
-    fn ends_window(&self, step: usize) -> bool;
+    fn ends_window(&self, _step: usize) -> bool {
+        false
+    }
 
     /// The metrics line of a window of updates whose mean loss is `loss`.
     fn window_line(&self, step: usize, loss: f64, angles: Option<Vec<f32>>) -> EpisodeMetrics;
@@ -96,16 +96,22 @@ pub trait Feed<B: Backend> {
     /// Lines that follow update `step`, whose loss was `loss` (an epoch's end).
     fn after(
         &mut self,
-        mlp: &Mlp<B>,
-        device: &B::Device,
-        step: usize,
-        loss: Tensor<B, 1>,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>>;
+        _mlp: &Mlp<B>,
+        _device: &B::Device,
+        _step: usize,
+        _loss: Tensor<B, 1>,
+    ) -> MetricsLines {
+        Ok(Vec::new())
+    }
 
     /// What the feed carries between updates.
-    fn state(&self) -> anyhow::Result<serde_json::Value>;
+    fn state(&self) -> anyhow::Result<serde_json::Value> {
+        Ok(serde_json::Value::Null)
+    }
 
-    fn restore(&mut self, state: &serde_json::Value, device: &B::Device) -> anyhow::Result<()>;
+    fn restore(&mut self, _state: &serde_json::Value, _device: &B::Device) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// The net trained on a feed: a local update for the trainer.
@@ -141,7 +147,7 @@ impl<B: Backend, F: Feed<B>> LocalUpdate for FaLearner<B, F> {
     type Backend = B;
     type Network = Mlp<B>;
 
-    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> MetricsLines {
         let (input, target) = self.feed.batch(step, rng, &self.device);
         let last_of_window = step.is_multiple_of(self.log_every) || self.feed.ends_window(step);
         let (loss, angles) = self.net.update(input, target, last_of_window);
@@ -189,12 +195,7 @@ pub struct ProductFeed {
 }
 
 impl<B: Backend> Feed<B> for ProductFeed {
-    fn batch(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-        device: &B::Device,
-    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    fn batch(&mut self, step: usize, _rng: &mut ChaCha8Rng, device: &B::Device) -> Examples<B> {
         let (input, target) = self.signal.sample(step - 1);
         (
             Tensor::from_data(TensorData::new(input.to_vec(), [1, 2]), device),
@@ -215,24 +216,6 @@ impl<B: Backend> Feed<B> for ProductFeed {
             angles,
             &[("time", self.signal.time(step)), ("mse", mse)],
         )
-    }
-
-    fn after(
-        &mut self,
-        _mlp: &Mlp<B>,
-        _device: &B::Device,
-        _step: usize,
-        _loss: Tensor<B, 1>,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
-        Ok(Vec::new())
-    }
-
-    fn state(&self) -> anyhow::Result<serde_json::Value> {
-        Ok(serde_json::Value::Null)
-    }
-
-    fn restore(&mut self, _state: &serde_json::Value, _device: &B::Device) -> anyhow::Result<()> {
-        Ok(())
     }
 }
 
@@ -279,12 +262,7 @@ struct FashionState {
 }
 
 impl<B: Backend> Feed<B> for FashionFeed<B> {
-    fn batch(
-        &mut self,
-        step: usize,
-        rng: &mut ChaCha8Rng,
-        device: &B::Device,
-    ) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    fn batch(&mut self, step: usize, rng: &mut ChaCha8Rng, device: &B::Device) -> Examples<B> {
         let position = (step - 1) % self.batches();
         if position == 0 {
             self.shuffle(rng);
@@ -297,10 +275,6 @@ impl<B: Backend> Feed<B> for FashionFeed<B> {
         )
     }
 
-    fn ends_window(&self, _step: usize) -> bool {
-        false
-    }
-
     fn window_line(&self, step: usize, loss: f64, angles: Option<Vec<f32>>) -> EpisodeMetrics {
         record(step, loss, angles, &[])
     }
@@ -311,7 +285,7 @@ impl<B: Backend> Feed<B> for FashionFeed<B> {
         device: &B::Device,
         step: usize,
         loss: Tensor<B, 1>,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    ) -> MetricsLines {
         self.epoch_losses.0.push(loss);
         let batches = self.batches();
         if !step.is_multiple_of(batches) {

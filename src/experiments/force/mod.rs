@@ -21,7 +21,7 @@ use crate::config::{check_ranges, Range};
 use crate::experiment::{saved_network, Experiment, NoOptions, Report};
 use crate::experiments::shared::rate_networks::RateNetworks;
 use crate::memory::floats;
-use crate::metrics::EpisodeMetrics;
+use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::plot::{self, Series};
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
 
@@ -101,11 +101,7 @@ impl<B: Backend> LocalUpdate for Training<B> {
     type Backend = B;
     type Network = ForceNetworks<B>;
 
-    fn update(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, _rng: &mut ChaCha8Rng) -> MetricsLines {
         let per = self.run.steps_per_period();
         let from = (step - 1) * per;
         let to = (step * per).min(self.run.training_steps());

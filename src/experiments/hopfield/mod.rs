@@ -24,7 +24,7 @@ use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
 use crate::experiment::{saved_network, Experiment, Report};
 use crate::memory::floats;
-use crate::metrics::EpisodeMetrics;
+use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
 
 /// Classic and dense Hopfield memories, probed from degraded cues.
@@ -179,11 +179,7 @@ impl<B: Backend> LocalUpdate for Sweep<B> {
     type Backend = B;
     type Network = Hopfield<B>;
 
-    fn update(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, _rng: &mut ChaCha8Rng) -> MetricsLines {
         let result = self.measure(step - 1)?;
         let mut values: std::collections::BTreeMap<String, f64> = [
             ("recalled".to_string(), result.recalled),

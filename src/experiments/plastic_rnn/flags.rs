@@ -6,8 +6,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::PlasticRnnExperiment;
-use crate::experiments::shared::pattern::flags::{OptimisationFlags, PatternEvalFlags, TaskFlags};
-use crate::flags::{negated, overlay_of, CommandLine, TrainFlags, TruncateFlag};
+use crate::experiments::shared::pattern::flags::{
+    neurons_size_the_model, PatternEvalFlags, PatternTrainFlags,
+};
+use crate::flags::{negated, overlay_of, CommandLine, TrainFlags};
 
 impl CommandLine for PlasticRnnExperiment {
     type Flags = PlasticRnnFlags;
@@ -21,16 +23,7 @@ pub struct PlasticRnnFlags {
     pub gradient: Option<GradientEngine>,
     #[command(flatten)]
     #[serde(flatten)]
-    pub truncation: TruncateFlag,
-    #[command(flatten)]
-    pub train: OptimisationFlags,
-    #[command(flatten)]
-    pub model: ModelFlags,
-    #[command(flatten)]
-    pub task: TaskFlags,
-    /// Evaluation episodes scored at the end of training [default: 100]
-    #[arg(long)]
-    pub eval_episodes: Option<usize>,
+    pub run: PatternTrainFlags<ModelFlags>,
 }
 
 #[derive(Debug, Args, Serialize)]
@@ -67,11 +60,6 @@ pub struct ModelFlags {
 
 impl TrainFlags for PlasticRnnFlags {
     fn overlay(&self) -> anyhow::Result<Value> {
-        let mut overlay = overlay_of(self)?;
-        // One neuron count sizes both the network and the task's patterns.
-        if let Some(neurons) = overlay.pointer("/task/neurons").cloned() {
-            overlay["model"]["neurons"] = neurons;
-        }
-        Ok(overlay)
+        Ok(neurons_size_the_model(overlay_of(self)?))
     }
 }

@@ -10,7 +10,6 @@ pub(crate) mod plots;
 
 use std::time::Instant;
 
-use anyhow::bail;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use plastic_models::{
@@ -25,10 +24,10 @@ use crate::checkpoint::{Checkpoint, RunState};
 use crate::experiment::{saved_network, Experiment, Report};
 use crate::experiments::shared::episode_rng;
 use crate::experiments::shared::pattern::{
-    evaluate, EvalScore, PatternEval, PATTERN_HEADLINE, PATTERN_RESUMABLE,
+    evaluate, trained_text, EvalScore, PatternEval, PATTERN_HEADLINE, PATTERN_RESUMABLE,
 };
 use crate::memory::floats;
-use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
+use crate::trainer::{GradientSteps, Schedule, Trainer};
 use episode::run_episode;
 use plots::WeightSummary;
 
@@ -148,15 +147,9 @@ impl Experiment for PlasticRnnExperiment {
         plots::write_plots(dir, &model)?;
         let weights = plots::weight_summary(&model)?;
         let score = evaluate(&model, &run.task, run.eval_episodes, device)?;
-        let last = state.last_metrics.as_ref().map(summary).unwrap_or_default();
-        let text = format!(
-            "{} ({}, {}): episodes {start}..{} in {seconds:.1} s; last episode: {last}\n{weights}\ncheckpoint: {}\n{score}",
-            Self::NAME,
-            run.preset,
-            run.gradient.name(),
-            state.step,
-            dir.path.display()
-        );
+        let title = format!("{} ({}, {})", Self::NAME, run.preset, run.gradient.name());
+        let details = format!("{weights}\n");
+        let text = trained_text(&title, start, &state, seconds, &details, dir, &score);
         Ok(report(run, &score, &weights).text(text).seconds(seconds))
     }
 
@@ -166,25 +159,19 @@ impl Experiment for PlasticRnnExperiment {
         options: &PatternEval,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        if options.episodes == 0 {
-            bail!("eval needs at least 1 episode");
-        }
+        let episodes = options.checked_episodes()?;
         let model = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
-        let score = evaluate(&model, &run.task, options.episodes, device)?;
+        let score = evaluate(&model, &run.task, episodes, device)?;
         let weights = plots::weight_summary(&model)?;
         Ok(report(run, &score, &weights).text(format!("{score}\n{weights}")))
     }
 }
 
 fn report(run: &PlasticRnnRun, score: &EvalScore, weights: &WeightSummary) -> Report {
-    Report::new(PlasticRnnExperiment::NAME, &run.preset)
+    let report = Report::new(PlasticRnnExperiment::NAME, &run.preset)
         .metric("alpha_positive_fraction", weights.alpha_positive)
         .metric("alpha_min", weights.alpha_min)
         .metric("w_self_mean", weights.w_self)
-        .metric("w_other_mean", weights.w_other)
-        .metric("eval_episodes", score.episodes as f64)
-        .metric("loss", score.loss)
-        .metric("sum_abs_error", score.sum_abs_error)
-        .metric("sign_error", score.sign_error)
-        .metric("degraded_sign_error", score.degraded_sign_error)
+        .metric("w_other_mean", weights.w_other);
+    score.add_to(report)
 }

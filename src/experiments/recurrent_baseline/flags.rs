@@ -3,11 +3,10 @@
 
 use clap::Args;
 use serde::Serialize;
-use serde_json::Value;
 
 use super::{Baseline, BaselineExperiment, Lstm, Rnn};
-use crate::experiments::shared::pattern::flags::{OptimisationFlags, PatternEvalFlags, TaskFlags};
-use crate::flags::{overlay_of, CommandLine, TrainFlags, TruncateFlag};
+use crate::experiments::shared::pattern::flags::{PatternEvalFlags, PatternTrainFlags};
+use crate::flags::CommandLine;
 
 /// The network flags of a baseline kind.
 pub trait NetworkFlags: Args + Serialize {}
@@ -16,7 +15,7 @@ impl<K: Baseline> CommandLine for BaselineExperiment<K>
 where
     K: HasFlags,
 {
-    type Flags = BaselineFlags<<K as HasFlags>::Network>;
+    type Flags = PatternTrainFlags<<K as HasFlags>::Network>;
     type EvalFlags = PatternEvalFlags;
 }
 
@@ -31,22 +30,6 @@ impl HasFlags for Rnn {
 
 impl HasFlags for Lstm {
     type Network = LstmFlags;
-}
-
-#[derive(Debug, Args, Serialize)]
-pub struct BaselineFlags<M: NetworkFlags> {
-    #[command(flatten)]
-    #[serde(flatten)]
-    pub truncation: TruncateFlag,
-    #[command(flatten)]
-    pub train: OptimisationFlags,
-    #[command(flatten)]
-    pub model: M,
-    #[command(flatten)]
-    pub task: TaskFlags,
-    /// Evaluation episodes scored at the end of training [default: 100]
-    #[arg(long)]
-    pub eval_episodes: Option<usize>,
 }
 
 #[derive(Debug, Args, Serialize)]
@@ -72,14 +55,3 @@ pub struct LstmFlags {
 }
 
 impl NetworkFlags for LstmFlags {}
-
-impl<M: NetworkFlags> TrainFlags for BaselineFlags<M> {
-    fn overlay(&self) -> anyhow::Result<Value> {
-        let mut overlay = overlay_of(self)?;
-        // One neuron count sizes both the network and the task's patterns.
-        if let Some(neurons) = overlay.pointer("/task/neurons").cloned() {
-            overlay["model"]["neurons"] = neurons;
-        }
-        Ok(overlay)
-    }
-}

@@ -7,24 +7,23 @@ mod flags;
 use std::marker::PhantomData;
 use std::time::Instant;
 
-use anyhow::bail;
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use plastic_models::{LstmNet, LstmNetConfig, PatternNet, RnnNet, RnnNetConfig};
 use plastic_tasks::PATTERN_PRESETS;
 
 pub use config::{BaselineRun, NetworkConfig};
-pub use flags::{BaselineFlags, LstmFlags, RnnFlags};
+pub use flags::{LstmFlags, RnnFlags};
 
-use crate::checkpoint::{Checkpoint, RunState, MODEL_FILE};
-use crate::experiment::{Experiment, Report};
+use crate::checkpoint::{Checkpoint, RunState};
+use crate::experiment::{saved_network, Experiment, Report};
 use crate::experiments::shared::episode_rng;
 use crate::experiments::shared::pattern::{
-    bptt_episode, evaluate, write_learning_curve, EvalScore, PatternEval, PATTERN_HEADLINE,
-    PATTERN_RESUMABLE,
+    bptt_episode, evaluate, trained_text, write_learning_curve, EvalScore, PatternEval,
+    PATTERN_HEADLINE, PATTERN_RESUMABLE,
 };
 use crate::memory::floats;
-use crate::trainer::{summary, GradientSteps, Schedule, Trainer};
+use crate::trainer::{GradientSteps, Schedule, Trainer};
 
 /// One kind of baseline network.
 pub trait Baseline: 'static {
@@ -32,7 +31,7 @@ pub trait Baseline: 'static {
     const ABOUT: &'static str;
     type Config: NetworkConfig + Send + Sync;
     /// The network a checkpoint holds.
-    type Network<B: Backend>: Module<B>;
+    type Network<B: Backend>: Module<B> + PatternNet<B>;
 
     /// A fresh network of `run`.
     fn network<B: Backend>(run: &BaselineRun<Self::Config>, device: &B::Device)
@@ -44,14 +43,6 @@ pub trait Baseline: 'static {
         trainer: Trainer,
         device: &B::Device,
     ) -> anyhow::Result<Report>;
-
-    /// Evaluates a checkpoint of `run` (see [`eval_network`]).
-    fn eval_on<B: AutodiffBackend>(
-        run: &BaselineRun<Self::Config>,
-        checkpoint: &Checkpoint,
-        episodes: usize,
-        device: &B::Device,
-    ) -> anyhow::Result<Report>;
 }
 
 /// The recurrent net of tanh units without plasticity.
@@ -60,75 +51,48 @@ pub struct Rnn;
 /// The LSTM.
 pub struct Lstm;
 
-impl Baseline for Rnn {
-    const NAME: &'static str = "rnn";
-    const ABOUT: &'static str =
-        "non-plastic recurrent net (tanh units) on the pattern tasks, trained by BPTT";
-    type Config = RnnNetConfig;
-    type Network<B: Backend> = RnnNet<B>;
+/// Implements [`Baseline`] for `$kind`, whose network `$network<B>` its `$config` builds.
+/// A macro rather than a generic impl: the bounds `train_network` needs of the network
+/// (`AutodiffModule<B>` whose inner module is a `PatternNet`) hold for each concrete network
+/// but cannot be stated once for the associated type of every backend.
+macro_rules! baseline {
+    ($kind:ty, $name:literal, $about:literal, $config:ty, $network:ident) => {
+        impl Baseline for $kind {
+            const NAME: &'static str = $name;
+            const ABOUT: &'static str = $about;
+            type Config = $config;
+            type Network<B: Backend> = $network<B>;
 
-    fn network<B: Backend>(run: &BaselineRun<RnnNetConfig>, device: &B::Device) -> RnnNet<B> {
-        run.model.init(run.train.seed, device)
-    }
+            fn network<B: Backend>(run: &BaselineRun<$config>, device: &B::Device) -> $network<B> {
+                run.model.init(run.train.seed, device)
+            }
 
-    fn train_on<B: AutodiffBackend>(
-        run: &BaselineRun<RnnNetConfig>,
-        trainer: Trainer,
-        device: &B::Device,
-    ) -> anyhow::Result<Report> {
-        train_network::<B, _, Self>(run, Self::network::<B>(run, device), trainer, device)
-    }
-
-    fn eval_on<B: AutodiffBackend>(
-        run: &BaselineRun<RnnNetConfig>,
-        checkpoint: &Checkpoint,
-        episodes: usize,
-        device: &B::Device,
-    ) -> anyhow::Result<Report> {
-        eval_network::<B, _, Self>(
-            run,
-            Self::network::<B>(run, device),
-            checkpoint,
-            episodes,
-            device,
-        )
-    }
+            fn train_on<B: AutodiffBackend>(
+                run: &BaselineRun<$config>,
+                trainer: Trainer,
+                device: &B::Device,
+            ) -> anyhow::Result<Report> {
+                let fresh = Self::network::<B>(run, device);
+                train_network::<B, _, Self>(run, fresh, trainer, device)
+            }
+        }
+    };
 }
 
-impl Baseline for Lstm {
-    const NAME: &'static str = "lstm";
-    const ABOUT: &'static str =
-        "LSTM (optionally with input-clamped units) on the pattern tasks, trained by BPTT";
-    type Config = LstmNetConfig;
-    type Network<B: Backend> = LstmNet<B>;
-
-    fn network<B: Backend>(run: &BaselineRun<LstmNetConfig>, device: &B::Device) -> LstmNet<B> {
-        run.model.init(run.train.seed, device)
-    }
-
-    fn train_on<B: AutodiffBackend>(
-        run: &BaselineRun<LstmNetConfig>,
-        trainer: Trainer,
-        device: &B::Device,
-    ) -> anyhow::Result<Report> {
-        train_network::<B, _, Self>(run, Self::network::<B>(run, device), trainer, device)
-    }
-
-    fn eval_on<B: AutodiffBackend>(
-        run: &BaselineRun<LstmNetConfig>,
-        checkpoint: &Checkpoint,
-        episodes: usize,
-        device: &B::Device,
-    ) -> anyhow::Result<Report> {
-        eval_network::<B, _, Self>(
-            run,
-            Self::network::<B>(run, device),
-            checkpoint,
-            episodes,
-            device,
-        )
-    }
-}
+baseline!(
+    Rnn,
+    "rnn",
+    "non-plastic recurrent net (tanh units) on the pattern tasks, trained by BPTT",
+    RnnNetConfig,
+    RnnNet
+);
+baseline!(
+    Lstm,
+    "lstm",
+    "LSTM (optionally with input-clamped units) on the pattern tasks, trained by BPTT",
+    LstmNetConfig,
+    LstmNet
+);
 
 /// A baseline as an experiment of the zoo.
 pub struct BaselineExperiment<K>(PhantomData<K>);
@@ -205,10 +169,10 @@ impl<K: Baseline> Experiment for BaselineExperiment<K> {
         options: &PatternEval,
         device: &B::Device,
     ) -> anyhow::Result<Report> {
-        if options.episodes == 0 {
-            bail!("eval needs at least 1 episode");
-        }
-        K::eval_on::<B>(run, checkpoint, options.episodes, device)
+        let episodes = options.checked_episodes()?;
+        let net = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
+        let score = evaluate(&net, &run.task, episodes, device)?;
+        Ok(report::<K>(run, &score).text(score.to_string()))
     }
 }
 
@@ -240,41 +204,11 @@ where
     let dir = trainer.run_dir();
     write_learning_curve(dir)?;
     let score = evaluate(&net, &run.task, run.eval_episodes, device)?;
-    let last = state.last_metrics.as_ref().map(summary).unwrap_or_default();
-    let text = format!(
-        "{} ({}): episodes {start}..{} in {seconds:.1} s; last episode: {last}\ncheckpoint: {}\n{score}",
-        K::NAME,
-        run.preset,
-        state.step,
-        dir.path.display()
-    );
+    let title = format!("{} ({})", K::NAME, run.preset);
+    let text = trained_text(&title, start, &state, seconds, "", dir, &score);
     Ok(report::<K>(run, &score).text(text).seconds(seconds))
 }
 
-/// Evaluates the weights of `checkpoint`, loaded into `fresh` (checked against its shapes).
-fn eval_network<B, N, K>(
-    run: &BaselineRun<K::Config>,
-    fresh: N,
-    checkpoint: &Checkpoint,
-    episodes: usize,
-    device: &B::Device,
-) -> anyhow::Result<Report>
-where
-    B: AutodiffBackend,
-    N: AutodiffModule<B> + PatternNet<B>,
-    N::InnerModule: PatternNet<B::InnerBackend>,
-    K: Baseline,
-{
-    let net = checkpoint.load_module_checked(MODEL_FILE, fresh, device)?;
-    let score = evaluate(&net.valid(), &run.task, episodes, device)?;
-    Ok(report::<K>(run, &score).text(score.to_string()))
-}
-
 fn report<K: Baseline>(run: &BaselineRun<K::Config>, score: &EvalScore) -> Report {
-    Report::new(K::NAME, &run.preset)
-        .metric("eval_episodes", score.episodes as f64)
-        .metric("loss", score.loss)
-        .metric("sum_abs_error", score.sum_abs_error)
-        .metric("sign_error", score.sign_error)
-        .metric("degraded_sign_error", score.degraded_sign_error)
+    score.add_to(Report::new(K::NAME, &run.preset))
 }

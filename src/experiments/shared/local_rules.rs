@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::EpisodeMetrics;
+use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::stats::wilson_interval;
 use crate::trainer::LocalUpdate;
 use crate::util::host_values;
@@ -287,14 +287,14 @@ impl<B: Backend> LocalUpdate for Replicas<B> {
     type Backend = B;
     type Network = SavedNetwork<B>;
 
-    fn start(&mut self) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn start(&mut self) -> MetricsLines {
         let initial = self.score()?;
         let line = initial.metrics(0);
         self.initial = Some(initial);
         Ok(vec![line])
     }
 
-    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> MetricsLines {
         let replications = self.network.replications();
         let (input, target) = self.data.draw::<B>(replications, rng, &self.device);
         self.network = self.rule.update(&self.network, input, target)?;

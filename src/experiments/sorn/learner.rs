@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::readout::{self, Accuracy};
 use super::{SornRun, Variant};
-use crate::metrics::EpisodeMetrics;
+use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::trainer::LocalUpdate;
 use crate::util::host_values;
 
@@ -66,11 +66,7 @@ impl<B: Backend> LocalUpdate for Counting<B> {
     type Backend = B;
     type Network = Sorn<B>;
 
-    fn update(
-        &mut self,
-        step: usize,
-        _rng: &mut ChaCha8Rng,
-    ) -> anyhow::Result<Vec<EpisodeMetrics>> {
+    fn update(&mut self, step: usize, _rng: &mut ChaCha8Rng) -> MetricsLines {
         let plastic_updates = self.run.plastic_updates();
         let mut values = std::collections::BTreeMap::new();
         let loss = if step <= plastic_updates {

@@ -14,18 +14,53 @@ use crate::util::human_bytes;
 pub const TABLE_HEAD: &str = "| N | steps | rel. difference of ∂L/∂W | of ∂L/∂α | of ∂L/∂η (f64) | BPTT s/episode | RTRL s/episode | BPTT peak | RTRL peak |\n|---|---|---|---|---|---|---|---|---|";
 
 pub fn markdown_row(row: &CompareRow) -> String {
-    format!(
-        "| {} | {} | {:.1e} | {:.1e} | {:.1e} | {:.4} | {:.4} | {} | {} |",
-        row.neurons,
-        row.steps,
-        row.w_difference,
-        row.alpha_difference,
-        row.eta_difference,
-        row.bptt_seconds,
-        row.rtrl_seconds,
-        human_bytes(row.bptt_peak_bytes as u128),
-        human_bytes(row.rtrl_peak_bytes as u128),
-    )
+    format!("| {} |", cells(row, Cells::Table).join(" | "))
+}
+
+/// How a row's numbers are written.
+#[derive(Clone, Copy, PartialEq)]
+enum Cells {
+    /// In full, for the CSV file.
+    Full,
+    /// Rounded, bytes in human units, for the markdown table.
+    Table,
+}
+
+/// The row's cells, in the order of the CSV header and of [`TABLE_HEAD`].
+fn cells(row: &CompareRow, style: Cells) -> [String; 9] {
+    let table = style == Cells::Table;
+    let difference = |d: f64| {
+        if table {
+            format!("{d:.1e}")
+        } else {
+            format!("{d:e}")
+        }
+    };
+    let seconds = |s: f64| {
+        if table {
+            format!("{s:.4}")
+        } else {
+            s.to_string()
+        }
+    };
+    let bytes = |b: usize| {
+        if table {
+            human_bytes(b as u128)
+        } else {
+            b.to_string()
+        }
+    };
+    [
+        row.neurons.to_string(),
+        row.steps.to_string(),
+        difference(row.w_difference),
+        difference(row.alpha_difference),
+        difference(row.eta_difference),
+        seconds(row.bptt_seconds),
+        seconds(row.rtrl_seconds),
+        bytes(row.bptt_peak_bytes),
+        bytes(row.rtrl_peak_bytes),
+    ]
 }
 
 /// Least-squares slope and intercept of `y` against `x`.
@@ -147,19 +182,7 @@ pub fn write_outputs(
         "Backend {backend}; times are medians per episode; peak = heap bytes of one gradient computation.\n\n{TABLE_HEAD}\n"
     );
     for row in rows {
-        let _ = writeln!(
-            csv,
-            "{},{},{:e},{:e},{:e},{},{},{},{}",
-            row.neurons,
-            row.steps,
-            row.w_difference,
-            row.alpha_difference,
-            row.eta_difference,
-            row.bptt_seconds,
-            row.rtrl_seconds,
-            row.bptt_peak_bytes,
-            row.rtrl_peak_bytes
-        );
+        let _ = writeln!(csv, "{}", cells(row, Cells::Full).join(","));
         let _ = writeln!(markdown, "{}", markdown_row(row));
     }
     markdown.push('\n');

@@ -4,8 +4,41 @@
 
 use clap::Args;
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::flags::SeedAndAdamFlags;
+use crate::flags::{overlay_of, SeedAndAdamFlags, TrainFlags, TruncateFlag};
+
+/// The `train` flags of a network on the pattern tasks whose own flags are `M`.
+#[derive(Debug, Args, Serialize)]
+pub struct PatternTrainFlags<M: Args + Serialize> {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub truncation: TruncateFlag,
+    #[command(flatten)]
+    pub train: OptimisationFlags,
+    #[command(flatten)]
+    pub model: M,
+    #[command(flatten)]
+    pub task: TaskFlags,
+    /// Evaluation episodes scored at the end of training [default: 100]
+    #[arg(long)]
+    pub eval_episodes: Option<usize>,
+}
+
+impl<M: Args + Serialize> TrainFlags for PatternTrainFlags<M> {
+    fn overlay(&self) -> anyhow::Result<Value> {
+        Ok(neurons_size_the_model(overlay_of(self)?))
+    }
+}
+
+/// `overlay` with the task's neuron count, where one is given, set as the model's too: one
+/// count sizes both the network and the task's patterns.
+pub fn neurons_size_the_model(mut overlay: Value) -> Value {
+    if let Some(neurons) = overlay.pointer("/task/neurons").cloned() {
+        overlay["model"]["neurons"] = neurons;
+    }
+    overlay
+}
 
 #[derive(Debug, Args, Serialize)]
 pub struct OptimisationFlags {

@@ -17,8 +17,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::write_curve_of;
-use crate::checkpoint::RunDir;
-use crate::trainer::EpisodeOutcome;
+use crate::checkpoint::{RunDir, RunState};
+use crate::experiment::Report;
+use crate::trainer::{summary, EpisodeOutcome};
 use crate::util::host_values;
 
 /// What the progress bar shows for every network on the pattern tasks.
@@ -39,6 +40,14 @@ pub(crate) const PATTERN_RESUMABLE: &[(&str, &str)] = &[
 pub struct PatternEval {
     /// Evaluation episodes, drawn from a fixed seed.
     pub episodes: usize,
+}
+
+impl PatternEval {
+    /// The episodes to score, refused when there are none.
+    pub fn checked_episodes(&self) -> anyhow::Result<usize> {
+        anyhow::ensure!(self.episodes > 0, "eval needs at least 1 episode");
+        Ok(self.episodes)
+    }
 }
 
 impl Default for PatternEval {
@@ -144,6 +153,38 @@ impl std::fmt::Display for EvalScore {
             self.episodes, self.loss, self.sum_abs_error, self.sign_error, self.degraded_sign_error
         )
     }
+}
+
+impl EvalScore {
+    /// `report` with the score's metrics added.
+    pub fn add_to(&self, report: Report) -> Report {
+        report
+            .metric("eval_episodes", self.episodes as f64)
+            .metric("loss", self.loss)
+            .metric("sum_abs_error", self.sum_abs_error)
+            .metric("sign_error", self.sign_error)
+            .metric("degraded_sign_error", self.degraded_sign_error)
+    }
+}
+
+/// What a training run on the pattern tasks prints at its end: `title`, the episodes of
+/// this invocation and their time, the last episode's metrics, `details` (ending in a
+/// newline, or empty), the checkpoint and the score.
+pub fn trained_text(
+    title: &str,
+    start: usize,
+    state: &RunState,
+    seconds: f64,
+    details: &str,
+    run: &RunDir,
+    score: &EvalScore,
+) -> String {
+    let last = state.last_metrics.as_ref().map(summary).unwrap_or_default();
+    format!(
+        "{title}: episodes {start}..{} in {seconds:.1} s; last episode: {last}\n{details}checkpoint: {}\n{score}",
+        state.step,
+        run.path.display()
+    )
 }
 
 /// Scores `net` on `episodes` episodes drawn from [`EVAL_SEED`]; no gradients.

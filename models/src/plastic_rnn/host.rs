@@ -7,12 +7,13 @@
 //! Traces are laid out `[n_i, batch, n_j]`, so that a block of rows is one contiguous slice
 //! for every episode of the batch and the rows of `W` and `α` are read once for all of them.
 
+use burn::tensor::backend::Backend;
+use burn::tensor::{DType, ElementConversion, Tensor, TensorData};
 use rayon::prelude::*;
 
-mod backward;
-
-use super::Stored;
-use crate::kernels::Real;
+use super::traces::Stored;
+use super::{last_step_loss, HebbRule, PlasticRnn};
+use crate::kernels::{host_vec, Kernels, Real};
 
 /// A batch of episodes and the parameters they run with, on the host.
 pub(crate) struct HostEpisodes<T> {
@@ -43,13 +44,13 @@ pub(crate) struct HostForward<T> {
 }
 
 /// Rows per parallel task: a few tasks per thread so that uneven rows balance out.
-fn rows_per_task(n: usize) -> usize {
+pub(crate) fn rows_per_task(n: usize) -> usize {
     let tasks = 4 * rayon::current_num_threads().max(1);
     n.div_ceil(tasks).max(1)
 }
 
 /// Adds `b` into `a`.
-fn add_into<T: Real>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
+pub(crate) fn add_into<T: Real>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
     for (x, y) in a.iter_mut().zip(b) {
         *x = *x + y;
     }
@@ -57,7 +58,7 @@ fn add_into<T: Real>(mut a: Vec<T>, b: Vec<T>) -> Vec<T> {
 }
 
 impl<T: Real> HostEpisodes<T> {
-    fn row<'a>(&self, matrix: &'a [T], i: usize) -> &'a [T] {
+    pub(crate) fn row<'a>(&self, matrix: &'a [T], i: usize) -> &'a [T] {
         &matrix[i * self.n..(i + 1) * self.n]
     }
 
@@ -231,6 +232,98 @@ impl<T: Real> HostEpisodes<T> {
             activity,
             trace,
             stored,
+        }
+    }
+}
+
+impl<B: Backend> PlasticRnn<B> {
+    /// [`PlasticRnn::forward`] on the given kernels: the last step's activities of the input
+    /// neurons, `[batch, neurons]`. No gradient flows through the host kernels.
+    /// A modulated network always runs on tensor operations.
+    pub fn forward_on(&self, inputs: Tensor<B, 3>, kernels: Kernels) -> Tensor<B, 2> {
+        let modulated = self.config.modulation() != crate::Modulation::None;
+        match (kernels, self.w.val().dtype()) {
+            _ if modulated => self.forward(inputs),
+            (Kernels::Tensor, _) => self.forward(inputs),
+            (Kernels::Host, DType::F64) => self.host_forward::<f64>(inputs),
+            (Kernels::Host, _) => self.host_forward::<f32>(inputs),
+        }
+    }
+
+    fn host_forward<T: Real>(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
+        let episodes = self.host_episodes::<T>(inputs);
+        let last = episodes.forward(None).activity;
+        self.readout(self.host_tensor(last, [episodes.batch, episodes.n]))
+    }
+
+    /// The outputs and the loss of the last activities `last` (`[batch, n]`, on the host),
+    /// and `∂L/∂y(T)` (`[batch, n]`, zero past the input neurons).
+    pub(crate) fn host_loss<T: Real>(
+        &self,
+        last: &[T],
+        targets: Tensor<B, 2>,
+    ) -> (Tensor<B, 2>, Tensor<B, 1>, Vec<T>) {
+        let n = self.config.total_neurons();
+        let batch = last.len() / n;
+        let outputs = self.readout(self.host_tensor(last.to_vec(), [batch, n]));
+        let loss = last_step_loss(outputs.clone(), targets.clone());
+        let targets: Vec<T> = host_vec(targets);
+        let neurons = self.config.neurons;
+        let scale = T::from(2.0 / batch as f64).expect("a float");
+        let dl_dy = (0..batch * n)
+            .map(|k| {
+                let (b, j) = (k / n, k % n);
+                if j < neurons {
+                    scale * (last[k] - targets[b * neurons + j])
+                } else {
+                    T::zero()
+                }
+            })
+            .collect();
+        (outputs, loss, dl_dy)
+    }
+
+    /// `∂L/∂α` from the gradient with respect to the effective, full `[n, n]` α.
+    pub(crate) fn alpha_gradient(&self, effective: Tensor<B, 2>) -> Tensor<B, 2> {
+        if !self.config.alpha_per_connection {
+            return effective.sum().reshape([1, 1]);
+        }
+        if self.config.zero_alpha_diagonal {
+            let n = self.config.total_neurons();
+            let device = effective.device();
+            return effective * (Tensor::ones([n, n], &device) - Tensor::eye(n, &device));
+        }
+        effective
+    }
+
+    pub(crate) fn host_tensor<const D: usize, T: Real>(
+        &self,
+        values: Vec<T>,
+        shape: [usize; D],
+    ) -> Tensor<B, D> {
+        Tensor::from_data(TensorData::new(values, shape), &self.w.device())
+    }
+
+    pub(crate) fn host_episodes<T: Real>(&self, inputs: Tensor<B, 3>) -> HostEpisodes<T> {
+        let [batch, steps, _] = inputs.dims();
+        let n = self.config.total_neurons();
+        let alpha = host_vec::<B, 2, T>(self.effective_alpha());
+        let alpha = if alpha.len() == 1 {
+            vec![alpha[0]; n * n]
+        } else {
+            alpha
+        };
+        HostEpisodes {
+            n,
+            batch,
+            steps,
+            oja: self.config.rule == HebbRule::Oja,
+            clamp: self.config.clamp_trace,
+            bias: self.config.bias_neuron.then_some(n - 1),
+            eta: T::from(self.eta.val().into_scalar().elem::<f64>()).expect("a float"),
+            w: host_vec(self.w.val()),
+            alpha,
+            inputs: host_vec(self.pad_bias(inputs)),
         }
     }
 }

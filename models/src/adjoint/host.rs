@@ -3,9 +3,9 @@
 
 use rayon::prelude::*;
 
-use super::{add_into, rows_per_task, HostEpisodes, HostForward};
-use crate::adjoint::TraceSource as Source;
 use crate::kernels::Real;
+use crate::plastic_rnn::host::{add_into, rows_per_task, HostEpisodes, HostForward};
+use crate::plastic_rnn::traces::TraceSource as Source;
 
 type TraceSource<'a, T> = Source<&'a [T]>;
 
