@@ -22,13 +22,16 @@
 //! assert!(mae < 0.1, "free-running mean |z − f| {mae}");
 //! ```
 
+mod host;
+
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor, TensorData};
 
-use crate::kernels::host_vec;
+use crate::kernels::{host_vec, Kernels, Real};
 use crate::rate_network::{NetworkDraw, RateNetwork, RateNetworkConfig, Rls};
 use crate::reservoir::{host_tensor, ReservoirError};
+use host::HostNetwork;
 
 /// The networks, their readouts and where their dynamics stand: what checkpoints hold.
 #[derive(Module, Debug)]
@@ -103,7 +106,7 @@ impl<B: Backend> ForceNetworks<B> {
 
     /// Steps `from..to` of the closed loop, with `target(k)` the target after step `k` (at
     /// time (k + 1)·dt), learning by RLS every `learn_every` steps when it is given. The
-    /// state carries on either way.
+    /// state carries on either way. Runs on the kernels the backend prefers.
     pub fn advance(
         &mut self,
         from: usize,
@@ -111,8 +114,37 @@ impl<B: Backend> ForceNetworks<B> {
         learn_every: Option<usize>,
         target: impl Fn(usize) -> f64,
     ) -> Stretch {
-        let count = self.network.networks();
+        self.advance_on(Kernels::preferred(), from, to, learn_every, target)
+    }
+
+    /// [`ForceNetworks::advance`] on the given kernels: fused loops on the host in the
+    /// backend's float type, or tensor operations of the backend.
+    pub fn advance_on(
+        &mut self,
+        kernels: Kernels,
+        from: usize,
+        to: usize,
+        learn_every: Option<usize>,
+        target: impl Fn(usize) -> f64,
+    ) -> Stretch {
         let targets: Vec<f64> = (from..to).map(|k| target(k + 1)).collect();
+        let learns = |k: usize| learn_every.is_some_and(|every| (k + 1).is_multiple_of(every));
+        match (kernels, self.state.val().dtype()) {
+            (Kernels::Tensor, _) => self.advance_on_tensors(from, targets, learns),
+            (Kernels::Host, DType::F64) => self.advance_on_host::<f64>(from, targets, learns),
+            (Kernels::Host, _) => self.advance_on_host::<f32>(from, targets, learns),
+        }
+    }
+
+    /// The steps from `from` on, one per target, with tensor operations.
+    fn advance_on_tensors(
+        &mut self,
+        from: usize,
+        targets: Vec<f64>,
+        learns: impl Fn(usize) -> bool,
+    ) -> Stretch {
+        let to = from + targets.len();
+        let count = self.network.networks();
         // Every network's target for the whole stretch, moved to the device once.
         let target_tensor =
             host_tensor::<B, 3>(targets.clone(), [1, 1, to - from], &self.state.device())
@@ -126,7 +158,7 @@ impl<B: Backend> ForceNetworks<B> {
             state = next;
             output = self.readout.read(rates.clone());
             outputs.push(output.clone());
-            if learn_every.is_some_and(|every| (k + 1).is_multiple_of(every)) {
+            if learns(k) {
                 let target = target_tensor.clone().narrow(2, k - from, 1);
                 changes.push(self.readout.update(rates, target));
             }
@@ -149,4 +181,75 @@ impl<B: Backend> ForceNetworks<B> {
             networks: count,
         }
     }
+
+    /// The steps from `from` on, one per target, as fused loops on the host in `T`, one
+    /// network after the other.
+    fn advance_on_host<T: Real>(
+        &mut self,
+        from: usize,
+        targets: Vec<f64>,
+        learns: impl Fn(usize) -> bool,
+    ) -> Stretch {
+        let count = self.network.networks();
+        let n = self.network.neurons();
+        let float = |v: f64| T::from(v).expect("a float");
+        let host_targets: Vec<T> = targets.iter().map(|&f| float(f)).collect();
+        let recurrent: Vec<T> = host_vec(self.network.recurrent.val());
+        let feedback: Vec<T> = host_vec(self.network.feedback.val());
+        let mut state: Vec<T> = host_vec(self.state.val());
+        let mut output: Vec<T> = host_vec(self.output.val());
+        let mut weights: Vec<T> = host_vec(self.readout.weights.val());
+        let mut inverse: Vec<T> = host_vec(self.readout.inverse_correlation.val());
+        let mut outputs = Vec::with_capacity(count * targets.len());
+        let mut changes = Vec::new();
+        for (net, output) in output.iter_mut().enumerate() {
+            let (vector, matrix) = (net * n..(net + 1) * n, net * n * n..(net + 1) * n * n);
+            let mut host = HostNetwork {
+                n,
+                leak: float(self.network.leak),
+                recurrent: recurrent[matrix.clone()].to_vec(),
+                feedback: feedback[vector.clone()].to_vec(),
+                state: state[vector.clone()].to_vec(),
+                output: *output,
+                weights: weights[vector.clone()].to_vec(),
+                inverse_correlation: inverse[matrix.clone()].to_vec(),
+            };
+            host.advance(
+                &host_targets,
+                |step| learns(from + step),
+                &mut outputs,
+                &mut changes,
+            );
+            state[vector.clone()].copy_from_slice(&host.state);
+            *output = host.output;
+            weights[vector].copy_from_slice(&host.weights);
+            inverse[matrix].copy_from_slice(&host.inverse_correlation);
+        }
+        let device = self.state.device();
+        let tensor = |values: Vec<T>, shape: [usize; 3]| {
+            Param::from_tensor(Tensor::<B, 3>::from_data(
+                TensorData::new(values, shape),
+                &device,
+            ))
+        };
+        self.state = tensor(state, [count, 1, n]);
+        self.output = tensor(output, [count, 1, 1]);
+        self.readout.weights = tensor(weights, [count, 1, n]);
+        self.readout.inverse_correlation = tensor(inverse, [count, n, n]);
+        let single = |values: Vec<T>| {
+            values
+                .into_iter()
+                .map(|v| num_traits::ToPrimitive::to_f32(&v).unwrap_or(f32::NAN))
+                .collect()
+        };
+        Stretch {
+            outputs: single(outputs),
+            targets,
+            weight_changes: single(changes),
+            networks: count,
+        }
+    }
 }
+
+#[cfg(test)]
+mod tests;
