@@ -1,6 +1,8 @@
 //! FORCE's closed loop as fused loops on the host, for the CPU backends. Per step one pass over
-//! M computes the drive, the new state and its rates together, split by columns across
-//! threads. RLS takes one pass over P per update: the rank-one change of the update before is
+//! M's connections computes the drive, the new state and its rates together, split by columns
+//! across threads; M is held by columns, its connections only (a fraction p of the entries, as
+//! the supplementary script's `sprandn` holds it), and each drive sums them in the order of the
+//! dense product, so the result is the dense product's. RLS takes one pass over P per update: the rank-one change of the update before is
 //! applied to each row of P just before that row gives its entry of the next k = P r (P is
 //! symmetric), so P is read and written once instead of three times. The change still pending
 //! when the stretch ends is applied then, so that P is exact between calls.
@@ -14,13 +16,45 @@ fn span(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().max(1)).max(64)
 }
 
-/// `drive += Σ_i r_i M[i, start..start + drive.len()]`, row after row of M (`[n, n]`).
-fn add_rows<T: Real>(drive: &mut [T], rates: &[T], recurrent: &[T], n: usize, start: usize) {
-    for (i, &r_i) in rates.iter().enumerate() {
-        let row = &recurrent[i * n + start..i * n + start + drive.len()];
-        for (d, &m) in drive.iter_mut().zip(row) {
-            *d = *d + r_i * m;
+/// The connections of M (`[from, to]`) by column: for column j, the rows i of its non-zero
+/// entries in increasing order and their values.
+pub(crate) struct SparseColumns<T> {
+    /// Column j's entries are `starts[j]..starts[j + 1]`.
+    starts: Vec<usize>,
+    rows: Vec<u32>,
+    values: Vec<T>,
+}
+
+impl<T: Real> SparseColumns<T> {
+    /// The non-zero entries of the dense `[n, n]` matrix `dense`.
+    pub fn from_dense(dense: &[T], n: usize) -> Self {
+        let mut starts = Vec::with_capacity(n + 1);
+        let (mut rows, mut values) = (Vec::new(), Vec::new());
+        for j in 0..n {
+            starts.push(rows.len());
+            for i in 0..n {
+                let value = dense[i * n + j];
+                if value != T::zero() {
+                    rows.push(u32::try_from(i).expect("fewer than 2³² neurons"));
+                    values.push(value);
+                }
+            }
         }
+        starts.push(rows.len());
+        Self {
+            starts,
+            rows,
+            values,
+        }
+    }
+
+    /// `initial + Σ_i r_i M_ij` over the connections of column j, in increasing i.
+    fn column_sum(&self, j: usize, rates: &[T], initial: T) -> T {
+        let entries = self.starts[j]..self.starts[j + 1];
+        self.rows[entries.clone()]
+            .iter()
+            .zip(&self.values[entries])
+            .fold(initial, |sum, (&i, &m)| sum + rates[i as usize] * m)
     }
 }
 
@@ -56,8 +90,8 @@ pub(crate) struct HostNetwork<T> {
     pub n: usize,
     /// dt/τ.
     pub leak: T,
-    /// `[from, to]`: the drive is r·M.
-    pub recurrent: Vec<T>,
+    /// M, `[from, to]`: the drive is r·M.
+    pub recurrent: SparseColumns<T>,
     pub feedback: Vec<T>,
     pub state: Vec<T>,
     pub output: T,
@@ -124,24 +158,20 @@ impl<T: Real> HostNetwork<T> {
     /// x ← (1 − leak)x + leak(r·M + z w_f), then `next` = tanh(x), from `rates` of the
     /// state before: one pass over M, by columns.
     fn step(&mut self, rates: &[T], next: &mut [T]) {
-        let (n, leak, z) = (self.n, self.leak, self.output);
+        let (leak, z) = (self.leak, self.output);
         let keep = T::one() - leak;
-        let width = span(n);
+        let width = span(self.n);
         let recurrent = &self.recurrent;
         next.par_chunks_mut(width)
             .zip(self.state.par_chunks_mut(width))
             .zip(self.feedback.par_chunks(width))
             .enumerate()
             .for_each(|(task, ((next, state), feedback))| {
-                let start = task * width;
-                // The drive, gathered in `next` before it becomes the rates.
-                for (d, &f) in next.iter_mut().zip(feedback) {
-                    *d = z * f;
-                }
-                add_rows(next, rates, recurrent, n, start);
-                for (d, x) in next.iter_mut().zip(state.iter_mut()) {
-                    *x = *x * keep + *d * leak;
-                    *d = x.tanh();
+                let columns = next.iter_mut().zip(state.iter_mut()).zip(feedback);
+                for (offset, ((r, x), &f)) in columns.enumerate() {
+                    let drive = recurrent.column_sum(task * width + offset, rates, z * f);
+                    *x = *x * keep + drive * leak;
+                    *r = x.tanh();
                 }
             });
     }

@@ -31,7 +31,7 @@ use burn::tensor::{DType, Tensor, TensorData};
 use crate::kernels::{host_vec, Kernels, Real};
 use crate::rate_network::{NetworkDraw, RateNetwork, RateNetworkConfig, Rls};
 use crate::reservoir::{host_tensor, ReservoirError};
-use host::HostNetwork;
+use host::{HostNetwork, SparseColumns};
 
 /// The networks, their readouts and where their dynamics stand: what checkpoints hold.
 #[derive(Module, Debug)]
@@ -207,7 +207,7 @@ impl<B: Backend> ForceNetworks<B> {
             let mut host = HostNetwork {
                 n,
                 leak: float(self.network.leak),
-                recurrent: recurrent[matrix.clone()].to_vec(),
+                recurrent: SparseColumns::from_dense(&recurrent[matrix.clone()], n),
                 feedback: feedback[vector.clone()].to_vec(),
                 state: state[vector.clone()].to_vec(),
                 output: *output,
