@@ -85,3 +85,38 @@ fn the_host_loop_runs_the_same_closed_loop_and_rls_as_the_tensor_operations() {
         assert!(difference < 1e-9, "{name} differs by {difference}");
     }
 }
+
+#[test]
+fn the_host_loop_gives_the_same_numbers_on_any_number_of_threads() {
+    let shape = RateNetworkConfig {
+        neurons: 150,
+        connectivity: 0.1,
+        dt: 0.1,
+        tau: 1.0,
+        feedback: true,
+    };
+    let draws = [NetworkDraw { seed: 1, gain: 1.5 }];
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut networks =
+                ForceNetworks::<B>::new(&shape, &draws, 1.0, 0.5, 2, &Default::default()).unwrap();
+            let target = |k: usize| (k as f64 * 0.1 / 6.0).sin();
+            let stretch = networks.advance_on(Kernels::Host, 0, 300, Some(2), target);
+            let inverse = networks.readout.inverse_correlation.val().into_data();
+            (
+                stretch.outputs,
+                stretch.weight_changes,
+                inverse.to_vec::<f64>().unwrap(),
+            )
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3, 5] {
+        // Bit for bit: any change in the order of a sum shows.
+        assert!(run(threads) == one, "{threads} threads differ from one");
+    }
+}
