@@ -1,0 +1,201 @@
+"""Times every model of the zoo beside its reference, alternating the two, and writes
+docs/performance.md.
+
+For each row it runs our command and the reference's, one after the other, `--repeats` times,
+and takes the medians. Each side is timed as a whole process (wall time and peak resident
+memory, from the operating system's accounting of the child); the reference's own JSON line
+also gives the seconds of its work alone (without starting Python and importing its
+libraries), and the table's ratio divides our whole command by that: the comparison least
+favourable to the zoo. The result figures each side printed are shown beside, so that the two
+can be seen to do the same work.
+
+Run it from the repository root, with the release binary built and the references'
+libraries in a throwaway virtual environment (the project itself never depends on Python):
+
+    cargo build --release
+    python3 -m venv /tmp/perf && /tmp/perf/bin/pip install numpy "reservoirpy>=0.4,<0.5"
+    /tmp/perf/bin/python tools/performance.py            # writes docs/performance.md
+
+Models without a reference yet are listed as such.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+# One row per comparison: our arguments to plastic-zoo, the reference's arguments to Python,
+# and the figures of each JSON line that show the same work was done.
+ROWS = [
+    {
+        "model": "feedback-alignment (product, FA)",
+        "ours": ["--json", "train", "feedback-alignment", "--task", "product", "--method", "fa"],
+        "reference": ["tools/numpy_fa_product.py", "--method", "fa"],
+        "reference_name": "NumPy loop",
+        "ours_figures": ["frozen_mse_fraction", "angle_hidden1"],
+        "reference_figures": ["frozen_mse_percent_of_variance", "last_angle_degrees"],
+    },
+    {
+        "model": "feedback-alignment (product, BP)",
+        "ours": ["--json", "train", "feedback-alignment", "--task", "product", "--method", "bp"],
+        "reference": ["tools/numpy_fa_product.py", "--method", "bp"],
+        "reference_name": "NumPy loop",
+        "ours_figures": ["frozen_mse_fraction"],
+        "reference_figures": ["frozen_mse_percent_of_variance"],
+    },
+    {
+        "model": "force (N = 1000, seed 0)",
+        "ours": ["--json", "train", "force", "--seed", "0"],
+        "reference": ["tools/numpy_force.py", "--seed", "0"],
+        "reference_name": "NumPy loop",
+        "ours_figures": ["train_mae", "test_mae"],
+        "reference_figures": ["train_mae_last_period", "test_mae"],
+    },
+    {
+        "model": "esn (Mackey-Glass, 1000 units, seed 0)",
+        "ours": ["--json", "train", "esn", "--units", "1000", "--seed", "0"],
+        "reference": ["tools/reservoirpy_esn.py", "--units", "1000", "--seeds", "0", "--repeats", "1"],
+        "reference_name": "reservoirpy",
+        "ours_figures": ["test_rmse"],
+        "reference_figures": ["median_test_rmse"],
+        "ours_work": "fit_predict_seconds",
+        "reference_work": "median_fit_predict_seconds",
+    },
+]
+
+# The models no row above covers yet, and what their reference would be.
+PENDING = [
+    ("plastic-rnn", "PyTorch (`../shared/tools/torch_dp_ref.py`; see docs/plastic-rnn.md for the side-by-side runs)"),
+    ("rnn, lstm (dp-50bit episode)", "PyTorch `nn.LSTM` + Adam"),
+    ("cue-reward", "an A2C update as Backpropamine's `sr/srbatch.py`"),
+    ("hebbian-ff", "NumPy"),
+    ("hopfield (capacity sweep)", "NumPy"),
+    ("sorn (counting task)", "NumPy, as SORN_V2"),
+    ("bayesian-synapse", "the seed's PyTorch formulation"),
+    ("learned-rule (meta-training step)", "PyTorch"),
+    ("feedback-alignment (Fashion-MNIST)", "PyTorch"),
+]
+
+
+def run(command):
+    """Runs `command`; returns its wall seconds, peak resident bytes and last JSON line."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    output = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        sys.exit(f"failed ({child.returncode}): {' '.join(command)}")
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    if not lines:
+        sys.exit(f"no JSON line from: {' '.join(command)}")
+    # ru_maxrss is in KiB on Linux.
+    return seconds, usage.ru_maxrss * 1024, json.loads(lines[-1])
+
+
+def work_seconds(report, name):
+    """The seconds a JSON line gives for the work alone: `name` among its metrics or at its
+    top level."""
+    value = report.get("metrics", {}).get(name, report.get(name))
+    if value is None:
+        sys.exit(f"no {name} in {report}")
+    return float(value)
+
+
+def figure(report, name):
+    value = report.get("metrics", report).get(name)
+    if value is None:
+        return "–"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def mebibytes(values):
+    return f"{statistics.median(values) / 2**20:.0f} MiB"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zoo", default="target/release/plastic-zoo")
+    parser.add_argument("--python", default=sys.executable, help="runs the references")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", help="run only the rows whose model contains this")
+    parser.add_argument("--out", default="docs/performance.md")
+    args = parser.parse_args()
+    if not os.path.exists(args.zoo):
+        sys.exit(f"{args.zoo} is missing: run `cargo build --release` first")
+
+    rows = [r for r in ROWS if not args.only or args.only in r["model"]]
+    table = []
+    with tempfile.TemporaryDirectory() as runs:
+        for row in rows:
+            ours, reference = [], []
+            for repeat in range(args.repeats):
+                name = ["--out", runs, "--run-name", f"{len(table)}-{repeat}"]
+                ours.append(run([args.zoo, *row["ours"], *name]))
+                reference.append(run([args.python, *row["reference"]]))
+                print(f"{row['model']}: ours {ours[-1][0]:.2f} s, reference {reference[-1][0]:.2f} s",
+                      file=sys.stderr)
+            ours_wall = statistics.median(r[0] for r in ours)
+            ours_work = statistics.median(
+                work_seconds(r[2], row.get("ours_work", "seconds")) for r in ours
+            )
+            ref_wall = statistics.median(r[0] for r in reference)
+            ref_work = statistics.median(
+                work_seconds(r[2], row.get("reference_work", "seconds")) for r in reference
+            )
+            table.append((row, ours, reference, ours_wall, ours_work, ref_wall, ref_work))
+
+    command = " ".join(["python", "tools/performance.py", *sys.argv[1:]])
+    lines = [
+        "# Performance",
+        "",
+        "Every model beside what a researcher would otherwise run, timed side by side: the two "
+        f"commands alternate, {args.repeats} times each, and the table gives medians. Wall time "
+        "and peak memory are of the whole process; *work* is the seconds each side reports for "
+        "the work alone (the reference without starting Python and importing its libraries; "
+        "ours without starting, and for esn the fit and prediction as reservoirpy times them). "
+        "**Ratio** = our whole command ÷ the reference's work: the comparison least favourable "
+        "to the zoo; *work ratio* = our work ÷ the reference's work. The figures show that both sides did the same work (the references draw "
+        "their weights from NumPy's generator, so they agree in size, not to the digit).",
+        "",
+        f"Made by `{command}` on {datetime.date.today()}: {platform.machine()}, "
+        f"{os.cpu_count()} cores, {platform.platform()}; ours on the default backend (ndarray).",
+        "",
+        "| model | ours: wall, peak, work | reference | reference: wall, peak, work | ratio | work ratio | our figures | reference's figures |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row, ours, reference, ours_wall, ours_work, ref_wall, ref_work in table:
+        ours_figures = ", ".join(f"{n} {figure(ours[0][2], n)}" for n in row["ours_figures"])
+        ref_figures = ", ".join(
+            f"{n} {figure(reference[0][2], n)}" for n in row["reference_figures"]
+        )
+        lines.append(
+            f"| {row['model']} | {ours_wall:.2f} s, {mebibytes([r[1] for r in ours])}, "
+            f"{ours_work:.3g} s | {row['reference_name']} (`{' '.join(row['reference'])}`) "
+            f"| {ref_wall:.2f} s, {mebibytes([r[1] for r in reference])}, {ref_work:.3g} s "
+            f"| **{ours_wall / ref_work:.2f}×** | {ours_work / ref_work:.2f}× "
+            f"| {ours_figures} | {ref_figures} |"
+        )
+    lines += [
+        "",
+        "Our commands: `plastic-zoo " + "`, `plastic-zoo ".join(" ".join(r["ours"]) for r, *_ in table) + "`.",
+        "",
+        "## Not yet in the table",
+        "",
+        "| model | its reference |",
+        "|---|---|",
+    ]
+    lines += [f"| {model} | {reference} |" for model, reference in PENDING]
+    with open(args.out, "w") as out:
+        out.write("\n".join(lines) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
