@@ -390,6 +390,7 @@ pub fn angle_degrees(terms: [f64; 3]) -> f64 {
     }
 }
 
+mod host;
 mod learner;
 
 pub use learner::MlpLearner;

@@ -353,3 +353,69 @@ fn the_fa_update_comes_to_align_with_the_gradient() {
     let last = angles[180..].iter().sum::<f64>() / 20.0;
     assert!(last < 70.0, "the last 20 angles average {last}°");
 }
+
+#[test]
+fn the_host_loops_learn_as_the_tensor_operations_do() {
+    use crate::MlpLearner;
+    let device = Default::default();
+    let cases = [
+        (Method::Bp, Loss::SquaredError, Activation::Tanh),
+        (Method::Fa, Loss::SquaredError, Activation::Relu),
+        (Method::Dfa, Loss::CrossEntropy, Activation::Sigmoid),
+        (Method::Fa, Loss::CrossEntropy, Activation::Tanh),
+    ];
+    for (method, loss, activation) in cases {
+        // Burn's sigmoid runs in f32 whatever the backend's float type (burn-backend's
+        // default `sigmoid`), so against it the f64 host loop agrees to f32's precision.
+        let tolerance = match activation {
+            Activation::Sigmoid => 1e-6,
+            _ => TOLERANCE,
+        };
+        let config = MlpConfig::new(4, vec![6, 5], 3, activation);
+        let learner = || MlpLearner::<F64>::new(&config, method, 0.1, loss, &mut rng(), &device);
+        let (mut on_tensors, mut on_host) = (learner(), learner());
+        for step in 0..6 {
+            let (input, target) = batch::<F64>(loss, &device);
+            let host = |t: &Tensor<F64, 2>| -> Vec<f32> {
+                values(t.clone()).iter().map(|&v| v as f32).collect()
+            };
+            // The host takes f32 values: the tensor side gets the same, rounded, numbers.
+            let (input_values, target_values) = (host(&input), host(&target));
+            let widen = |v: &[f32], shape: [usize; 2]| {
+                let wide: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+                Tensor::<F64, 2>::from_data(TensorData::new(wide, shape), &device)
+            };
+            let (input, target) = (
+                widen(&input_values, input.dims()),
+                widen(&target_values, target.dims()),
+            );
+            let case = format!("{method:?} {loss:?} {activation:?} step {step}");
+            // Step 3 runs on tensors on both sides: the host copy hands its weights back.
+            if step == 3 {
+                on_host.update(input.clone(), target.clone(), false);
+                on_tensors.update(input, target, false);
+                continue;
+            }
+            let (want_loss, want_terms) = on_tensors.update(input, target, true);
+            let (got_loss, got_terms) = on_host.update_on_host(&input_values, &target_values, true);
+            assert_close(&case, &[got_loss], &values(want_loss), tolerance);
+            match (got_terms, want_terms) {
+                (Some(got), Some(want)) => assert_close(&case, &got, &values(want), tolerance),
+                (None, None) => assert_eq!(method, Method::Bp, "{case}"),
+                _ => panic!("{case}: one side measured the angles, the other did not"),
+            }
+        }
+        let (want, got) = (on_tensors.mlp(), on_host.mlp());
+        for (l, (want, got)) in want.layers.iter().zip(&got.layers).enumerate() {
+            let what = format!("{method:?} {loss:?} layer {l}");
+            assert_close(
+                &what,
+                &values(got.weight.val()),
+                &values(want.weight.val()),
+                tolerance,
+            );
+            let bias = |layer: &burn::nn::Linear<F64>| values(layer.bias.as_ref().unwrap().val());
+            assert_close(&what, &bias(got), &bias(want), tolerance);
+        }
+    }
+}

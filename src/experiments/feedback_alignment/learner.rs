@@ -8,7 +8,7 @@ use std::sync::Arc;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use plastic_models::feedback_alignment::angle_degrees;
-use plastic_models::{Mlp, MlpLearner};
+use plastic_models::{Kernels, Mlp, MlpLearner};
 use plastic_tasks::fashion_mnist::FashionMnist;
 use plastic_tasks::ProductSignal;
 use rand::seq::SliceRandom;
@@ -47,33 +47,67 @@ fn record(
     }
 }
 
-/// Scalar losses `[1]` each, kept on the device until they are averaged; saved with a
-/// checkpoint as their values, so that a resumed run averages the very same numbers.
-struct Losses<B: Backend>(Vec<Tensor<B, 1>>);
+/// The losses of a window of updates, in update order: scalar tensors `[1]` kept on the device
+/// until they are averaged (tensor updates), or host values (host updates, and every loss
+/// restored from a checkpoint). The mean is taken the same way wherever they are, so that a
+/// resumed run averages the very same numbers as one never stopped.
+struct Losses<B: Backend>(Vec<LossValue<B>>);
+
+enum LossValue<B: Backend> {
+    OnDevice(Tensor<B, 1>),
+    OnHost(f32),
+}
 
 impl<B: Backend> Losses<B> {
-    /// Mean of the losses, read back in one transfer; empties the list.
+    fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    fn push_on_device(&mut self, loss: Tensor<B, 1>) {
+        self.0.push(LossValue::OnDevice(loss));
+    }
+
+    fn push_on_host(&mut self, loss: f32) {
+        self.0.push(LossValue::OnHost(loss));
+    }
+
+    /// Mean of the losses (those on the device read back in one transfer); empties the list.
     fn take_mean(&mut self) -> anyhow::Result<f64> {
-        let losses = std::mem::take(&mut self.0);
-        let count = losses.len() as f64;
-        let total = host_values(Tensor::cat(losses, 0).sum())?;
-        Ok(f64::from(total[0]) / count)
+        let values = self.values()?;
+        self.0.clear();
+        let total: f64 = values.iter().map(|&v| f64::from(v)).sum();
+        Ok(total / values.len() as f64)
     }
 
+    /// The losses' values, in update order.
     fn values(&self) -> anyhow::Result<Vec<f32>> {
-        if self.0.is_empty() {
-            return Ok(Vec::new());
+        let on_device: Vec<Tensor<B, 1>> = self
+            .0
+            .iter()
+            .filter_map(|loss| match loss {
+                LossValue::OnDevice(tensor) => Some(tensor.clone()),
+                LossValue::OnHost(_) => None,
+            })
+            .collect();
+        let mut read = if on_device.is_empty() {
+            Vec::new()
+        } else {
+            host_values(Tensor::cat(on_device, 0))?
         }
-        host_values(Tensor::cat(self.0.clone(), 0))
+        .into_iter();
+        Ok(self
+            .0
+            .iter()
+            .map(|loss| match loss {
+                LossValue::OnDevice(_) => read.next().expect("one value per device loss"),
+                LossValue::OnHost(value) => *value,
+            })
+            .collect())
     }
 
-    fn from_values(values: &[f32], device: &B::Device) -> Self {
-        Self(
-            values
-                .iter()
-                .map(|&v| Tensor::from_data(TensorData::new(vec![v], [1]), device))
-                .collect(),
-        )
+    /// The losses saved as `values`.
+    fn from_values(values: &[f32]) -> Self {
+        Self(values.iter().map(|&v| LossValue::OnHost(v)).collect())
     }
 }
 
@@ -84,6 +118,13 @@ pub type Examples<B> = (Tensor<B, 2>, Tensor<B, 2>);
 pub trait Feed<B: Backend> {
     /// The batch of update `step` (from 1).
     fn batch(&mut self, step: usize, rng: &mut ChaCha8Rng, device: &B::Device) -> Examples<B>;
+
+    /// The examples of update `step` as host values (`[n, in]`, `[n, out]`, row-major), for a
+    /// feed whose updates run as plain loops on the host on the CPU backends (few examples
+    /// per update). Such a feed has no [`Feed::after`] lines.
+    fn host_examples(&mut self, _step: usize) -> Option<(Vec<f32>, Vec<f32>)> {
+        None
+    }
 
     /// Whether a metrics line is due after `step` besides every `log_every` updates.
     fn ends_window(&self, _step: usize) -> bool {
@@ -109,7 +150,7 @@ pub trait Feed<B: Backend> {
         Ok(serde_json::Value::Null)
     }
 
-    fn restore(&mut self, _state: &serde_json::Value, _device: &B::Device) -> anyhow::Result<()> {
+    fn restore(&mut self, _state: &serde_json::Value) -> anyhow::Result<()> {
         Ok(())
     }
 }
@@ -120,6 +161,9 @@ pub struct FaLearner<B: Backend, F> {
     pub feed: F,
     device: B::Device,
     log_every: usize,
+    /// Whether updates run on the host where the feed gives host examples (the backend
+    /// prefers host kernels).
+    on_host: bool,
     /// The losses since the last metrics line.
     window: Losses<B>,
 }
@@ -131,7 +175,8 @@ impl<B: Backend, F: Feed<B>> FaLearner<B, F> {
             feed,
             device: device.clone(),
             log_every,
-            window: Losses(Vec::new()),
+            on_host: Kernels::preferred() == Kernels::Host,
+            window: Losses::new(),
         }
     }
 }
@@ -148,26 +193,44 @@ impl<B: Backend, F: Feed<B>> LocalUpdate for FaLearner<B, F> {
     type Network = Mlp<B>;
 
     fn update(&mut self, step: usize, rng: &mut ChaCha8Rng) -> MetricsLines {
-        let (input, target) = self.feed.batch(step, rng, &self.device);
         let last_of_window = step.is_multiple_of(self.log_every) || self.feed.ends_window(step);
-        let (loss, angles) = self.net.update(input, target, last_of_window);
-        self.window.0.push(loss.clone());
+        let host_examples = self
+            .on_host
+            .then(|| self.feed.host_examples(step))
+            .flatten();
         let mut lines = Vec::new();
+        let mut after = None;
+        let angles = if let Some((input, target)) = host_examples {
+            let (loss, terms) = self.net.update_on_host(&input, &target, last_of_window);
+            self.window.push_on_host(loss as f32);
+            terms.map(|terms| terms.into_iter().map(|t| t as f32).collect())
+        } else {
+            let (input, target) = self.feed.batch(step, rng, &self.device);
+            let (loss, angles) = self.net.update(input, target, last_of_window);
+            self.window.push_on_device(loss.clone());
+            after = Some(loss);
+            if last_of_window {
+                angles.map(host_values).transpose()?
+            } else {
+                None
+            }
+        };
         if last_of_window {
             let mean = self.window.take_mean()?;
-            let angles = angles.map(host_values).transpose()?;
             lines.push(self.feed.window_line(step, mean, angles));
         }
-        lines.extend(self.feed.after(&self.net.mlp, &self.device, step, loss)?);
+        if let Some(loss) = after {
+            lines.extend(self.feed.after(&self.net.mlp(), &self.device, step, loss)?);
+        }
         Ok(lines)
     }
 
     fn network(&self) -> Mlp<B> {
-        self.net.mlp.clone()
+        self.net.mlp()
     }
 
     fn set_network(&mut self, network: Mlp<B>) {
-        self.net.mlp = network;
+        self.net.set_mlp(network);
     }
 
     fn device(&self) -> B::Device {
@@ -183,8 +246,8 @@ impl<B: Backend, F: Feed<B>> LocalUpdate for FaLearner<B, F> {
 
     fn restore_state(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
         let state: LearnerState = serde_json::from_value(state.clone())?;
-        self.window = Losses::from_values(&state.window, &self.device);
-        self.feed.restore(&state.feed, &self.device)
+        self.window = Losses::from_values(&state.window);
+        self.feed.restore(&state.feed)
     }
 }
 
@@ -201,6 +264,11 @@ impl<B: Backend> Feed<B> for ProductFeed {
             Tensor::from_data(TensorData::new(input.to_vec(), [1, 2]), device),
             Tensor::from_data(TensorData::new(vec![target], [1, 1]), device),
         )
+    }
+
+    fn host_examples(&mut self, step: usize) -> Option<(Vec<f32>, Vec<f32>)> {
+        let (input, target) = self.signal.sample(step - 1);
+        Some((input.to_vec(), vec![target]))
     }
 
     fn ends_window(&self, step: usize) -> bool {
@@ -235,7 +303,7 @@ impl<B: Backend> FashionFeed<B> {
         Self {
             data,
             batch,
-            epoch_losses: Losses(Vec::new()),
+            epoch_losses: Losses::new(),
             order: Vec::new(),
             epoch_rng: None,
         }
@@ -286,7 +354,7 @@ impl<B: Backend> Feed<B> for FashionFeed<B> {
         step: usize,
         loss: Tensor<B, 1>,
     ) -> MetricsLines {
-        self.epoch_losses.0.push(loss);
+        self.epoch_losses.push_on_device(loss);
         let batches = self.batches();
         if !step.is_multiple_of(batches) {
             return Ok(Vec::new());
@@ -309,9 +377,9 @@ impl<B: Backend> Feed<B> for FashionFeed<B> {
         })?)
     }
 
-    fn restore(&mut self, state: &serde_json::Value, device: &B::Device) -> anyhow::Result<()> {
+    fn restore(&mut self, state: &serde_json::Value) -> anyhow::Result<()> {
         let state: FashionState = serde_json::from_value(state.clone())?;
-        self.epoch_losses = Losses::from_values(&state.epoch_losses, device);
+        self.epoch_losses = Losses::from_values(&state.epoch_losses);
         // The epoch under way is drawn again from where its generator stood.
         if let Some(mut rng) = state.epoch_rng {
             self.shuffle(&mut rng);

@@ -160,7 +160,7 @@ impl Experiment for FeedbackAlignmentExperiment {
                 let mut learner = LocalSteps(FaLearner::new(net, feed, log_every, device));
                 // The product task draws nothing: its samples follow from the step.
                 trainer.fit(&mut learner, ChaCha8Rng::seed_from_u64(run.seed))?;
-                let mlp = learner.0.net.mlp;
+                let mlp = learner.0.net.mlp();
                 let (mse, trace) = product_score(&mlp, *signal, steps, device)?;
                 plot::lines(
                     &[(
