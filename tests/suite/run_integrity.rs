@@ -380,6 +380,19 @@ fn is_running(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// A process killed when the test lets go of it, failing or not, so that nothing is left
+/// running.
+#[cfg(target_os = "linux")]
+struct KilledOnDrop(std::process::Child);
+
+#[cfg(target_os = "linux")]
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn a_killed_compare_takes_its_measuring_child_with_it() {
@@ -387,7 +400,7 @@ fn a_killed_compare_takes_its_measuring_child_with_it() {
     // episodes, the child would run on after its parent was killed, were it not tied to it.
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
-    let mut parent = spawn(&strings(&[
+    let mut parent = KilledOnDrop(spawn(&strings(&[
         "compare",
         "--sizes",
         "8",
@@ -397,19 +410,19 @@ fn a_killed_compare_takes_its_measuring_child_with_it() {
         "1000000000",
         "--out",
         out,
-    ]));
+    ])));
     let started = Instant::now();
     // The first running child: one that has already ended (a zombie not yet reaped) does
     // not count.
     let child = loop {
-        if let Some(child) = children_of(parent.id())
+        if let Some(child) = children_of(parent.0.id())
             .into_iter()
             .find(|&c| is_running(c))
         {
             break child;
         }
         assert!(
-            parent.try_wait().unwrap().is_none(),
+            parent.0.try_wait().unwrap().is_none(),
             "compare ended before it started a child"
         );
         assert!(
@@ -418,8 +431,8 @@ fn a_killed_compare_takes_its_measuring_child_with_it() {
         );
         std::thread::sleep(Duration::from_millis(20));
     };
-    parent.kill().unwrap();
-    parent.wait().unwrap();
+    parent.0.kill().unwrap();
+    parent.0.wait().unwrap();
     let killed = Instant::now();
     while is_running(child) {
         assert!(

@@ -35,7 +35,6 @@
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
-use nalgebra::DMatrix;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -46,9 +45,11 @@ use crate::kernels::{host_vec, Kernels, Real};
 
 mod readout;
 pub mod series;
+mod spectrum;
 
 pub use readout::{EchoStateNetwork, Readout};
 pub use series::{rmse, SeriesFit, SeriesSplit};
+pub use spectrum::spectral_radius;
 
 /// A reservoir that cannot be built or a readout that cannot be fitted.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -189,16 +190,6 @@ pub fn host_tensor<B: Backend, const D: usize>(
         TensorData::new(values, shape).convert::<B::FloatElem>(),
         device,
     )
-}
-
-/// The largest |eigenvalue| of a row-major n × n matrix.
-pub fn spectral_radius(n: usize, values: &[f64]) -> f64 {
-    let matrix = DMatrix::from_row_slice(n, n, values);
-    matrix
-        .complex_eigenvalues()
-        .iter()
-        .map(|eigenvalue| eigenvalue.norm())
-        .fold(0.0, f64::max)
 }
 
 /// The reservoir: states are rows, `[batch, units]`; the recurrent matrix acts on the right
