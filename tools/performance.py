@@ -33,21 +33,15 @@ import time
 # and the figures of each JSON line that show the same work was done.
 ROWS = [
     {
-        "model": "feedback-alignment (product, FA)",
-        "ours": ["--json", "train", "feedback-alignment", "--task", "product", "--method", "fa"],
-        "reference": ["tools/numpy_fa_product.py", "--method", "fa"],
+        "model": f"feedback-alignment (product, {method.upper()})",
+        "ours": ["--json", "train", "feedback-alignment", "--task", "product", "--method", method],
+        "reference": ["tools/numpy_fa_product.py", "--method", method],
         "reference_name": "NumPy loop",
         "ours_figures": ["frozen_mse_fraction", "angle_hidden1"],
         "reference_figures": ["frozen_mse_percent_of_variance", "last_angle_degrees"],
-    },
-    {
-        "model": "feedback-alignment (product, BP)",
-        "ours": ["--json", "train", "feedback-alignment", "--task", "product", "--method", "bp"],
-        "reference": ["tools/numpy_fa_product.py", "--method", "bp"],
-        "reference_name": "NumPy loop",
-        "ours_figures": ["frozen_mse_fraction"],
-        "reference_figures": ["frozen_mse_percent_of_variance"],
-    },
+    }
+    for method in ("fa", "bp")
+] + [
     {
         "model": "force (N = 1000, seed 0)",
         "ours": ["--json", "train", "force", "--seed", "0"],
