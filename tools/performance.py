@@ -51,6 +51,14 @@ ROWS = [
         "reference_figures": ["train_mae_last_period", "test_mae"],
     },
     {
+        "model": "hopfield (recall: 50 networks, N = 500, P = 10)",
+        "ours": ["--json", "train", "hopfield", "--preset", "recall"],
+        "reference": ["tools/numpy_hopfield.py"],
+        "reference_name": "NumPy loop",
+        "ours_figures": ["recalled", "mean_overlap", "one_step_error.classic.n500.p0.02"],
+        "reference_figures": ["recalled", "mean_overlap", "one_step_error"],
+    },
+    {
         "model": "esn (Mackey-Glass, 1000 units, seed 0)",
         "ours": ["--json", "train", "esn", "--units", "1000", "--seed", "0"],
         "reference": ["tools/reservoirpy_esn.py", "--units", "1000", "--seeds", "0", "--repeats", "1"],
@@ -72,7 +80,7 @@ PENDING = [
     ("rnn, lstm (dp-50bit episode)", "PyTorch `nn.LSTM` + Adam"),
     ("cue-reward", "an A2C update as Backpropamine's `sr/srbatch.py`"),
     ("hebbian-ff", "NumPy"),
-    ("hopfield (capacity sweep)", "NumPy"),
+    ("hopfield (capacity sweep)", "NumPy (`tools/numpy_hopfield.py` with the sweep's sizes and loads)"),
     ("sorn (counting task)", "NumPy, as SORN_V2"),
     ("bayesian-synapse", "the seed's PyTorch formulation"),
     ("learned-rule (meta-training step)", "PyTorch"),
