@@ -24,20 +24,18 @@ import time
 import numpy as np
 
 
+# The zoo's `recall` preset (src/experiments/hopfield/mod.rs).
+NEURONS, LOAD, CUE_FLIP, MIN_PROBES, MAX_SWEEPS, RECALL_OVERLAP = 500, 0.02, 0.2, 500, 300, 0.95
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--neurons", type=int, default=500)
-    parser.add_argument("--load", type=float, default=0.02)
-    parser.add_argument("--cue-flip", type=float, default=0.2)
-    parser.add_argument("--min-probes", type=int, default=500)
-    parser.add_argument("--max-sweeps", type=int, default=300)
-    parser.add_argument("--recall-overlap", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    n = args.neurons
-    count = max(1, round(args.load * n))
-    networks = max(1, -(-args.min_probes // count))
+    n = NEURONS
+    count = max(1, round(LOAD * n))
+    networks = max(1, -(-MIN_PROBES // count))
     rng = np.random.default_rng(args.seed)
     overlaps, sweeps_taken, flipped = [], [], 0
 
@@ -48,9 +46,9 @@ def main():
         np.fill_diagonal(weights, 0.0)
         stepped = np.where(patterns @ weights >= 0, 1.0, -1.0)
         flipped += int(np.sum(stepped != patterns))
-        states = patterns * np.where(rng.random((count, n)) < args.cue_flip, -1.0, 1.0).astype(np.float32)
+        states = patterns * np.where(rng.random((count, n)) < CUE_FLIP, -1.0, 1.0).astype(np.float32)
         order = np.arange(n)
-        for sweep in range(1, args.max_sweeps + 1):
+        for sweep in range(1, MAX_SWEEPS + 1):
             rng.shuffle(order)
             before = states.copy()
             for unit in order:
@@ -69,7 +67,7 @@ def main():
                 "networks": networks,
                 "probes": len(overlaps),
                 "seconds": round(seconds, 3),
-                "recalled": float(np.mean(overlaps >= args.recall_overlap - 1e-9)),
+                "recalled": float(np.mean(overlaps >= RECALL_OVERLAP - 1e-9)),
                 "mean_overlap": float(overlaps.mean()),
                 "one_step_error": flipped / (networks * count * n),
                 "mean_sweeps": float(np.mean(sweeps_taken)),
