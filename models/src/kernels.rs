@@ -62,3 +62,51 @@ pub(crate) fn host_vec<B: Backend, const D: usize, T: Real>(tensor: Tensor<B, D>
         .into_vec::<T>()
         .expect("converted to T")
 }
+
+/// The nonzero entries of a row-major n × n matrix M, by column: `Σ_i x_i M_ij` for one j
+/// reads only column j's entries (a reservoir's or a rate network's sparse recurrent matrix).
+pub(crate) struct SparseColumns<T> {
+    /// Column j's entries are `offsets[j]..offsets[j + 1]`.
+    offsets: Vec<usize>,
+    rows: Vec<u32>,
+    values: Vec<T>,
+}
+
+impl<T: Real> SparseColumns<T> {
+    /// The nonzero entries of the dense row-major `dense`.
+    pub(crate) fn from_dense(dense: &[T], n: usize) -> Self {
+        let mut offsets = Vec::with_capacity(n + 1);
+        let (mut rows, mut values) = (Vec::new(), Vec::new());
+        offsets.push(0);
+        for j in 0..n {
+            for i in 0..n {
+                let m = dense[i * n + j];
+                if m != T::zero() {
+                    rows.push(u32::try_from(i).expect("fewer than 2³² units"));
+                    values.push(m);
+                }
+            }
+            offsets.push(values.len());
+        }
+        Self {
+            offsets,
+            rows,
+            values,
+        }
+    }
+
+    /// How many entries are nonzero.
+    pub(crate) fn nonzeros(&self) -> usize {
+        self.values.len()
+    }
+
+    /// `initial + Σ_i x_i M_ij`, added in increasing i: the order of the dense product, whose
+    /// zero entries change nothing.
+    pub(crate) fn column_sum(&self, j: usize, x: &[T], initial: T) -> T {
+        let range = self.offsets[j]..self.offsets[j + 1];
+        self.rows[range.clone()]
+            .iter()
+            .zip(&self.values[range])
+            .fold(initial, |sum, (&i, &m)| sum + x[i as usize] * m)
+    }
+}

@@ -2,60 +2,19 @@
 //! M's connections computes the drive, the new state and its rates together, split by columns
 //! across threads; M is held by columns, its connections only (a fraction p of the entries, as
 //! the supplementary script's `sprandn` holds it), and each drive sums them in the order of the
-//! dense product, so the result is the dense product's. RLS takes one pass over P per update: the rank-one change of the update before is
-//! applied to each row of P just before that row gives its entry of the next k = P r (P is
-//! symmetric), so P is read and written once instead of three times. The change still pending
+//! dense product, so the result is the dense product's. RLS takes one pass over P per update:
+//! the rank-one change of the update before is applied to each row of P just before that row
+//! gives its entry of the next k = P r (P is symmetric), so P is read and written once instead
+//! of three times. The change still pending
 //! when the stretch ends is applied then, so that P is exact between calls.
 
 use rayon::prelude::*;
 
-use crate::kernels::Real;
+use crate::kernels::{Real, SparseColumns};
 
 /// Columns (or rows) per parallel task: one task per thread, at least 64 entries wide.
 fn span(n: usize) -> usize {
     n.div_ceil(rayon::current_num_threads().max(1)).max(64)
-}
-
-/// The connections of M (`[from, to]`) by column: for column j, the rows i of its non-zero
-/// entries in increasing order and their values.
-pub(crate) struct SparseColumns<T> {
-    /// Column j's entries are `starts[j]..starts[j + 1]`.
-    starts: Vec<usize>,
-    rows: Vec<u32>,
-    values: Vec<T>,
-}
-
-impl<T: Real> SparseColumns<T> {
-    /// The non-zero entries of the dense `[n, n]` matrix `dense`.
-    pub fn from_dense(dense: &[T], n: usize) -> Self {
-        let mut starts = Vec::with_capacity(n + 1);
-        let (mut rows, mut values) = (Vec::new(), Vec::new());
-        for j in 0..n {
-            starts.push(rows.len());
-            for i in 0..n {
-                let value = dense[i * n + j];
-                if value != T::zero() {
-                    rows.push(u32::try_from(i).expect("fewer than 2³² neurons"));
-                    values.push(value);
-                }
-            }
-        }
-        starts.push(rows.len());
-        Self {
-            starts,
-            rows,
-            values,
-        }
-    }
-
-    /// `initial + Σ_i r_i M_ij` over the connections of column j, in increasing i.
-    fn column_sum(&self, j: usize, rates: &[T], initial: T) -> T {
-        let entries = self.starts[j]..self.starts[j + 1];
-        self.rows[entries.clone()]
-            .iter()
-            .zip(&self.values[entries])
-            .fold(initial, |sum, (&i, &m)| sum + rates[i as usize] * m)
-    }
 }
 
 /// Applies `row ← row − (k_i k) c` where a change is given, then returns `row · rates`.

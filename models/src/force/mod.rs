@@ -28,10 +28,10 @@ use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
 
-use crate::kernels::{host_vec, Kernels, Real};
+use crate::kernels::{host_vec, Kernels, Real, SparseColumns};
 use crate::rate_network::{NetworkDraw, RateNetwork, RateNetworkConfig, Rls};
 use crate::reservoir::{host_tensor, ReservoirError};
-use host::{HostNetwork, SparseColumns};
+use host::HostNetwork;
 
 /// The networks, their readouts and where their dynamics stand: what checkpoints hold.
 #[derive(Module, Debug)]

@@ -41,7 +41,7 @@ use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::{host_vec, Kernels, Real};
+use crate::kernels::{host_vec, Kernels, Real, SparseColumns};
 
 mod readout;
 pub mod series;
@@ -275,15 +275,15 @@ impl<B: Backend> Esn<B> {
         let (steps, n) = (inputs.dims()[0], self.units());
         let device = self.recurrent.device();
         let input_drive: Vec<T> = host_vec(inputs.matmul(self.input.val()) + self.bias.val());
-        let recurrent = SparseColumns::<T>::new(&host_vec(self.recurrent.val()), n);
+        let recurrent = SparseColumns::<T>::from_dense(&host_vec(self.recurrent.val()), n);
         let leak = T::from(self.leak).expect("a float");
         let keep = T::one() - leak;
         let mut state: Vec<T> = host_vec(state);
         let mut states = Vec::with_capacity(steps * n);
-        let parallel = recurrent.values.len() >= PARALLEL_NONZEROS;
+        let parallel = recurrent.nonzeros() >= PARALLEL_NONZEROS;
         for drive in input_drive.chunks(n) {
             let unit = |j: usize| {
-                let x = recurrent.product(j, &state) + drive[j];
+                let x = recurrent.column_sum(j, &state, T::zero()) + drive[j];
                 keep * state[j] + leak * x.tanh()
             };
             state = if parallel {
@@ -302,47 +302,6 @@ impl<B: Backend> Esn<B> {
 
 /// Nonzero entries of a recurrent matrix above which a step's product is split across threads.
 const PARALLEL_NONZEROS: usize = 1 << 15;
-
-/// The nonzero entries of a row-major n × n matrix W, by column: `Σ_i x_i W_ij` for one j
-/// reads only column j's entries.
-struct SparseColumns<T> {
-    /// Column j's entries are `offsets[j]..offsets[j + 1]`.
-    offsets: Vec<usize>,
-    rows: Vec<u32>,
-    values: Vec<T>,
-}
-
-impl<T: Real> SparseColumns<T> {
-    fn new(dense: &[T], n: usize) -> Self {
-        let mut offsets = Vec::with_capacity(n + 1);
-        let (mut rows, mut values) = (Vec::new(), Vec::new());
-        offsets.push(0);
-        for j in 0..n {
-            for i in 0..n {
-                let w = dense[i * n + j];
-                if w != T::zero() {
-                    rows.push(i as u32);
-                    values.push(w);
-                }
-            }
-            offsets.push(values.len());
-        }
-        Self {
-            offsets,
-            rows,
-            values,
-        }
-    }
-
-    /// `Σ_i x_i W_ij`.
-    fn product(&self, j: usize, x: &[T]) -> T {
-        let range = self.offsets[j]..self.offsets[j + 1];
-        self.rows[range.clone()]
-            .iter()
-            .zip(&self.values[range])
-            .fold(T::zero(), |sum, (&i, &w)| sum + x[i as usize] * w)
-    }
-}
 
 #[cfg(test)]
 mod tests;
