@@ -26,6 +26,8 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 use rand::seq::SliceRandom;
 use rand::Rng;
 
+use crate::kernels::Kernels;
+
 /// A network that cannot be built from the patterns given.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum HopfieldError {
@@ -72,20 +74,34 @@ impl<B: Backend> Hopfield<B> {
             .mul_scalar(-0.5)
     }
 
+    /// The Hebbian counts N·W = Σ_μ ξ^μ ξ^μᵀ (zero diagonal): integers, which the backend's
+    /// floats sum exactly (below 2²⁴ in f32). The updates decide each unit's sign on them, so
+    /// that a field of exactly zero takes +1 as the rule says, whatever the rounding of
+    /// W = counts/N would make of it; and so that the host sweeps, which keep the counts as
+    /// integers, decide the same.
+    pub fn counts(&self) -> Tensor<B, 2> {
+        // Rounded half away from zero by truncation: a cast per entry, where the backend's
+        // `round` may call the C library once per entry.
+        let scaled = self.weights.val().mul_scalar(self.units() as f64);
+        (scaled.clone() + scaled.sign().mul_scalar(0.5))
+            .int()
+            .float()
+    }
+
     /// Every unit at once takes the sign of its field (sign(0) = +1).
     pub fn synchronous_step(&self, states: Tensor<B, 2>) -> Tensor<B, 2> {
-        sign(self.fields(states))
+        sign(states.matmul(self.counts()))
     }
 
     /// One sweep of asynchronous updates: the units in the order `order`, one at a time,
     /// each taking the sign of its field given every unit updated before it. The same order
     /// applies to every state.
     pub fn asynchronous_sweep(&self, mut states: Tensor<B, 2>, order: &[usize]) -> Tensor<B, 2> {
-        let weights = self.weights.val();
+        let counts = self.counts();
         let probes = states.dims()[0];
         for &unit in order {
-            // Column `unit` of W is its row: the unit's incoming weights.
-            let incoming = weights.clone().narrow(1, unit, 1);
+            // Column `unit` of W is its row: the unit's incoming weights (as counts, N·W).
+            let incoming = counts.clone().narrow(1, unit, 1);
             let field = states.clone().matmul(incoming);
             states = states.slice_assign([0..probes, unit..unit + 1], sign(field));
         }
@@ -108,6 +124,22 @@ impl<B: Backend> Hopfield<B> {
             }
         }
         (states, max_steps)
+    }
+
+    /// [`AsynchronousMemory::settle`] on `kernels`: the host loops of [`host::HostHopfield`]
+    /// or the backend's tensors. Both draw the same orders from `rng` and end in the same
+    /// states.
+    pub fn settle_on(
+        &self,
+        kernels: Kernels,
+        states: Tensor<B, 2>,
+        max_sweeps: usize,
+        rng: &mut impl Rng,
+    ) -> (Tensor<B, 2>, usize) {
+        match kernels {
+            Kernels::Host => host::HostHopfield::of(self).settle(states, max_sweeps, rng),
+            Kernels::Tensor => self.settle(states, max_sweeps, rng),
+        }
     }
 
     /// A network of `units` units storing nothing: what a saved network is loaded into.
@@ -315,5 +347,6 @@ impl<B: Backend> DenseMemory<B> {
     }
 }
 
+pub mod host;
 #[cfg(test)]
 mod tests;

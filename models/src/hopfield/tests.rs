@@ -158,3 +158,64 @@ fn a_dense_memory_never_raises_its_energy() {
         }
     }
 }
+
+#[test]
+fn host_sweeps_settle_to_the_tensor_sweeps_states() {
+    use crate::hopfield::host::HostHopfield;
+    use crate::kernels::Kernels;
+    use rand::Rng;
+    let device = Default::default();
+    // Loads below, at and above the capacity, with an even P (whose fields can be exactly
+    // zero, so sign(0) is exercised) and an odd one; random and degraded starts.
+    for (units, count, seed) in [
+        (60, 4, 0),
+        (60, 9, 1),
+        (80, 12, 2),
+        (100, 20, 3),
+        (50, 25, 4),
+    ] {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let patterns = random_patterns::<B>(count, units, &mut rng, &device);
+        let net = Hopfield::storing(patterns.clone()).unwrap();
+        let cues = Tensor::cat(
+            vec![
+                degraded(patterns, 0.3, &mut rng),
+                random_patterns::<B>(5, units, &mut rng, &device),
+            ],
+            0,
+        );
+        let (mut tensor_rng, mut host_rng) = (rng.clone(), rng);
+        let (by_tensor, tensor_sweeps) =
+            net.settle_on(Kernels::Tensor, cues.clone(), 40, &mut tensor_rng);
+        let (by_host, host_sweeps) = HostHopfield::of(&net).settle(cues.clone(), 40, &mut host_rng);
+        assert_eq!(
+            host(by_host),
+            host(by_tensor.clone()),
+            "N {units}, P {count}"
+        );
+        assert_eq!(host_sweeps, tensor_sweeps);
+        assert!(host_sweeps > 1, "the cues were already fixed points");
+        // Both drew the same orders, and no more.
+        assert_eq!(tensor_rng.random::<u64>(), host_rng.random::<u64>());
+        // Settled: a fixed point of the rule.
+        if tensor_sweeps < 40 {
+            let again = net.asynchronous_sweep(by_tensor.clone(), &(0..units).collect::<Vec<_>>());
+            assert_eq!(host(again), host(by_tensor));
+        }
+    }
+}
+
+#[test]
+fn a_field_of_exactly_zero_takes_plus_one() {
+    let device = Default::default();
+    // Two patterns of 3 units: unit 0's counts to units 1 and 2 are 0 (ξ¹ and ξ² agree on one
+    // pair and disagree on the other), so its field is exactly zero whatever the state.
+    let patterns = Tensor::<B, 2>::from_data(
+        TensorData::new(vec![1.0, 1.0, 1.0, 1.0, -1.0, -1.0], [2, 3]),
+        &device,
+    );
+    let net = Hopfield::storing(patterns).unwrap();
+    let state = Tensor::<B, 2>::from_data(TensorData::new(vec![-1.0, 1.0, -1.0], [1, 3]), &device);
+    assert_eq!(host(net.asynchronous_sweep(state.clone(), &[0]))[0], 1.0);
+    assert_eq!(host(net.synchronous_step(state))[0], 1.0);
+}

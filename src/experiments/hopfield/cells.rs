@@ -6,6 +6,7 @@ use burn::tensor::Tensor;
 use plastic_models::hopfield::{
     degraded, overlaps, random_patterns, AsynchronousMemory, DenseMemory, Hopfield,
 };
+use plastic_models::kernels::Kernels;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -86,7 +87,7 @@ pub fn probe_classic<B: Backend>(
 ) -> anyhow::Result<Probed> {
     let cues = degraded(patterns.clone(), run.cue_flip, rng);
     let (states, sweeps) = match run.update {
-        Update::Asynchronous => network.settle(cues, run.max_sweeps, rng),
+        Update::Asynchronous => network.settle_on(Kernels::preferred(), cues, run.max_sweeps, rng),
         Update::Synchronous => network.settle_synchronously(cues, run.max_sweeps),
     };
     probed(states, patterns, sweeps)
