@@ -13,8 +13,11 @@ Run it from the repository root, with the release binary built and the reference
 libraries in a throwaway virtual environment (the project itself never depends on Python):
 
     cargo build --release
-    python3 -m venv /tmp/perf && /tmp/perf/bin/pip install numpy "reservoirpy>=0.4,<0.5"
+    python3 -m venv /tmp/perf && /tmp/perf/bin/pip install numpy torch "reservoirpy>=0.4,<0.5"
     /tmp/perf/bin/python tools/performance.py            # writes docs/performance.md
+
+(PyPI's torch wheel for Linux brings CUDA's libraries too, about 3 GB; the references run it on
+the CPU, on 2 threads.)
 
 Models without a reference yet are listed as such.
 """
@@ -41,6 +44,27 @@ ROWS = [
         "reference_figures": ["frozen_mse_percent_of_variance", "last_angle_degrees"],
     }
     for method in ("fa", "bp")
+] + [
+    {
+        "model": "plastic-rnn (dp-simple: N = 1000, 106 steps, 10 episodes)",
+        "ours": ["--json", "train", "plastic-rnn", "--preset", "dp-simple", "--episodes", "10",
+                 "--eval-episodes", "1"],
+        "reference": ["tools/torch_pattern_nets.py", "--model", "plastic", "--episodes", "10"],
+        "reference_name": "PyTorch",
+        "ours_figures": ["loss"],
+        "reference_figures": ["loss"],
+    },
+] + [
+    {
+        "model": f"{model} (dp-50bit: {units}, 11 steps, 10 episodes)",
+        "ours": ["--json", "train", model, "--preset", "dp-50bit", "--episodes", "10",
+                 "--eval-episodes", "1"],
+        "reference": ["tools/torch_pattern_nets.py", "--model", model, "--episodes", "10"],
+        "reference_name": "PyTorch",
+        "ours_figures": ["loss"],
+        "reference_figures": ["loss"],
+    }
+    for model, units in (("rnn", "2051 units"), ("lstm", "2000 hidden units"))
 ] + [
     {
         "model": "force (N = 1000, seed 0)",
@@ -96,8 +120,6 @@ ROWS = [
 
 # The models no row above covers yet, and what their reference would be.
 PENDING = [
-    ("plastic-rnn", "PyTorch (`../shared/tools/torch_dp_ref.py`; see docs/plastic-rnn.md for the side-by-side runs)"),
-    ("rnn, lstm (dp-50bit episode)", "PyTorch `nn.LSTM` + Adam"),
     ("cue-reward", "an A2C update as Backpropamine's `sr/srbatch.py`"),
     ("sorn (counting task)", "NumPy, as SORN_V2"),
     ("bayesian-synapse", "the seed's PyTorch formulation"),

@@ -407,5 +407,6 @@ pub fn heaviside<B: Backend, const D: usize>(values: Tensor<B, D>) -> Tensor<B, 
     values.greater_elem(0.0).float()
 }
 
+mod host;
 #[cfg(test)]
 mod tests;

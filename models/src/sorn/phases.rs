@@ -8,8 +8,10 @@ use std::ops::Range;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 
-use super::{Plasticity, Sorn, SornState};
-use crate::kernels::host_vec;
+use burn::tensor::DType;
+
+use super::{host, Plasticity, Sorn, SornState};
+use crate::kernels::{host_vec, Kernels};
 use crate::logistic::LogisticFit;
 use crate::reservoir::{Readout, ReservoirError};
 
@@ -55,12 +57,23 @@ pub enum SymbolReadout {
 impl<B: Backend> Sorn<B> {
     /// The plastic phase over `inputs` ([`one_hot_inputs`]) from `state`: the last state,
     /// and each network's mean excitatory firing rate over the steps, `[networks]`.
+    /// On `kernels`: the host loops of `sorn/host.rs` or the backend's tensors.
     pub fn run_plastic(
         &mut self,
         mut state: SornState<B>,
         inputs: &Tensor<B, 3>,
         plasticity: &Plasticity<B>,
+        kernels: Kernels,
     ) -> (SornState<B>, Tensor<B, 1>) {
+        match (kernels, self.recurrent.val().dtype()) {
+            (Kernels::Tensor, _) => {}
+            (Kernels::Host, DType::F64) => {
+                return host::run_plastic::<B, f64>(self, state, inputs, plasticity)
+            }
+            (Kernels::Host, _) => {
+                return host::run_plastic::<B, f32>(self, state, inputs, plasticity)
+            }
+        }
         let [steps, networks, _] = inputs.dims();
         let mut active = Tensor::<B, 1>::zeros([networks], &self.recurrent.device());
         for t in 0..steps {
@@ -72,11 +85,18 @@ impl<B: Backend> Sorn<B> {
 
     /// The readout phase's run: plasticity off, over `inputs` from `state`. The last state,
     /// and every network's binary excitatory states, `[steps][N_E]` (one byte each).
+    /// On `kernels`, as [`Self::run_plastic`].
     pub fn record(
         &mut self,
         mut state: SornState<B>,
         inputs: &Tensor<B, 3>,
+        kernels: Kernels,
     ) -> (SornState<B>, Vec<Vec<u8>>) {
+        match (kernels, self.recurrent.val().dtype()) {
+            (Kernels::Tensor, _) => {}
+            (Kernels::Host, DType::F64) => return host::record::<B, f64>(self, state, inputs),
+            (Kernels::Host, _) => return host::record::<B, f32>(self, state, inputs),
+        }
         let [steps, networks, _] = inputs.dims();
         let units = self.excitatory();
         let mut record = vec![vec![0u8; steps * units]; networks];

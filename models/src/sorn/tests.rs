@@ -7,6 +7,8 @@ use burn::tensor::{Int, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::kernels::Kernels;
+
 use super::{
     one_hot_inputs, predict_next_symbol, Plasticity, Sorn, SornConfig, SornState, SymbolReadout,
 };
@@ -216,7 +218,7 @@ fn a_readout_of_the_recorded_states_predicts_a_cycle_of_symbols() {
     let stream: Vec<u8> = (0..400).map(|t| (t % 4) as u8).collect();
     let streams = vec![stream.clone(), stream.clone()];
     let inputs = one_hot_inputs::<B>(&streams, 0..399, 4, &Default::default());
-    let (_, record) = net.record(net.silent(), &inputs);
+    let (_, record) = net.record(net.silent(), &inputs, Kernels::Tensor);
     assert_eq!(record.len(), 2);
     assert_eq!(record[0].len(), 399 * 60);
     for readout in [
@@ -236,11 +238,69 @@ fn a_readout_of_the_recorded_states_predicts_a_cycle_of_symbols() {
     }
     // Plastic steps report each network's mean rate, between 0 and 1, and move the weights.
     let before = host(net.recurrent.val());
-    let (_, rates) = net.run_plastic(net.silent(), &inputs, &rates(0.05, 0.001, 2));
+    let (_, rates) = net.run_plastic(
+        net.silent(),
+        &inputs,
+        &rates(0.05, 0.001, 2),
+        Kernels::Tensor,
+    );
     let rates = host(rates);
     assert!(
         rates.iter().all(|r| (0.0..=1.0).contains(r)) && rates[0] > 0.0,
         "{rates:?}"
     );
     assert_ne!(before, host(net.recurrent.val()));
+}
+
+#[test]
+fn host_steps_follow_the_tensor_steps() {
+    // Two networks on different streams, one with STDP, pruning and IP on, one static.
+    let stream = |seed: u64| -> Vec<u8> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..600).map(|_| rng.random_range(0..4u8)).collect()
+    };
+    let inputs = one_hot_inputs::<B>(&[stream(1), stream(2)], 0..600, 4, &Default::default());
+    let plasticity = Plasticity {
+        stdp_rate: tensor(&[0.01, 0.0], [2]),
+        ip_rate: tensor(&[0.005, 0.0], [2]),
+        target_rate: 0.1,
+        prune: true,
+    };
+    let plastic = |kernels| {
+        let mut net = random_net(2, 11);
+        let (state, rates) = net.run_plastic(net.silent(), &inputs, &plasticity, kernels);
+        let (_, record) = net.record(state.clone(), &inputs, kernels);
+        (net, state, host(rates), record)
+    };
+    let (host_net, host_state, host_rates, host_record) = plastic(Kernels::Host);
+    let (tensor_net, tensor_state, tensor_rates, tensor_record) = plastic(Kernels::Tensor);
+    // Binary states are equal; weights and thresholds agree to the float's rounding.
+    assert_eq!(host(host_state.excitatory), host(tensor_state.excitatory));
+    assert_eq!(host(host_state.inhibitory), host(tensor_state.inhibitory));
+    assert_eq!(host_record, tensor_record);
+    for (a, b) in [
+        (
+            host(host_net.recurrent.val()),
+            host(tensor_net.recurrent.val()),
+        ),
+        (
+            host(host_net.threshold_e.val()),
+            host(tensor_net.threshold_e.val()),
+        ),
+        (host_rates, tensor_rates),
+    ] {
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 1e-5, "host and tensor differ by {worst}");
+    }
+    // The plastic network changed, and some synapses were pruned.
+    let weights = host(host_net.recurrent.val());
+    assert_ne!(
+        weights[..600],
+        host(random_net(2, 11).recurrent.val())[..600]
+    );
+    assert!(weights[..600].iter().any(|&w| w == 0.0), "nothing pruned");
 }

@@ -4,6 +4,7 @@
 use anyhow::{ensure, Context};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
+use plastic_models::kernels::Kernels;
 use plastic_models::sorn::{one_hot_inputs, Plasticity, Sorn, SornState};
 use plastic_tasks::COUNTING_ALPHABET;
 use rand_chacha::ChaCha8Rng;
@@ -37,9 +38,12 @@ impl<B: Backend> Counting<B> {
     fn plastic(&mut self, from: usize, to: usize) -> anyhow::Result<Vec<(Variant, f64)>> {
         let device = self.network.recurrent.device();
         let inputs = one_hot_inputs(&self.letters, from..to, COUNTING_ALPHABET.len(), &device);
-        let (state, rates) =
-            self.network
-                .run_plastic(self.state.clone(), &inputs, &self.plasticity);
+        let (state, rates) = self.network.run_plastic(
+            self.state.clone(),
+            &inputs,
+            &self.plasticity,
+            Kernels::preferred(),
+        );
         self.state = state;
         Ok(per_variant(&self.run, &host_values(rates)?))
     }

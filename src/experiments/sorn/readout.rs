@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
+use plastic_models::kernels::Kernels;
 use plastic_models::sorn::{one_hot_inputs, predict_next_symbol, Sorn, SornState, SymbolReadout};
 use plastic_tasks::{CountingTask, COUNTING_ALPHABET};
 use rayon::prelude::*;
@@ -59,7 +60,7 @@ pub fn score<B: Backend>(
     let start = run.plastic_steps;
     let symbols = COUNTING_ALPHABET.len();
     let inputs = one_hot_inputs(letters, start..start + steps, symbols, &device);
-    let (_, record) = network.record(state, &inputs);
+    let (_, record) = network.record(state, &inputs, Kernels::preferred());
     // Each network's readout is fitted on its own; the fits run side by side.
     run.networks()
         .par_iter()
