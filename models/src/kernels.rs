@@ -100,6 +100,12 @@ impl<T: Real> SparseColumns<T> {
         self.values.len()
     }
 
+    /// Column j's entries: their rows i, in increasing order, and their values M_ij.
+    pub(crate) fn column(&self, j: usize) -> (&[u32], &[T]) {
+        let range = self.offsets[j]..self.offsets[j + 1];
+        (&self.rows[range.clone()], &self.values[range])
+    }
+
     /// `initial + Σ_i x_i M_ij`, added in increasing i: the order of the dense product, whose
     /// zero entries change nothing.
     pub(crate) fn column_sum(&self, j: usize, x: &[T], initial: T) -> T {

@@ -63,15 +63,21 @@ impl Readout {
                 fit.l2
             )));
         }
-        let x = DMatrix::from_row_slice(samples, units, states);
-        let x_mean = x.row_mean();
-        let xc = DMatrix::from_fn(samples, units, |i, j| x[(i, j)] - x_mean[j]);
-        let xt = xc.transpose();
+        // Identical states (a network's binary states recur) enter the loss as one row with
+        // the count of each label: the same objective over far fewer rows.
+        let distinct = DistinctRows::of(states, labels, units, classes);
+        let rows = distinct.counts.len();
+        let x = DMatrix::from_row_slice(rows, units, &distinct.states);
+        let weight =
+            DVector::from_iterator(rows, distinct.counts.iter().map(|c| c.iter().sum::<f64>()));
         let scale = 1.0 / samples as f64;
+        let x_mean = (x.transpose() * &weight).transpose() * scale;
+        let xc = DMatrix::from_fn(rows, units, |i, j| x[(i, j)] - x_mean[j]);
+        let xt = xc.transpose();
         // The softmax's Hessian is at most ½·I, so the curvature is at most
         // ½·λmax(XcᵀXc/T) for the weights and ½ for the bias, whose column is orthogonal to
         // the centred states.
-        let gram = (&xt * &xc) * scale;
+        let gram = (&xt * DMatrix::from_fn(rows, units, |i, j| weight[i] * xc[(i, j)])) * scale;
         let curvature = 0.5 * largest_eigenvalue(&gram).max(1.0) + fit.l2;
         let step = 1.0 / curvature;
         let momentum = {
@@ -84,6 +90,7 @@ impl Readout {
         let (mut ahead_w, mut ahead_b) = (weights.clone(), bias.clone());
         for _ in 0..fit.max_steps {
             // The gradient at the look-ahead point.
+            // Per row: its samples' softmax minus their labels, n·p − counts.
             let mut residual = &xc * &ahead_w;
             for (i, mut row) in residual.row_iter_mut().enumerate() {
                 let top = (0..classes)
@@ -95,9 +102,8 @@ impl Readout {
                     total += row[k];
                 }
                 for k in 0..classes {
-                    row[k] /= total;
+                    row[k] = row[k] / total * weight[i] - distinct.counts[i][k];
                 }
-                row[labels[i]] -= 1.0;
             }
             let grad_w = (&xt * &residual) * scale + &ahead_w * fit.l2;
             let grad_b = residual.row_sum().transpose() * scale;
@@ -117,6 +123,33 @@ impl Readout {
             bias.as_slice(),
             x_mean.as_slice(),
         ))
+    }
+}
+
+/// The distinct rows of `[samples][units]` states, in order of first appearance, with the
+/// count of each label among the samples that share each.
+struct DistinctRows {
+    states: Vec<f64>,
+    counts: Vec<Vec<f64>>,
+}
+
+impl DistinctRows {
+    fn of(states: &[f64], labels: &[usize], units: usize, classes: usize) -> Self {
+        let mut index = std::collections::HashMap::new();
+        let mut distinct = Self {
+            states: Vec::new(),
+            counts: Vec::new(),
+        };
+        for (row, &label) in states.chunks(units).zip(labels) {
+            let key: Vec<u64> = row.iter().map(|v| v.to_bits()).collect();
+            let at = *index.entry(key).or_insert_with(|| {
+                distinct.states.extend_from_slice(row);
+                distinct.counts.push(vec![0.0; classes]);
+                distinct.counts.len() - 1
+            });
+            distinct.counts[at][label] += 1.0;
+        }
+        distinct
     }
 }
 
@@ -162,6 +195,41 @@ mod tests {
 
     /// A rare class at the far end of one feature: least squares on one-hot targets, pulled
     /// by the common classes, misses it; the logistic readout does not.
+    #[test]
+    fn samples_that_share_a_state_count_as_that_many_samples() {
+        // 200 distinct states, the first 100 of them given a second time, sometimes with
+        // another label; against the same samples with the repeats moved by 1e-10, so that no
+        // two states are the same: the same objective but for that shift, the same fit.
+        let (units, classes) = (4, 3);
+        let mut value = 0.3f64;
+        let mut next = || {
+            value = (value * 3.7 + 0.11).fract();
+            value
+        };
+        let states: Vec<f64> = (0..200 * units).map(|_| next()).collect();
+        let labels: Vec<usize> = (0..300).map(|_| (next() * 3.0) as usize).collect();
+        let with_repeats = |shift: f64| -> Vec<f64> {
+            let repeats = states[..100 * units].iter().map(|&v| v + shift);
+            states.iter().copied().chain(repeats).collect()
+        };
+        let fit = |states: &[f64]| {
+            Readout::fit_logistic(states, &labels, units, classes, LogisticFit::default()).unwrap()
+        };
+        let (shared, apart) = (fit(&with_repeats(0.0)), fit(&with_repeats(1e-10)));
+        for (a, b) in shared
+            .weights
+            .iter()
+            .chain(&shared.bias)
+            .zip(apart.weights.iter().chain(&apart.bias))
+        {
+            assert!((a - b).abs() < 1e-6, "{a} against {b}");
+        }
+        assert!(
+            shared.weights.iter().any(|w| w.abs() > 1e-3),
+            "nothing was fitted"
+        );
+    }
+
     #[test]
     fn learns_a_rare_separable_class_that_least_squares_misses() {
         // Per 40 samples: 20 of class 0 at x = 0, 19 of class 1 at x = 1, 1 of class 2 at x = 2.

@@ -357,5 +357,6 @@ pub fn stop_mask<B: Backend>(
     Tensor::from_data(TensorData::new(flags, [networks, runs, neurons]), device)
 }
 
+pub mod period;
 #[cfg(test)]
 mod tests;

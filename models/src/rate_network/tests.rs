@@ -170,3 +170,90 @@ fn one_delta_update_by_hand_for_each_rule() {
     assert_eq!(&weights[..2], &[0.0, 0.0]);
     assert!(weights[2] != want_weights[2]);
 }
+
+#[test]
+fn a_period_on_the_host_follows_the_tensor_period() {
+    use crate::kernels::Kernels;
+    use crate::rate_network::period::{closed_loop_period, PeriodMode};
+    // Two networks of 60 neurons at g = 1.5, four runs each: both rules, at rates that learn
+    // within a few periods; a learning period with noise, one learning every 3rd step, then
+    // a test period.
+    let shape = RateNetworkConfig {
+        neurons: 60,
+        connectivity: 0.2,
+        dt: 1.0,
+        tau: 10.0,
+        feedback: true,
+    };
+    let draws = [0, 1].map(|seed| NetworkDraw { seed, gain: 1.5 });
+    let network = shape.init::<B>(&draws, &Default::default()).unwrap();
+    let rates = [
+        DeltaRate {
+            rule: DeltaRule::Bayesian,
+            eta: 1e-2,
+        },
+        DeltaRate {
+            rule: DeltaRule::Bayesian,
+            eta: 1e-3,
+        },
+        DeltaRate {
+            rule: DeltaRule::Classical,
+            eta: 1e-3,
+        },
+        DeltaRate {
+            rule: DeltaRule::Classical,
+            eta: 1e-2,
+        },
+    ];
+    let steps = 40;
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut draw = |count: usize, scale: f64| -> Vec<f64> {
+        (0..count)
+            .map(|_| scale * rng.random_range(-1.0..1.0))
+            .collect()
+    };
+    // The same targets in both networks, as a run's targets are shared.
+    let targets = tensor(&draw(4 * steps, 1.0), [1, 4, steps]);
+    let noise = tensor(&draw(2 * 4 * steps, 0.1), [2, 4, steps]);
+    let run = |kernels: Kernels| {
+        let mut readout = DeltaReadout::<B>::new(2, 60, &rates, 1.0, &Default::default());
+        let state = network.random_state(4, 0.5, 7);
+        let output = Tensor::zeros([2, 4, 1], &Default::default());
+        let modes = [
+            PeriodMode::Learn {
+                every: 1,
+                noise: Some(noise.clone()),
+            },
+            PeriodMode::Learn {
+                every: 3,
+                noise: None,
+            },
+            PeriodMode::Test,
+        ];
+        let mut record = Vec::new();
+        let (mut state, mut output) = (state, output);
+        for mode in modes {
+            let period = closed_loop_period(
+                &network,
+                &mut readout,
+                state,
+                output,
+                &targets,
+                mode,
+                true,
+                kernels,
+            );
+            record.extend(period.mse);
+            record.extend(period.outputs.unwrap());
+            (state, output) = (period.state, period.output);
+        }
+        record.extend(values(readout.weights.val()));
+        record.extend(values(readout.variance.val()));
+        record.extend(values(state));
+        record
+    };
+    let (host, tensors) = (run(Kernels::Host), run(Kernels::Tensor));
+    close(&host, &tensors, 1e-10);
+    // The readouts learned: the weights moved.
+    assert!(host.iter().any(|v| v.abs() > 1e-3));
+}

@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 pub use flags::BayesianSynapseFlags;
 pub use trials::{SynapseNetworks, TestPoint};
 
-use trials::{period, scored, target_tensor, Mode, Trials, TrialsState};
+use plastic_models::rate_network::period::PeriodMode;
+use trials::{period, scored, target_tensor, Trials, TrialsState};
 
 use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
@@ -277,7 +278,7 @@ impl Experiment for BayesianSynapseExperiment {
         let mut networks = saved_network::<Self, B::InnerBackend>(run, checkpoint, device)?;
         let state: TrialsState = serde_json::from_value(checkpoint.state.learner.clone())
             .context("the checkpoint's trial record is not readable")?;
-        let tested = period(&mut networks, &targets, Mode::Test, false)?;
+        let tested = period(&mut networks, &targets, PeriodMode::Test, false)?;
         let mse = scored(&tested.mse, &state.stopped);
         let trial = checkpoint.state.step;
         let summary = summary::Summary::new(run, &[TestPoint { trial, mse }]);

@@ -6,6 +6,8 @@ use anyhow::Context;
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+use plastic_models::kernels::Kernels;
+use plastic_models::rate_network::period::{closed_loop_period, PeriodMode};
 use plastic_models::rate_network::{stop_mask, DeltaRate, DeltaReadout, RateNetwork};
 use plastic_models::reservoir::host_tensor;
 use plastic_tasks::PeriodicGp;
@@ -16,7 +18,6 @@ use serde::{Deserialize, Serialize};
 use super::{label, BayesianSynapseRun, DIVERGED_MSE};
 use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::trainer::LocalUpdate;
-use crate::util::host_values;
 
 /// The networks, their readouts and where their dynamics stand: what checkpoints hold.
 #[derive(Module, Debug)]
@@ -61,71 +62,35 @@ pub(super) struct Period {
     pub(super) outputs: Option<Vec<f32>>,
 }
 
-/// What a period does to the readouts.
-pub(super) enum Mode<B: Backend> {
-    /// They learn at every `every` steps, from the error plus `noise` (`[networks, runs,
-    /// steps]`), and the state carries on.
-    Learn {
-        every: usize,
-        noise: Option<Tensor<B, 3>>,
-    },
-    /// They stay fixed and the state is left where it was: a measurement that changes
-    /// nothing.
-    Test,
-}
-
-/// Runs one period of the target from the networks' current state.
+/// Runs one period of the target from the networks' current state, on the kernels the
+/// backend prefers; a learning period carries the state on, a test leaves it where it was.
 pub(super) fn period<B: Backend>(
     networks: &mut SynapseNetworks<B>,
     targets: &Tensor<B, 3>,
-    mode: Mode<B>,
+    mode: PeriodMode<B>,
     keep_outputs: bool,
 ) -> anyhow::Result<Period> {
-    let steps = targets.dims()[2];
-    let mut state = networks.state.val();
-    let mut output = networks.output.val();
-    let mut squared_error = output.zeros_like();
-    let mut outputs = Vec::new();
-    for t in 0..steps {
-        let (next, rates) = networks.network.step(state, output);
-        state = next;
-        output = networks.readout.read(rates.clone());
-        let error = targets.clone().narrow(2, t, 1) - output.clone();
-        squared_error = squared_error + error.clone().powi_scalar(2);
-        match &mode {
-            Mode::Learn { every, .. } if !(t + 1).is_multiple_of(*every) => {}
-            Mode::Learn { noise: None, .. } => networks.readout.update(rates, error),
-            Mode::Learn {
-                noise: Some(noise), ..
-            } => networks
-                .readout
-                .update(rates, error + noise.clone().narrow(2, t, 1)),
-            Mode::Test => {}
-        }
-        if keep_outputs {
-            outputs.push(output.clone());
-        }
+    let learning = matches!(mode, PeriodMode::Learn { .. });
+    let ran = closed_loop_period(
+        &networks.network,
+        &mut networks.readout,
+        networks.state.val(),
+        networks.output.val(),
+        targets,
+        mode,
+        keep_outputs,
+        Kernels::preferred(),
+    );
+    if learning {
+        networks.state = Param::from_tensor(ran.state);
+        networks.output = Param::from_tensor(ran.output);
     }
-    if let Mode::Learn { .. } = mode {
-        networks.state = Param::from_tensor(state);
-        networks.output = Param::from_tensor(output);
-    }
-    let mse = host_values(squared_error.div_scalar(steps as f64))?
-        .into_iter()
-        .map(|v| {
-            if v.is_finite() {
-                f64::from(v)
-            } else {
-                f64::INFINITY
-            }
-        })
-        .collect();
-    let outputs = if keep_outputs {
-        Some(host_values(Tensor::cat(outputs, 2))?)
-    } else {
-        None
-    };
-    Ok(Period { mse, outputs })
+    Ok(Period {
+        mse: ran.mse,
+        outputs: ran
+            .outputs
+            .map(|outputs| outputs.into_iter().map(|v| v as f32).collect()),
+    })
 }
 
 /// Each run's MSE, a stopped (diverged) run's as +∞.
@@ -198,7 +163,7 @@ impl<B: Backend> Trials<B> {
     }
 
     fn test(&mut self, trial: usize) -> anyhow::Result<Vec<(String, f64)>> {
-        let tested = period(&mut self.networks, &self.targets, Mode::Test, true)?;
+        let tested = period(&mut self.networks, &self.targets, PeriodMode::Test, true)?;
         let mse = scored(&tested.mse, &self.stopped);
         let mut values = Vec::new();
         self.medians("test_mse", &mse, &mut values);
@@ -265,7 +230,7 @@ impl<B: Backend> LocalUpdate for Trials<B> {
         let learned = period(
             &mut self.networks,
             &self.targets,
-            Mode::Learn {
+            PeriodMode::Learn {
                 every: self.run.learn_every,
                 noise,
             },
