@@ -28,6 +28,8 @@ import time
 import numpy as np
 import torch
 
+from torch_reference import parse_and_seed
+
 N, P, GAIN, LEAK, PERIOD, ETA0, ERROR_VARIANCE = 500, 0.1, 1.5, 0.1, 160, 1e-2, 1.0
 
 
@@ -47,12 +49,7 @@ def main():
     parser.add_argument("--targets", type=int, default=5)
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--test-every", type=int, default=100)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    args, rng = parse_and_seed(parser)
     nets, runs = args.networks, args.targets
 
     mask = torch.rand(nets, N, N) < P

@@ -29,6 +29,8 @@ import time
 import numpy as np
 import torch
 
+from torch_reference import parse_and_seed
+
 CUES, BITS, STEPS, BATCH, HIDDEN, LR = 2, 1, 60, 16, 32, 3e-3
 INPUTS = BITS + 6  # cue bits, go, constant 1, elapsed fraction, last reward, last action (2)
 
@@ -54,12 +56,7 @@ def trials(rng):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    args, rng = parse_and_seed(parser)
 
     def linear(fan_in, shape):
         bound = 1 / np.sqrt(fan_in)

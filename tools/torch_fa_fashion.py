@@ -24,6 +24,8 @@ import time
 import numpy as np
 import torch
 
+from torch_reference import parse_and_seed
+
 
 def idx(path):
     with gzip.open(path, "rb") as f:
@@ -38,11 +40,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--method", choices=["fa", "bp"], default="fa")
     parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    args, rng = parse_and_seed(parser)
     d = args.data_dir
     train_x = idx(f"{d}/train-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32)
     train_y = idx(f"{d}/train-labels-idx1-ubyte.gz").astype(np.int64)

@@ -25,6 +25,8 @@ import time
 import numpy as np
 import torch
 
+from torch_reference import parse_and_seed
+
 NETS, HIDDEN, RULE_HIDDEN, INNER, STEP_SCALE = 32, 20, 10, 40, 0.1
 INPUTS = torch.tensor([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
 # The boolean functions other than the validation (and, or, nand, nor) and held-out (xor,
@@ -39,12 +41,7 @@ TRAINING = torch.tensor([p for p in TRAINING if p not in HELD], dtype=torch.floa
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meta-steps", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    args, rng = parse_and_seed(parser)
 
     cell = torch.nn.LSTMCell(4, RULE_HIDDEN)
     readout = torch.nn.Linear(RULE_HIDDEN, 1)

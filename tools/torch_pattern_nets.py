@@ -36,6 +36,8 @@ import time
 import numpy as np
 import torch
 
+from torch_reference import parse_and_seed
+
 PRESETS = {
     "plastic": dict(n=1000, hidden=0, patterns=5, cycles=2, prestime=6, delay=4, test=6,
                     scale=20.0, zero_sum=True, lr=3e-4),
@@ -135,12 +137,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=sorted(PRESETS), default="plastic")
     parser.add_argument("--episodes", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    args, rng = parse_and_seed(parser)
     p = PRESETS[args.model]
     parameters, forward = {"plastic": plastic, "rnn": rnn, "lstm": lstm}[args.model](p)
     optimizer = torch.optim.Adam(parameters, lr=p["lr"])
@@ -161,7 +158,7 @@ def main():
                 "reference": f"torch_pattern_nets ({args.model}), torch {torch.__version__}",
                 "seconds": round(sum(times), 3),
                 "median_episode_seconds": round(float(np.median(times)), 4),
-                "loss": float(loss),
+                "loss": loss.item(),
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
