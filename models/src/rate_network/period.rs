@@ -42,29 +42,31 @@ pub struct Period<B: Backend> {
     pub outputs: Option<Vec<f64>>,
 }
 
-/// Runs one period of `targets` (`[networks, runs, steps]`, or `[1, runs, steps]` for the same
-/// targets in every network) from state x and output z.
-#[allow(clippy::too_many_arguments)]
-pub fn closed_loop_period<B: Backend>(
-    network: &RateNetwork<B>,
-    readout: &mut DeltaReadout<B>,
-    state: Tensor<B, 3>,
-    output: Tensor<B, 3>,
-    targets: &Tensor<B, 3>,
-    mode: PeriodMode<B>,
-    keep_outputs: bool,
-    kernels: Kernels,
-) -> Period<B> {
-    match (kernels, state.dtype()) {
-        (Kernels::Tensor, _) => {
-            tensor_period(network, readout, state, output, targets, mode, keep_outputs)
-        }
-        (Kernels::Host, DType::F64) => {
-            host_period::<B, f64>(network, readout, state, output, targets, mode, keep_outputs)
-        }
-        (Kernels::Host, _) => {
-            host_period::<B, f32>(network, readout, state, output, targets, mode, keep_outputs)
-        }
+/// One period to run: the networks, their readouts, where the loop stands (x and z) and the
+/// target of every run at every step.
+pub struct ClosedLoop<'a, B: Backend> {
+    /// The networks.
+    pub network: &'a RateNetwork<B>,
+    /// Their readouts, updated when the period learns.
+    pub readout: &'a mut DeltaReadout<B>,
+    /// x, `[networks, runs, neurons]`.
+    pub state: Tensor<B, 3>,
+    /// z of the step before, `[networks, runs, 1]`.
+    pub output: Tensor<B, 3>,
+    /// `[networks, runs, steps]`, or `[1, runs, steps]` for the same targets in every network.
+    pub targets: &'a Tensor<B, 3>,
+    /// Whether and how the readouts learn.
+    pub mode: PeriodMode<B>,
+    /// Whether to hand back every output.
+    pub keep_outputs: bool,
+}
+
+/// Runs one period of the closed loop on `kernels`.
+pub fn closed_loop_period<B: Backend>(run: ClosedLoop<'_, B>, kernels: Kernels) -> Period<B> {
+    match (kernels, run.state.dtype()) {
+        (Kernels::Tensor, _) => tensor_period(run),
+        (Kernels::Host, DType::F64) => host_period::<B, f64>(run),
+        (Kernels::Host, _) => host_period::<B, f32>(run),
     }
 }
 
@@ -76,15 +78,16 @@ fn finite_or_infinity(mse: f64) -> f64 {
     }
 }
 
-fn tensor_period<B: Backend>(
-    network: &RateNetwork<B>,
-    readout: &mut DeltaReadout<B>,
-    mut state: Tensor<B, 3>,
-    mut output: Tensor<B, 3>,
-    targets: &Tensor<B, 3>,
-    mode: PeriodMode<B>,
-    keep_outputs: bool,
-) -> Period<B> {
+fn tensor_period<B: Backend>(run: ClosedLoop<'_, B>) -> Period<B> {
+    let ClosedLoop {
+        network,
+        readout,
+        mut state,
+        mut output,
+        targets,
+        mode,
+        keep_outputs,
+    } = run;
     let steps = targets.dims()[2];
     let mut squared_error = output.zeros_like();
     let mut outputs = Vec::new();
@@ -234,15 +237,16 @@ impl<T: Real> HostRuns<T> {
     }
 }
 
-fn host_period<B: Backend, T: Real>(
-    network: &RateNetwork<B>,
-    readout: &mut DeltaReadout<B>,
-    state: Tensor<B, 3>,
-    output: Tensor<B, 3>,
-    targets: &Tensor<B, 3>,
-    mode: PeriodMode<B>,
-    keep_outputs: bool,
-) -> Period<B> {
+fn host_period<B: Backend, T: Real>(run: ClosedLoop<'_, B>) -> Period<B> {
+    let ClosedLoop {
+        network,
+        readout,
+        state,
+        output,
+        targets,
+        mode,
+        keep_outputs,
+    } = run;
     let [networks, runs, n] = state.dims();
     let steps = targets.dims()[2];
     let device = state.device();

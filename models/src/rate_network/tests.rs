@@ -174,7 +174,7 @@ fn one_delta_update_by_hand_for_each_rule() {
 #[test]
 fn a_period_on_the_host_follows_the_tensor_period() {
     use crate::kernels::Kernels;
-    use crate::rate_network::period::{closed_loop_period, PeriodMode};
+    use crate::rate_network::period::{closed_loop_period, ClosedLoop, PeriodMode};
     // Two networks of 60 neurons at g = 1.5, four runs each: both rules, at rates that learn
     // within a few periods; a learning period with noise, one learning every 3rd step, then
     // a test period.
@@ -233,16 +233,16 @@ fn a_period_on_the_host_follows_the_tensor_period() {
         let mut record = Vec::new();
         let (mut state, mut output) = (state, output);
         for mode in modes {
-            let period = closed_loop_period(
-                &network,
-                &mut readout,
+            let run = ClosedLoop {
+                network: &network,
+                readout: &mut readout,
                 state,
                 output,
-                &targets,
+                targets: &targets,
                 mode,
-                true,
-                kernels,
-            );
+                keep_outputs: true,
+            };
+            let period = closed_loop_period(run, kernels);
             record.extend(period.mse);
             record.extend(period.outputs.unwrap());
             (state, output) = (period.state, period.output);

@@ -7,7 +7,7 @@ use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use plastic_models::kernels::Kernels;
-use plastic_models::rate_network::period::{closed_loop_period, PeriodMode};
+use plastic_models::rate_network::period::{closed_loop_period, ClosedLoop, PeriodMode};
 use plastic_models::rate_network::{stop_mask, DeltaRate, DeltaReadout, RateNetwork};
 use plastic_models::reservoir::host_tensor;
 use plastic_tasks::PeriodicGp;
@@ -72,13 +72,15 @@ pub(super) fn period<B: Backend>(
 ) -> anyhow::Result<Period> {
     let learning = matches!(mode, PeriodMode::Learn { .. });
     let ran = closed_loop_period(
-        &networks.network,
-        &mut networks.readout,
-        networks.state.val(),
-        networks.output.val(),
-        targets,
-        mode,
-        keep_outputs,
+        ClosedLoop {
+            network: &networks.network,
+            readout: &mut networks.readout,
+            state: networks.state.val(),
+            output: networks.output.val(),
+            targets,
+            mode,
+            keep_outputs,
+        },
         Kernels::preferred(),
     );
     if learning {
