@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rayon::prelude::*;
 
-use super::Hopfield;
+use super::{Hopfield, HopfieldError};
 use crate::kernels::host_vec;
 
 /// A classic network's Hebbian counts C = N·W (row-major, symmetric, zero diagonal) on the
@@ -23,6 +23,9 @@ use crate::kernels::host_vec;
 pub struct HostHopfield {
     units: usize,
     counts: Vec<i32>,
+    /// The stored patterns `[P, N]`, when known: a probe's starting fields are then
+    /// ξᵀ(ξ s) − P s, 2PN additions instead of N².
+    patterns: Option<Vec<i8>>,
 }
 
 impl HostHopfield {
@@ -38,7 +41,37 @@ impl HostHopfield {
                 (scaled + 0.5f64.copysign(scaled)) as i32
             })
             .collect();
-        Self { units, counts }
+        Self {
+            units,
+            counts,
+            patterns: None,
+        }
+    }
+
+    /// The network storing the rows of `patterns` `[P, N]` (entries ±1), built on the host:
+    /// the same counts as [`Hopfield::storing`]'s weights hold, and the patterns kept.
+    pub fn storing<B: Backend>(patterns: Tensor<B, 2>) -> Result<Self, HopfieldError> {
+        let [_, units] = super::storable(&patterns)?;
+        let signs: Vec<i8> = host_vec::<B, 2, f64>(patterns)
+            .into_iter()
+            .map(|s| if s < 0.0 { -1 } else { 1 })
+            .collect();
+        let wide: Vec<i32> = signs.iter().map(|&s| i32::from(s)).collect();
+        let mut counts = vec![0i32; units * units];
+        counts
+            .par_chunks_mut(units)
+            .enumerate()
+            .for_each(|(i, row)| {
+                for pattern in wide.chunks(units) {
+                    add_row(row, pattern, pattern[i] > 0);
+                }
+                row[i] = 0;
+            });
+        Ok(Self {
+            units,
+            counts,
+            patterns: Some(signs),
+        })
     }
 
     /// Sweeps in fresh random orders until no unit of any probe changes or `max_sweeps` have
@@ -82,12 +115,41 @@ impl HostHopfield {
         (settled, taken)
     }
 
+    /// How many units of `states` `[M, N]` one synchronous step would flip: those whose field
+    /// has the other sign.
+    pub fn one_step_flips<B: Backend>(&self, states: Tensor<B, 2>) -> usize {
+        host_vec::<B, 2, f64>(states)
+            .par_chunks(self.units)
+            .map(|signs| {
+                let probe = self.probe(signs);
+                let flips = probe.fields.iter().zip(&probe.signs);
+                flips.filter(|(&h, &s)| (h >= 0) != (s > 0)).count()
+            })
+            .sum()
+    }
+
     /// A probe at the ±1 state `signs`, with its fields.
     fn probe(&self, signs: &[f64]) -> Probe {
         let signs: Vec<i8> = signs
             .iter()
             .map(|&s| if s < 0.0 { -1 } else { 1 })
             .collect();
+        if let Some(patterns) = &self.patterns {
+            // C s = ξᵀ(ξ s) − P s: C is ξᵀξ without its diagonal, which is P.
+            let count = (patterns.len() / self.units) as i32;
+            let mut fields: Vec<i32> = signs.iter().map(|&s| -count * i32::from(s)).collect();
+            for pattern in patterns.chunks(self.units) {
+                let overlap: i32 = pattern
+                    .iter()
+                    .zip(&signs)
+                    .map(|(&x, &s)| i32::from(x) * i32::from(s))
+                    .sum();
+                for (field, &x) in fields.iter_mut().zip(pattern) {
+                    *field += i32::from(x) * overlap;
+                }
+            }
+            return Probe { signs, fields };
+        }
         let mut fields = vec![0i32; self.units];
         for (j, &s) in signs.iter().enumerate() {
             // C is symmetric: row j is column j.

@@ -142,6 +142,14 @@ impl<B: Backend> Hopfield<B> {
         }
     }
 
+    /// How many units of `states` `[M, N]` one synchronous step would flip, on `kernels`.
+    pub fn one_step_flips(&self, kernels: Kernels, states: Tensor<B, 2>) -> usize {
+        match kernels {
+            Kernels::Host => host::HostHopfield::of(self).one_step_flips(states),
+            Kernels::Tensor => changed(&self.synchronous_step(states.clone()), &states) as usize,
+        }
+    }
+
     /// A network of `units` units storing nothing: what a saved network is loaded into.
     pub fn empty(units: usize, device: &B::Device) -> Self {
         Self {

@@ -219,3 +219,56 @@ fn a_field_of_exactly_zero_takes_plus_one() {
     assert_eq!(host(net.asynchronous_sweep(state.clone(), &[0]))[0], 1.0);
     assert_eq!(host(net.synchronous_step(state))[0], 1.0);
 }
+
+#[test]
+fn one_step_flips_agree_on_both_kernels() {
+    use crate::kernels::Kernels;
+    let device = Default::default();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    // Above the capacity, from the stored patterns: some units flip.
+    let patterns = random_patterns::<B>(30, 100, &mut rng, &device);
+    let net = Hopfield::storing(patterns.clone()).unwrap();
+    let on_host = net.one_step_flips(Kernels::Host, patterns.clone());
+    assert_eq!(
+        on_host,
+        net.one_step_flips(Kernels::Tensor, patterns.clone())
+    );
+    assert!(on_host > 0, "nothing flipped: the test shows nothing");
+    // The same count by hand from one synchronous step.
+    let stepped = host(net.synchronous_step(patterns.clone()));
+    let by_hand = stepped
+        .iter()
+        .zip(host(patterns))
+        .filter(|(a, b)| **a != *b)
+        .count();
+    assert_eq!(on_host, by_hand);
+}
+
+#[test]
+fn a_network_stored_on_the_host_is_the_tensor_networks_counts() {
+    use crate::hopfield::host::HostHopfield;
+    let device = Default::default();
+    for (units, count, seed) in [(60, 4, 5), (80, 12, 6), (50, 25, 7)] {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let patterns = random_patterns::<B>(count, units, &mut rng, &device);
+        let net = Hopfield::storing(patterns.clone()).unwrap();
+        let (stored, read) = (
+            HostHopfield::storing(patterns.clone()).unwrap(),
+            HostHopfield::of(&net),
+        );
+        // The same one-step flips, and the same settling (the stored network's starting
+        // fields come from the patterns, the read one's from the counts).
+        assert_eq!(
+            stored.one_step_flips(patterns.clone()),
+            read.one_step_flips(patterns.clone())
+        );
+        let cues = degraded(patterns, 0.3, &mut rng);
+        let (mut a, mut b) = (rng.clone(), rng);
+        let (by_stored, stored_sweeps) = stored.settle(cues.clone(), 40, &mut a);
+        let (by_read, read_sweeps) = read.settle(cues, 40, &mut b);
+        assert_eq!(host(by_stored), host(by_read));
+        assert_eq!(stored_sweeps, read_sweeps);
+    }
+    let empty = Tensor::<B, 2>::zeros([0, 10], &device);
+    assert!(HostHopfield::storing(empty).is_err());
+}

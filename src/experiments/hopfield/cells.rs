@@ -3,6 +3,7 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
+use plastic_models::hopfield::host::HostHopfield;
 use plastic_models::hopfield::{
     degraded, overlaps, random_patterns, AsynchronousMemory, DenseMemory, Hopfield,
 };
@@ -78,8 +79,34 @@ pub struct Probed {
     pub sweeps: usize,
 }
 
-/// Degraded cues of `patterns` settled by the classic network.
+/// One classic network storing `patterns`: the units one synchronous step from its patterns
+/// flips (flipped, units in all), and its degraded cues settled. Asynchronous updates on the
+/// CPU backends run on the host ([`HostHopfield`]); the rest on the backend's tensors.
 pub fn probe_classic<B: Backend>(
+    run: &HopfieldRun,
+    patterns: Tensor<B, 2>,
+    rng: &mut ChaCha8Rng,
+) -> anyhow::Result<((f64, f64), Probed)> {
+    let [count, units] = patterns.dims();
+    let all_units = (count * units) as f64;
+    if Kernels::preferred() == Kernels::Host && run.update == Update::Asynchronous {
+        let network = HostHopfield::storing(patterns.clone())?;
+        let flipped = network.one_step_flips(patterns.clone()) as f64;
+        let cues = degraded(patterns.clone(), run.cue_flip, rng);
+        let (states, sweeps) = network.settle(cues, run.max_sweeps, rng);
+        return Ok(((flipped, all_units), probed(states, patterns, sweeps)?));
+    }
+    let network = Hopfield::storing(patterns.clone())?;
+    let flipped = network.one_step_flips(Kernels::preferred(), patterns.clone()) as f64;
+    Ok((
+        (flipped, all_units),
+        probe_network(run, &network, patterns, rng)?,
+    ))
+}
+
+/// Degraded cues of `patterns` settled by `network` (built here or saved), on the kernels the
+/// backend prefers.
+pub fn probe_network<B: Backend>(
     run: &HopfieldRun,
     network: &Hopfield<B>,
     patterns: Tensor<B, 2>,
@@ -116,22 +143,6 @@ fn probed<B: Backend>(
             .collect(),
         sweeps,
     })
-}
-
-/// Units flipped by one synchronous step from the stored patterns: (flipped, units in all).
-pub fn one_step_flips<B: Backend>(
-    network: &Hopfield<B>,
-    patterns: Tensor<B, 2>,
-) -> anyhow::Result<(f64, f64)> {
-    let [count, units] = patterns.dims();
-    let stepped = network.synchronous_step(patterns.clone());
-    let agreement: f64 = host_values(overlaps(stepped, patterns))?
-        .into_iter()
-        .map(f64::from)
-        .sum();
-    // Overlap m = 1 − 2·(flipped fraction).
-    let flipped = (count as f64 - agreement) / 2.0 * units as f64;
-    Ok((flipped, (count * units) as f64))
 }
 
 /// Sums what the networks of a cell measured.

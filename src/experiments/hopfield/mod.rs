@@ -18,7 +18,7 @@ pub use capacity::{critical_load, one_step_theory};
 pub use cells::CellResult;
 pub use flags::{HopfieldEvalFlags, HopfieldFlags};
 
-use cells::{one_step_flips, probe_classic, probe_dense, stored_patterns, stream, Cell, Tally};
+use cells::{probe_classic, probe_dense, probe_network, stored_patterns, stream, Cell, Tally};
 
 use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
@@ -152,18 +152,22 @@ impl<B: Backend> Sweep<B> {
         let run = &self.run;
         let cell = self.cells[index];
         let mut tally = Tally::default();
-        for network in 0..cell.networks(run.min_probes) {
+        let networks = cell.networks(run.min_probes);
+        for network in 0..networks {
             let patterns = stored_patterns::<B>(run, index, &cell, network, &self.device);
             let mut rng = stream(run.seed, index, network, 1);
             match cell.memory.interaction() {
                 None => {
-                    let hopfield = Hopfield::storing(patterns.clone())?;
-                    let (flipped, units) = one_step_flips(&hopfield, patterns.clone())?;
+                    let ((flipped, units), probed) =
+                        probe_classic(run, patterns.clone(), &mut rng)?;
                     tally.flipped += flipped;
                     tally.units += units;
-                    tally.add(probe_classic(run, &hopfield, patterns, &mut rng)?);
-                    self.network = hopfield;
-                    self.state.saved_cell = Some(index);
+                    tally.add(probed);
+                    // A checkpoint holds the cell's last network.
+                    if network + 1 == networks {
+                        self.network = Hopfield::storing(patterns)?;
+                        self.state.saved_cell = Some(index);
+                    }
                 }
                 Some(interaction) => {
                     let memory = DenseMemory::storing(patterns, interaction)?;
@@ -414,7 +418,7 @@ impl Experiment for HopfieldExperiment {
         let patterns = stored_patterns::<B::InnerBackend>(run, index, &cell, network, device);
         let mut rng = stream(options.seed, index, network, 2);
         let mut tally = Tally::default();
-        tally.add(probe_classic(run, &hopfield, patterns, &mut rng)?);
+        tally.add(probe_network(run, &hopfield, patterns, &mut rng)?);
         let fresh = tally.result(&cell, run.recall_overlap);
         let measured = capacity::report(run, &state.results);
         Ok(measured
