@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Element, Tensor};
+use burn::tensor::{Element, Tensor, TensorData};
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,31 @@ pub(crate) fn host_vec<B: Backend, const D: usize, T: Real>(tensor: Tensor<B, D>
         .convert::<T>()
         .into_vec::<T>()
         .expect("converted to T")
+}
+
+/// A tensor's values on the host, in `T`, cut into consecutive pieces of `each` (one per
+/// network of a batch, say).
+pub(crate) fn host_pieces<B: Backend, const D: usize, T: Real>(
+    tensor: Tensor<B, D>,
+    each: usize,
+) -> Vec<Vec<T>> {
+    host_vec::<B, D, T>(tensor)
+        .chunks(each)
+        .map(<[T]>::to_vec)
+        .collect()
+}
+
+/// A tensor of `shape` from host values, in the backend's float type (a copy-free conversion
+/// when `T` is that type already).
+pub(crate) fn tensor_from_host<B: Backend, const D: usize, T: Real>(
+    values: Vec<T>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    Tensor::from_data(
+        TensorData::new(values, shape).convert::<B::FloatElem>(),
+        device,
+    )
 }
 
 /// The nonzero entries of a row-major n × n matrix M, by column: `Σ_i x_i M_ij` for one j

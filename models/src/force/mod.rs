@@ -26,9 +26,9 @@ mod host;
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 
-use crate::kernels::{host_vec, Kernels, Real, SparseColumns};
+use crate::kernels::{host_vec, tensor_from_host, Kernels, Real, SparseColumns};
 use crate::rate_network::{NetworkDraw, RateNetwork, RateNetworkConfig, Rls};
 use crate::reservoir::{host_tensor, ReservoirError};
 use host::HostNetwork;
@@ -227,10 +227,7 @@ impl<B: Backend> ForceNetworks<B> {
         }
         let device = self.state.device();
         let tensor = |values: Vec<T>, shape: [usize; 3]| {
-            Param::from_tensor(Tensor::<B, 3>::from_data(
-                TensorData::new(values, shape),
-                &device,
-            ))
+            Param::from_tensor(tensor_from_host(values, shape, &device))
         };
         self.state = tensor(state, [count, 1, n]);
         self.output = tensor(output, [count, 1, 1]);

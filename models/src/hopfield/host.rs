@@ -10,13 +10,13 @@
 //! share the update order but nothing else, so the result does not depend on the threads.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rayon::prelude::*;
 
 use super::{Hopfield, HopfieldError};
-use crate::kernels::host_vec;
+use crate::kernels::{host_vec, tensor_from_host};
 
 /// A classic network's Hebbian counts C = N·W (row-major, symmetric, zero diagonal) on the
 /// host.
@@ -111,7 +111,7 @@ impl HostHopfield {
             .iter()
             .flat_map(|probe| probe.signs.iter().map(|&s| f32::from(s)))
             .collect();
-        let settled = Tensor::from_data(TensorData::new(values, [probes, units]), &device);
+        let settled = tensor_from_host(values, [probes, units], &device);
         (settled, taken)
     }
 

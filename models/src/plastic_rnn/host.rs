@@ -8,12 +8,12 @@
 //! for every episode of the batch and the rows of `W` and `α` are read once for all of them.
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, ElementConversion, Tensor, TensorData};
+use burn::tensor::{DType, ElementConversion, Tensor};
 use rayon::prelude::*;
 
 use super::traces::Stored;
 use super::{last_step_loss, HebbRule, PlasticRnn};
-use crate::kernels::{host_vec, Kernels, Real};
+use crate::kernels::{host_vec, tensor_from_host, Kernels, Real};
 
 /// A batch of episodes and the parameters they run with, on the host.
 pub(crate) struct HostEpisodes<T> {
@@ -301,7 +301,7 @@ impl<B: Backend> PlasticRnn<B> {
         values: Vec<T>,
         shape: [usize; D],
     ) -> Tensor<B, D> {
-        Tensor::from_data(TensorData::new(values, shape), &self.w.device())
+        tensor_from_host(values, shape, &self.w.device())
     }
 
     pub(crate) fn host_episodes<T: Real>(&self, inputs: Tensor<B, 3>) -> HostEpisodes<T> {

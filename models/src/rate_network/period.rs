@@ -6,13 +6,13 @@
 //! and the networks run on rayon's threads. The tensor path is the same arithmetic in the
 //! backend's operations; `tests.rs` holds the two together.
 
+use burn::module::Param;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
 
 use super::{DeltaReadout, RateNetwork};
-use crate::kernels::{host_vec, Kernels, Real, SparseColumns};
-use crate::reservoir::host_tensor;
+use crate::kernels::{host_pieces, host_vec, tensor_from_host, Kernels, Real, SparseColumns};
 
 /// What a period does to the readouts.
 pub enum PeriodMode<B: Backend> {
@@ -250,22 +250,17 @@ fn host_period<B: Backend, T: Real>(run: ClosedLoop<'_, B>) -> Period<B> {
     let [networks, runs, n] = state.dims();
     let steps = targets.dims()[2];
     let device = state.device();
-    let split = |values: Vec<T>, each: usize| -> Vec<Vec<T>> {
-        values.chunks(each).map(<[T]>::to_vec).collect()
-    };
     let recurrent = host_vec::<B, 3, T>(network.recurrent.val());
-    let feedback = split(host_vec(network.feedback.val()), n);
-    let mut state = split(host_vec(state), runs * n).into_iter();
-    let mut output = split(host_vec(output), runs).into_iter();
-    let mut weights = split(host_vec(readout.weights.val()), runs * n).into_iter();
-    let mut variance = split(host_vec(readout.variance.val()), runs * n).into_iter();
-    let mut fixed_rate = split(host_vec(readout.fixed_rate.val()), runs).into_iter();
-    let targets = split(host_vec(targets.clone()), runs * steps);
+    let feedback = host_pieces(network.feedback.val(), n);
+    let mut state = host_pieces(state, runs * n).into_iter();
+    let mut output = host_pieces(output, runs).into_iter();
+    let mut weights = host_pieces(readout.weights.val(), runs * n).into_iter();
+    let mut variance = host_pieces(readout.variance.val(), runs * n).into_iter();
+    let mut fixed_rate = host_pieces(readout.fixed_rate.val(), runs).into_iter();
+    let targets = host_pieces(targets.clone(), runs * steps);
     let (noise, learn_every) = match &mode {
         PeriodMode::Learn { every, noise } => (
-            noise
-                .clone()
-                .map(|noise| split(host_vec(noise), runs * steps)),
+            noise.clone().map(|noise| host_pieces(noise, runs * steps)),
             Some(*every),
         ),
         PeriodMode::Test => (None, None),
@@ -302,37 +297,28 @@ fn host_period<B: Backend, T: Real>(run: ClosedLoop<'_, B>) -> Period<B> {
             )
         })
         .collect();
-    let gather = |part: fn(&HostRuns<T>) -> &Vec<T>| -> Vec<f64> {
+    // Every network's part, network after network: `[networks, runs, …]`.
+    let gather = |part: fn(&HostRuns<T>) -> &Vec<T>| -> Vec<T> {
         hosts
             .iter()
-            .flat_map(|host| {
-                part(host)
-                    .iter()
-                    .map(|v| num_traits::ToPrimitive::to_f64(v).expect("a float"))
-            })
+            .flat_map(|host| part(host).iter().copied())
             .collect()
     };
     if learn_every.is_some() {
-        readout.weights = burn::module::Param::from_tensor(host_tensor(
-            gather(|h| &h.weights),
-            [networks, runs, n],
-            &device,
-        ));
-        readout.variance = burn::module::Param::from_tensor(host_tensor(
-            gather(|h| &h.variance),
-            [networks, runs, n],
-            &device,
-        ));
+        let shape = [networks, runs, n];
+        readout.weights =
+            Param::from_tensor(tensor_from_host(gather(|h| &h.weights), shape, &device));
+        readout.variance =
+            Param::from_tensor(tensor_from_host(gather(|h| &h.variance), shape, &device));
     }
-    let state = host_tensor(gather(|h| &h.state), [networks, runs, n], &device);
-    let output = host_tensor(gather(|h| &h.output), [networks, runs, 1], &device);
+    let state = tensor_from_host(gather(|h| &h.state), [networks, runs, n], &device);
+    let output = tensor_from_host(gather(|h| &h.output), [networks, runs, 1], &device);
+    let as_f64 = |v: T| num_traits::ToPrimitive::to_f64(&v).expect("a float");
     let scale = T::from(steps).expect("a count is a float");
     let mse = records
         .iter()
         .flat_map(|record| record.squared_error.iter())
-        .map(|&sum| {
-            finite_or_infinity(num_traits::ToPrimitive::to_f64(&(sum / scale)).expect("a float"))
-        })
+        .map(|&sum| finite_or_infinity(as_f64(sum / scale)))
         .collect();
     // Outputs step by step per run: `[networks][runs][steps]`, as each network kept them
     // step-major.
@@ -341,9 +327,7 @@ fn host_period<B: Backend, T: Real>(run: ClosedLoop<'_, B>) -> Period<B> {
         for (k, record) in records.iter().enumerate() {
             for t in 0..steps {
                 for run in 0..runs {
-                    all[(k * runs + run) * steps + t] =
-                        num_traits::ToPrimitive::to_f64(&record.outputs[t * runs + run])
-                            .expect("a float");
+                    all[(k * runs + run) * steps + t] = as_f64(record.outputs[t * runs + run]);
                 }
             }
         }

@@ -34,14 +34,14 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::backend::Backend;
-use burn::tensor::{DType, Tensor, TensorData};
+use burn::tensor::{DType, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::kernels::{host_vec, Kernels, Real, SparseColumns};
+use crate::kernels::{host_vec, tensor_from_host, Kernels, Real, SparseColumns};
 
 mod readout;
 pub mod series;
@@ -186,10 +186,7 @@ pub fn host_tensor<B: Backend, const D: usize>(
     device: &B::Device,
 ) -> Tensor<B, D> {
     // In the backend's own float type: an f32 tensor on an f64 backend would stay f32.
-    Tensor::from_data(
-        TensorData::new(values, shape).convert::<B::FloatElem>(),
-        device,
-    )
+    crate::kernels::tensor_from_host(values, shape, device)
 }
 
 /// The reservoir: states are rows, `[batch, units]`; the recurrent matrix acts on the right
@@ -293,9 +290,7 @@ impl<B: Backend> Esn<B> {
             };
             states.extend_from_slice(&state);
         }
-        let tensor = |values: Vec<T>, rows: usize| {
-            Tensor::from_data(TensorData::new(values, [rows, n]), &device)
-        };
+        let tensor = |values: Vec<T>, rows: usize| tensor_from_host(values, [rows, n], &device);
         (tensor(states, steps), tensor(state, 1))
     }
 }

@@ -8,11 +8,11 @@
 
 use burn::module::Param;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use rayon::prelude::*;
 
 use super::{Plasticity, Sorn, SornState};
-use crate::kernels::{host_vec, Real};
+use crate::kernels::{host_pieces, host_vec, tensor_from_host, Real};
 
 /// One network's weights, thresholds and state on the host.
 struct HostNetwork<T> {
@@ -127,10 +127,7 @@ fn load<B: Backend, T: Real>(
         lambda,
         symbols,
     };
-    let split = |values: Vec<T>, each: usize| -> Vec<Vec<T>> {
-        values.chunks(each).map(<[T]>::to_vec).collect()
-    };
-    let mut recurrent = split(host_vec(sorn.recurrent.val()), ne * lambda).into_iter();
+    let mut recurrent = host_pieces(sorn.recurrent.val(), ne * lambda).into_iter();
     let presynaptic: Vec<i64> = sorn
         .presynaptic
         .val()
@@ -138,13 +135,13 @@ fn load<B: Backend, T: Real>(
         .convert::<i64>()
         .into_vec()
         .expect("indices convert to i64");
-    let mut inhibition = split(host_vec(sorn.inhibition.val()), ne * ni).into_iter();
-    let mut excitation = split(host_vec(sorn.excitation.val()), ni * ne).into_iter();
-    let mut input = split(host_vec(sorn.input.val()), ne * symbols).into_iter();
-    let mut threshold_e = split(host_vec(sorn.threshold_e.val()), ne).into_iter();
-    let mut threshold_i = split(host_vec(sorn.threshold_i.val()), ni).into_iter();
-    let mut excitatory = split(host_vec(state.excitatory.clone()), ne).into_iter();
-    let mut inhibitory = split(host_vec(state.inhibitory.clone()), ni).into_iter();
+    let mut inhibition = host_pieces(sorn.inhibition.val(), ne * ni).into_iter();
+    let mut excitation = host_pieces(sorn.excitation.val(), ni * ne).into_iter();
+    let mut input = host_pieces(sorn.input.val(), ne * symbols).into_iter();
+    let mut threshold_e = host_pieces(sorn.threshold_e.val(), ne).into_iter();
+    let mut threshold_i = host_pieces(sorn.threshold_i.val(), ni).into_iter();
+    let mut excitatory = host_pieces(state.excitatory.clone(), ne).into_iter();
+    let mut inhibitory = host_pieces(state.inhibitory.clone(), ni).into_iter();
     let (stdp, ip): (Vec<T>, Vec<T>) = match rates {
         Some(p) => (host_vec(p.stdp_rate.clone()), host_vec(p.ip_rate.clone())),
         None => (vec![T::zero(); networks], vec![T::zero(); networks]),
@@ -187,12 +184,25 @@ fn symbols_of<B: Backend>(inputs: &Tensor<B, 3>) -> Vec<Vec<usize>> {
         .collect()
 }
 
-fn tensor<B: Backend, T: Real, const D: usize>(
-    values: Vec<T>,
-    shape: [usize; D],
+/// The networks' states as tensors `[networks, N_E]` and `[networks, N_I]`.
+fn state_of<B: Backend, T: Real>(
+    hosts: &[HostNetwork<T>],
+    shape: Shape,
     device: &B::Device,
-) -> Tensor<B, D> {
-    Tensor::from_data(TensorData::new(values, shape), device)
+) -> SornState<B> {
+    let networks = hosts.len();
+    let excitatory = hosts
+        .iter()
+        .flat_map(|h| h.excitatory.iter().copied())
+        .collect();
+    let inhibitory = hosts
+        .iter()
+        .flat_map(|h| h.inhibitory.iter().copied())
+        .collect();
+    SornState {
+        excitatory: tensor_from_host(excitatory, [networks, shape.ne], device),
+        inhibitory: tensor_from_host(inhibitory, [networks, shape.ni], device),
+    }
 }
 
 /// [`Sorn::run_plastic`] on the host (see the module's comment).
@@ -223,22 +233,20 @@ pub(super) fn run_plastic<B: Backend, T: Real>(
         .collect();
     let device = sorn.recurrent.device();
     let networks = hosts.len();
-    let gather = |part: fn(&HostNetwork<T>) -> &Vec<T>| -> Vec<T> {
-        hosts.iter().flat_map(|h| part(h).iter().copied()).collect()
-    };
-    let Shape { ne, ni, lambda, .. } = shape;
-    sorn.recurrent = Param::from_tensor(tensor(
-        gather(|h| &h.recurrent),
-        [networks, ne, lambda],
-        &device,
-    ));
-    sorn.threshold_e =
-        Param::from_tensor(tensor(gather(|h| &h.threshold_e), [networks, ne], &device));
-    let state = SornState {
-        excitatory: tensor(gather(|h| &h.excitatory), [networks, ne], &device),
-        inhibitory: tensor(gather(|h| &h.inhibitory), [networks, ni], &device),
-    };
-    (state, tensor(rates, [networks], &device))
+    let Shape { ne, lambda, .. } = shape;
+    let recurrent = hosts
+        .iter()
+        .flat_map(|h| h.recurrent.iter().copied())
+        .collect();
+    let threshold = hosts
+        .iter()
+        .flat_map(|h| h.threshold_e.iter().copied())
+        .collect();
+    sorn.recurrent =
+        Param::from_tensor(tensor_from_host(recurrent, [networks, ne, lambda], &device));
+    sorn.threshold_e = Param::from_tensor(tensor_from_host(threshold, [networks, ne], &device));
+    let state = state_of(&hosts, shape, &device);
+    (state, tensor_from_host(rates, [networks], &device))
 }
 
 /// [`Sorn::record`] on the host: plasticity off.
@@ -256,23 +264,12 @@ pub(super) fn record<B: Backend, T: Real>(
             let mut record = Vec::with_capacity(stream.len() * shape.ne);
             for &symbol in stream {
                 host.step(shape, symbol, None);
-                record.extend(
-                    host.excitatory
-                        .iter()
-                        .map(|&x| u8::from(x > T::from(0.5).expect("a float"))),
-                );
+                // The states are 0 or 1.
+                record.extend(host.excitatory.iter().map(|&x| u8::from(x > T::zero())));
             }
             record
         })
         .collect();
-    let device = sorn.recurrent.device();
-    let networks = hosts.len();
-    let gather = |part: fn(&HostNetwork<T>) -> &Vec<T>| -> Vec<T> {
-        hosts.iter().flat_map(|h| part(h).iter().copied()).collect()
-    };
-    let state = SornState {
-        excitatory: tensor(gather(|h| &h.excitatory), [networks, shape.ne], &device),
-        inhibitory: tensor(gather(|h| &h.inhibitory), [networks, shape.ni], &device),
-    };
+    let state = state_of(&hosts, shape, &sorn.recurrent.device());
     (state, records)
 }
