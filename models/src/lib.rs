@@ -4,6 +4,7 @@
 
 pub mod adjoint;
 pub mod baselines;
+mod dense;
 pub mod feedback_alignment;
 pub mod force;
 mod gradient_engines;
@@ -36,7 +37,7 @@ pub use kernels::Kernels;
 pub use learned_rule::{LearnedRule, LearnedRuleConfig, ReadoutInit, RuleMemory, RuleNetKind};
 pub use logistic::LogisticFit;
 pub use modulation::Modulation;
-pub use pattern_net::{truncation_cut, PatternNet};
+pub use pattern_net::{truncation_cut, HandBptt, HandGradients, PatternNet};
 pub use plastic_agent::{
     a2c_loss, A2cSettings, AgentState, AgentStep, PlasticAgent, PlasticAgentConfig, Rollout,
 };

@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use crate::dense::{dot, LANES};
 use crate::kernels::Real;
 use crate::plastic_rnn::host::{add_into, rows_per_task, HostEpisodes, HostForward};
 use crate::plastic_rnn::traces::TraceSource as Source;
@@ -236,24 +237,6 @@ impl<T: Real> HostEpisodes<T> {
         }
         pre_i * trace_dot - decay_dot
     }
-}
-
-/// Partial sums kept apart so that the row loops vectorise.
-const LANES: usize = 8;
-
-/// `Σ a_j b_j`.
-#[inline(always)]
-fn dot<T: Real>(a: &[T], b: &[T]) -> T {
-    let mut lanes = [T::zero(); LANES];
-    let (a_blocks, a_tail) = a.as_chunks::<LANES>();
-    let (b_blocks, b_tail) = b[..a.len()].as_chunks::<LANES>();
-    for (x, y) in a_blocks.iter().zip(b_blocks) {
-        for k in 0..LANES {
-            lanes[k] = lanes[k] + x[k] * y[k];
-        }
-    }
-    let tail: T = a_tail.iter().zip(b_tail).map(|(&x, &y)| x * y).sum();
-    lanes.into_iter().sum::<T>() + tail
 }
 
 /// `Σ a_j b_j c_j`.

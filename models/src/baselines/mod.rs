@@ -53,6 +53,8 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::pattern_net::{truncation_cut, PatternNet};
 
+mod host;
+
 /// A parameter of `shape`, its entries drawn from `sample` in order.
 pub(crate) fn drawn<B: Backend, const D: usize>(
     shape: [usize; D],
@@ -152,6 +154,10 @@ impl<B: Backend> PatternNet<B> for RnnNet<B> {
         }
         y.slice([0..batch, 0..neurons])
     }
+
+    fn eval_outputs(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
+        self.outputs_on(inputs, crate::Kernels::preferred())
+    }
 }
 
 /// An LSTM (gates in PyTorch's order: input, forget, cell, output), its first `neurons`
@@ -204,11 +210,41 @@ impl<B: Backend> LstmNet<B> {
     /// The input weights and the bias with the clamped units' entries fixed.
     fn effective_input(&self) -> (Tensor<B, 2>, Tensor<B, 1>) {
         let (w, b) = (self.w_input.val(), self.bias.val());
-        if !self.config.clamp_inputs {
+        let Some(clamp) = self.clamp() else {
             return (w, b);
-        }
+        };
         let (n, h) = (self.config.neurons, self.config.hidden);
         let device = w.device();
+        let tensor2 = |values: Vec<f32>| {
+            Tensor::<B, 2>::from_data(TensorData::new(values, [n, 4 * h]), &device)
+        };
+        let tensor1 =
+            |values: Vec<f32>| Tensor::<B, 1>::from_data(TensorData::new(values, [4 * h]), &device);
+        (
+            w * tensor2(clamp.keep_w) + tensor2(clamp.fixed_w),
+            b * tensor1(clamp.keep_b) + tensor1(clamp.fixed_b),
+        )
+    }
+
+    /// The clamp of the first `neurons` units as masks, when the network clamps them.
+    fn clamp(&self) -> Option<Clamp> {
+        self.config
+            .clamp_inputs
+            .then(|| Clamp::new(self.config.neurons, self.config.hidden))
+    }
+}
+
+/// The input-clamped units' fixed entries: the effective input weights are
+/// `w ⊙ keep_w + fixed_w` (`[neurons, 4·hidden]`) and the bias `b ⊙ keep_b + fixed_b`.
+struct Clamp {
+    keep_w: Vec<f32>,
+    fixed_w: Vec<f32>,
+    keep_b: Vec<f32>,
+    fixed_b: Vec<f32>,
+}
+
+impl Clamp {
+    fn new(n: usize, h: usize) -> Self {
         let (mut keep_w, mut fixed_w) = (vec![1.0f32; n * 4 * h], vec![0.0f32; n * 4 * h]);
         for unit in 0..n {
             for channel in 0..n {
@@ -223,15 +259,12 @@ impl<B: Backend> LstmNet<B> {
                 fixed_b[gate * h + unit] = value;
             }
         }
-        let tensor2 = |values: Vec<f32>| {
-            Tensor::<B, 2>::from_data(TensorData::new(values, [n, 4 * h]), &device)
-        };
-        let tensor1 =
-            |values: Vec<f32>| Tensor::<B, 1>::from_data(TensorData::new(values, [4 * h]), &device);
-        (
-            w * tensor2(keep_w) + tensor2(fixed_w),
-            b * tensor1(keep_b) + tensor1(fixed_b),
-        )
+        Self {
+            keep_w,
+            fixed_w,
+            keep_b,
+            fixed_b,
+        }
     }
 }
 
@@ -265,4 +298,11 @@ impl<B: Backend> PatternNet<B> for LstmNet<B> {
         }
         hidden.slice([0..batch, 0..neurons])
     }
+
+    fn eval_outputs(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
+        self.outputs_on(inputs, crate::Kernels::preferred())
+    }
 }
+
+#[cfg(test)]
+mod tests;
