@@ -41,14 +41,62 @@ fn per_task(count: usize) -> usize {
     count.div_ceil(tasks).max(1)
 }
 
-/// `x · w` for `x` `[rows, inner]` and `w` `[inner, cols]`: `[rows, cols]`. Each task takes
-/// a band of `w`'s columns and goes down all its rows once.
+/// Below this many rows of `x`, [`product`] splits `w` by rows: each task reads a contiguous
+/// stretch of it (what the hardware prefetcher streams fastest) into partial sums of the
+/// whole output, added up afterwards in a fixed order. From this many rows on, the product is
+/// more arithmetic than reading, and each task takes a band of `w`'s columns instead, writing
+/// its own piece of the output.
+const FEW_ROWS: usize = 8;
+
+/// Rows of `w` per task when splitting it by rows: fixed by the shape alone, so that the sums
+/// come out the same on any number of threads.
+fn row_chunk(inner: usize) -> usize {
+    inner.div_ceil(32).max(64)
+}
+
+/// `x · w` for `x` `[rows, inner]` and `w` `[inner, cols]`: `[rows, cols]`.
 pub(crate) fn product<T: Real>(x: &[T], w: &[T], inner: usize, cols: usize) -> Vec<T> {
     let rows = if inner == 0 { 0 } else { x.len() / inner };
-    let mut out = vec![T::zero(); rows * cols];
     if rows == 0 || cols == 0 {
-        return out;
+        return vec![T::zero(); rows * cols];
     }
+    if rows < FEW_ROWS {
+        product_by_rows(x, w, inner, cols)
+    } else {
+        product_by_columns(x, w, inner, cols)
+    }
+}
+
+fn product_by_rows<T: Real>(x: &[T], w: &[T], inner: usize, cols: usize) -> Vec<T> {
+    let rows = x.len() / inner;
+    let chunk = row_chunk(inner);
+    let partials: Vec<Vec<T>> = w
+        .par_chunks(chunk * cols)
+        .enumerate()
+        .map(|(task, w_rows)| {
+            let mut partial = vec![T::zero(); rows * cols];
+            for (r, w_row) in w_rows.chunks_exact(cols).enumerate() {
+                let k = task * chunk + r;
+                for (b, out_row) in partial.chunks_exact_mut(cols).enumerate() {
+                    add_scaled(out_row, x[b * inner + k], w_row);
+                }
+            }
+            partial
+        })
+        .collect();
+    let mut parts = partials.into_iter();
+    let mut out = parts.next().expect("w has at least one row");
+    for part in parts {
+        for (o, p) in out.iter_mut().zip(part) {
+            *o = *o + p;
+        }
+    }
+    out
+}
+
+fn product_by_columns<T: Real>(x: &[T], w: &[T], inner: usize, cols: usize) -> Vec<T> {
+    let rows = x.len() / inner;
+    let mut out = vec![T::zero(); rows * cols];
     // Bands a multiple of 16 wide, so that each row's piece starts on a cache line as often
     // as the width allows.
     let width = per_task(cols).next_multiple_of(16).min(cols);

@@ -6,12 +6,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::module::{AutodiffModule, Module, ModuleMapper, ModuleVisitor, Param};
+use burn::optim::record::AdaptorRecord;
+use burn::optim::AdamState;
 use burn::optim::Optimizer;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use serde::de::DeserializeOwned;
+
+use crate::trainer::AdamOptimizer;
 
 use super::{Manifest, RunState, CONFIG_FILE, MANIFEST_FILE, STATE_FILE};
 
@@ -150,19 +154,55 @@ impl Checkpoint {
 
 /// A module's record as bytes (Burn named MessagePack, full precision).
 pub fn module_bytes<B: Backend, M: Module<B>>(module: &M) -> anyhow::Result<Vec<u8>> {
-    Recorder::<B>::record(&ByteRecorder::default(), module.clone().into_record(), ())
+    let unshared = module.clone().map(&mut Unshared);
+    Recorder::<B>::record(&ByteRecorder::default(), unshared.into_record(), ())
         .context("cannot serialise the model")
 }
 
-/// An optimizer's state as bytes.
-pub fn optimizer_bytes<B, M, O>(optim: &O) -> anyhow::Result<Vec<u8>>
+/// An optimizer's state as bytes; `module` is the module it optimises.
+pub fn optimizer_bytes<B, M>(optim: &AdamOptimizer<M, B>, module: &M) -> anyhow::Result<Vec<u8>>
 where
     B: AutodiffBackend,
     M: AutodiffModule<B>,
-    O: Optimizer<M, B>,
 {
-    Recorder::<B>::record(&ByteRecorder::default(), optim.to_record(), ())
+    let mut unshared = UnsharedMoments::<M, B> {
+        record: optim.to_record(),
+    };
+    module.visit(&mut unshared);
+    Recorder::<B>::record(&ByteRecorder::default(), unshared.record, ())
         .context("cannot serialise the optimizer")
+}
+
+/// Every float parameter as a tensor of its own. burn-ndarray reads a tensor whose buffer is
+/// shared (a parameter the live module holds too) back one element at a time through a
+/// dynamic-rank iterator, 1.4 s for the LSTM's 16 M weights and 33 M Adam moments; a fresh
+/// copy hands its buffer over.
+struct Unshared;
+
+impl<B: Backend> ModuleMapper<B> for Unshared {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        param.map(|tensor| tensor.mul_scalar(1.0))
+    }
+}
+
+/// Adam's moments as tensors of their own (see [`Unshared`]); the module's parameters give
+/// each state's rank.
+struct UnsharedMoments<M: AutodiffModule<B>, B: AutodiffBackend> {
+    record: <AdamOptimizer<M, B> as Optimizer<M, B>>::Record,
+}
+
+impl<M: AutodiffModule<B>, B: AutodiffBackend> ModuleVisitor<B> for UnsharedMoments<M, B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(record) = self.record.remove(&param.id) {
+            let mut state: AdamState<B::InnerBackend, D> = record.into_state();
+            let moments = &mut state.momentum;
+            moments.moment_1 = moments.moment_1.clone().mul_scalar(1.0);
+            moments.moment_2 = moments.moment_2.clone().mul_scalar(1.0);
+            moments.max_moment_2 = moments.max_moment_2.take().map(|m| m.mul_scalar(1.0));
+            self.record
+                .insert(param.id, AdaptorRecord::from_state(state));
+        }
+    }
 }
 
 /// The shapes of every float parameter of `module`, in order.

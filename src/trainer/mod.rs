@@ -7,6 +7,7 @@
 //! - local updates ([`LocalSteps`] over a [`LocalUpdate`]): the network changes itself
 //!   (Hebbian rules, explicit feedback-alignment passes).
 
+mod adam;
 pub mod clip;
 mod steps;
 
@@ -16,8 +17,10 @@ use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use rand_chacha::ChaCha8Rng;
 
+pub use adam::FusedAdam;
 pub use steps::{
-    adam, parameters_are_finite, EpisodeOutcome, GradientSteps, LocalSteps, LocalUpdate,
+    adam, parameters_are_finite, AdamOptimizer, EpisodeOutcome, GradientSteps, LocalSteps,
+    LocalUpdate,
 };
 
 use crate::checkpoint::{Checkpoint, RunDir, RunState, METRICS_FILE};

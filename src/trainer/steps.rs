@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::{Adam, GradientsParams, Optimizer};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor};
 use rand_chacha::ChaCha8Rng;
 
+use super::adam::FusedAdam;
 use super::clip::clip_global_norm;
 use super::Learner;
 use crate::checkpoint::{module_bytes, optimizer_bytes, Checkpoint, MODEL_FILE, OPTIMIZER_FILE};
@@ -17,14 +18,14 @@ use crate::config::AdamSettings;
 use crate::metrics::{EpisodeMetrics, MetricsLines};
 
 /// The optimizer every gradient-trained model uses.
-pub type AdamOptimizer<M, B> = OptimizerAdaptor<Adam, M, B>;
+pub type AdamOptimizer<M, B> = OptimizerAdaptor<FusedAdam, M, B>;
 
 /// Adam with `settings` (β1, β2, ε; the rate is given at each step, the gradient clipped
 /// before it, by [`clip_global_norm`]).
 pub fn adam<B: AutodiffBackend, M: AutodiffModule<B>>(
     settings: &AdamSettings,
 ) -> AdamOptimizer<M, B> {
-    settings.config().init()
+    OptimizerAdaptor::from(FusedAdam::new(settings))
 }
 
 /// The loss of one episode and the figures worth logging beside it.
@@ -128,7 +129,7 @@ where
             (MODEL_FILE.into(), module_bytes::<B, M>(self.model())?),
             (
                 OPTIMIZER_FILE.into(),
-                optimizer_bytes::<B, M, _>(&self.optim)?,
+                optimizer_bytes(&self.optim, self.model())?,
             ),
         ])
     }

@@ -155,3 +155,52 @@ fn fifty_rtrl_episodes_follow_the_bptt_trajectory() {
         "the runs should have learned something"
     );
 }
+
+/// The fused Adam of the CPU backends computes Burn's Adam bit for bit: weights and both
+/// moments over several steps, from a first step without state on.
+#[test]
+fn fused_adam_steps_are_burns_adam_steps_bit_for_bit() {
+    use burn::optim::SimpleOptimizer;
+    use burn::tensor::Distribution;
+    use plastic_models::Kernels;
+    use plastic_zoo::config::AdamSettings;
+    use plastic_zoo::trainer::FusedAdam;
+
+    type Inner = NdArray<f32>;
+    let bits = |t: &Tensor<Inner, 2>| -> Vec<u32> {
+        let values = t.clone().into_data().to_vec::<f32>().unwrap();
+        values.into_iter().map(f32::to_bits).collect()
+    };
+    let device = Default::default();
+    let settings = AdamSettings {
+        beta_1: 0.8,
+        ..AdamSettings::with_learning_rate(3e-3)
+    };
+    let burns = settings.config().build();
+    let fused = FusedAdam::on(&settings, Kernels::Host);
+    // More entries than one task of the fused pass takes, so that it splits.
+    let shape = [300, 700];
+    let start = Tensor::<Inner, 2>::random(shape, Distribution::Normal(0.0, 1.0), &device);
+    let (mut ours, mut theirs) = ((start.clone(), None), (start, None));
+    for step in 0..4 {
+        let grad = Tensor::<Inner, 2>::random(shape, Distribution::Normal(0.0, 0.1), &device);
+        // A zero gradient entry and a large one: the edges of the moments' arithmetic.
+        let grad = grad.slice_assign([0..1, 0..2], Tensor::from_floats([[0.0, 1e3]], &device));
+        ours = fused.step(1e-2, ours.0, grad.clone(), ours.1);
+        theirs = burns.step(1e-2, theirs.0, grad, theirs.1);
+        let (o, t) = (ours.1.as_ref().unwrap(), theirs.1.as_ref().unwrap());
+        assert_eq!(o.momentum.time, t.momentum.time);
+        assert!(
+            bits(&ours.0) == bits(&theirs.0),
+            "weights differ at step {step}"
+        );
+        assert!(
+            bits(&o.momentum.moment_1) == bits(&t.momentum.moment_1),
+            "first moments differ at step {step}"
+        );
+        assert!(
+            bits(&o.momentum.moment_2) == bits(&t.momentum.moment_2),
+            "second moments differ at step {step}"
+        );
+    }
+}

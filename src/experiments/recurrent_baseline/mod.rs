@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use plastic_models::{LstmNet, LstmNetConfig, PatternNet, RnnNet, RnnNetConfig};
+use plastic_models::{HandBptt, Kernels, LstmNet, LstmNetConfig, PatternNet, RnnNet, RnnNetConfig};
 use plastic_tasks::PATTERN_PRESETS;
 
 pub use config::{BaselineRun, NetworkConfig};
@@ -19,8 +19,8 @@ use crate::checkpoint::{Checkpoint, RunState};
 use crate::experiment::{saved_network, Experiment, Report};
 use crate::experiments::shared::episode_rng;
 use crate::experiments::shared::pattern::{
-    bptt_episode, evaluate, trained_text, write_learning_curve, EvalScore, PatternEval,
-    PATTERN_HEADLINE, PATTERN_RESUMABLE,
+    bptt_episode, evaluate, hand_bptt_episode, trained_text, write_learning_curve, EvalScore,
+    PatternEval, PATTERN_HEADLINE, PATTERN_RESUMABLE,
 };
 use crate::memory::floats;
 use crate::trainer::{GradientSteps, Schedule, Trainer};
@@ -31,7 +31,7 @@ pub trait Baseline: 'static {
     const ABOUT: &'static str;
     type Config: NetworkConfig + Send + Sync;
     /// The network a checkpoint holds.
-    type Network<B: Backend>: Module<B> + PatternNet<B>;
+    type Network<B: Backend>: Module<B> + HandBptt<B>;
 
     /// A fresh network of `run`.
     fn network<B: Backend>(run: &BaselineRun<Self::Config>, device: &B::Device)
@@ -186,16 +186,24 @@ fn train_network<B, N, K>(
 where
     B: AutodiffBackend,
     N: AutodiffModule<B> + PatternNet<B>,
-    N::InnerModule: PatternNet<B::InnerBackend>,
+    N::InnerModule: HandBptt<B::InnerBackend>,
     K: Baseline,
 {
     let started = Instant::now();
     let start = trainer.start_step();
     let (task, batch, truncate) = (run.task.clone(), run.train.batch, run.truncate);
+    // The CPU backends take the gradient by hand; the others through the autodiff graph.
+    let by_hand = Kernels::preferred() == Kernels::Host;
     let mut learner = GradientSteps::new(
         net,
         &run.train.optimizer,
-        |net: &N, rng: &mut _| bptt_episode(net, truncate, &task, batch, rng, device),
+        |net: &N, rng: &mut _| {
+            if by_hand {
+                hand_bptt_episode(net, truncate, &task, batch, rng, device)
+            } else {
+                bptt_episode(net, truncate, &task, batch, rng, device)
+            }
+        },
         device,
     );
     let state = trainer.fit(&mut learner, episode_rng(run.train.seed))?;

@@ -7,9 +7,10 @@ pub mod flags;
 
 use std::collections::BTreeMap;
 
+use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
-use plastic_models::{last_step_loss, PatternNet};
+use plastic_models::{last_step_loss, HandBptt, PatternNet};
 use plastic_tasks::pattern::{degraded_sign_error, sign_error, sum_abs_error};
 use plastic_tasks::{generate_batch, PatternBatch, PatternTaskConfig};
 use rand::SeedableRng;
@@ -93,6 +94,33 @@ pub fn bptt_episode<B: AutodiffBackend, N: PatternNet<B>>(
     Ok(EpisodeOutcome {
         loss,
         gradients: None,
+        values: batch_metrics(&outputs, &batch, task),
+    })
+}
+
+/// Runs one training batch through a network whose BPTT gradient is computed by hand on the
+/// host (the CPU backends): the same loss and gradient as [`bptt_episode`], given to the
+/// optimizer directly instead of through the autodiff graph.
+pub fn hand_bptt_episode<B, N>(
+    net: &N,
+    truncate: Option<usize>,
+    task: &PatternTaskConfig,
+    batch_size: usize,
+    rng: &mut ChaCha8Rng,
+    device: &B::Device,
+) -> anyhow::Result<EpisodeOutcome<B>>
+where
+    B: AutodiffBackend,
+    N: AutodiffModule<B>,
+    N::InnerModule: HandBptt<B::InnerBackend>,
+{
+    let batch = generate_batch(task, batch_size, rng)?;
+    let (inputs, targets) = batch_tensors::<B::InnerBackend>(&batch, device);
+    let hand = net.valid().hand_bptt(inputs, targets, truncate);
+    let outputs = host_values(hand.outputs)?;
+    Ok(EpisodeOutcome {
+        loss: Tensor::from_inner(hand.loss),
+        gradients: Some(hand.gradients),
         values: batch_metrics(&outputs, &batch, task),
     })
 }
