@@ -56,7 +56,7 @@ fn row_chunk(inner: usize) -> usize {
 
 /// `x · w` for `x` `[rows, inner]` and `w` `[inner, cols]`: `[rows, cols]`.
 pub(crate) fn product<T: Real>(x: &[T], w: &[T], inner: usize, cols: usize) -> Vec<T> {
-    let rows = if inner == 0 { 0 } else { x.len() / inner };
+    let rows = x.len().checked_div(inner).unwrap_or(0);
     if rows == 0 || cols == 0 {
         return vec![T::zero(); rows * cols];
     }

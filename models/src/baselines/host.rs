@@ -74,7 +74,7 @@ impl<T: Real> Episodes<T> {
         truncation_cut(self.steps, truncate).unwrap_or(0)
     }
 
-    fn into_gradients<B: Backend>(
+    fn hand_gradients<B: Backend>(
         &self,
         loss: T,
         outputs: Vec<T>,
@@ -177,7 +177,7 @@ impl<B: Backend> RnnNet<B> {
             self.w.id,
             tensor_from_host::<B, 2, T>(w_gradient, [n, n], &device),
         );
-        episodes.into_gradients(loss, outputs, gradients, &device)
+        episodes.hand_gradients(loss, outputs, gradients, &device)
     }
 
     /// The last step's outputs on the host kernels.
@@ -370,7 +370,7 @@ impl<B: Backend> LstmNet<B> {
             self.bias.id,
             tensor_from_host::<B, 1, T>(bias_gradient, [4 * h], &device),
         );
-        episodes.into_gradients(loss, outputs, gradients, &device)
+        episodes.hand_gradients(loss, outputs, gradients, &device)
     }
 
     /// The last step's outputs on the host kernels.
