@@ -10,6 +10,8 @@ use burn::tensor::{Element, Tensor, TensorData};
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use crate::tanh::TanhAll;
+
 /// Where a model's fused work (the plastic step, a reservoir's run) runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -47,7 +49,7 @@ impl Kernels {
 static PREFERRED: AtomicU8 = AtomicU8::new(0);
 
 /// The float types the host kernels run in: the backend's own.
-pub(crate) trait Real: Float + Element + Send + Sync + std::iter::Sum {}
+pub(crate) trait Real: Float + Element + Send + Sync + std::iter::Sum + TanhAll {}
 impl Real for f32 {}
 impl Real for f64 {}
 

@@ -5,6 +5,7 @@
 pub mod adjoint;
 pub mod baselines;
 mod dense;
+mod tanh;
 pub mod feedback_alignment;
 pub mod force;
 mod gradient_engines;

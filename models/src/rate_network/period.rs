@@ -171,8 +171,10 @@ impl<T: Real> HostRuns<T> {
         let keep = T::one() - self.leak;
         // tanh of each state, once: a step's rates are the next step's starting rates.
         for run in 0..runs {
-            for (i, &x) in self.state[run * n..(run + 1) * n].iter().enumerate() {
-                by_neuron[at(run, i)] = x.tanh();
+            rates.copy_from_slice(&self.state[run * n..(run + 1) * n]);
+            T::tanh_all(&mut rates);
+            for (i, &r) in rates.iter().enumerate() {
+                by_neuron[at(run, i)] = r;
             }
         }
         for t in 0..steps {
@@ -197,10 +199,10 @@ impl<T: Real> HostRuns<T> {
                 }
             }
             for run in 0..runs {
-                let state = &self.state[run * n..(run + 1) * n];
-                for (i, (r, &x)) in rates.iter_mut().zip(state).enumerate() {
-                    *r = x.tanh();
-                    by_neuron[at(run, i)] = *r;
+                rates.copy_from_slice(&self.state[run * n..(run + 1) * n]);
+                T::tanh_all(&mut rates);
+                for (i, &r) in rates.iter().enumerate() {
+                    by_neuron[at(run, i)] = r;
                 }
                 let weights = &mut self.weights[run * n..(run + 1) * n];
                 let z = rates

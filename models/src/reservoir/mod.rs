@@ -279,15 +279,16 @@ impl<B: Backend> Esn<B> {
         let mut states = Vec::with_capacity(steps * n);
         let parallel = recurrent.nonzeros() >= PARALLEL_NONZEROS;
         for drive in input_drive.chunks(n) {
-            let unit = |j: usize| {
-                let x = recurrent.column_sum(j, &state, T::zero()) + drive[j];
-                keep * state[j] + leak * x.tanh()
-            };
-            state = if parallel {
+            let unit = |j: usize| recurrent.column_sum(j, &state, T::zero()) + drive[j];
+            let mut squashed: Vec<T> = if parallel {
                 (0..n).into_par_iter().map(unit).collect()
             } else {
                 (0..n).map(unit).collect()
             };
+            T::tanh_all(&mut squashed);
+            for (x, &r) in state.iter_mut().zip(&squashed) {
+                *x = keep * *x + leak * r;
+            }
             states.extend_from_slice(&state);
         }
         let tensor = |values: Vec<T>, rows: usize| tensor_from_host(values, [rows, n], &device);
