@@ -118,7 +118,9 @@ fn engines_train_as_on_ndarray(backend: &str) {
 
 /// The networks trained by autodiff beside the plastic RNN's engines train on `backend`
 /// along the same per-episode losses as on ndarray: the non-plastic baselines (truncated
-/// BPTT, clipped gradients), the modulated plastic RNN, and the cue-reward agents (actions
+/// BPTT, clipped gradients; on the CPU backends their BPTT is written by hand and Adam fused,
+/// on wgpu both go through autodiff and Burn's Adam), the modulated plastic RNN, and the
+/// cue-reward agents (actions
 /// sampled from the policy; the same draws on both backends as long as no probability lands
 /// within float error of a draw).
 #[cfg(feature = "ndarray")]
