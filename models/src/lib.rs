@@ -5,7 +5,6 @@
 pub mod adjoint;
 pub mod baselines;
 mod dense;
-mod tanh;
 pub mod feedback_alignment;
 pub mod force;
 mod gradient_engines;
@@ -22,6 +21,7 @@ pub mod rate_network;
 pub mod reservoir;
 pub mod rtrl;
 pub mod sorn;
+mod tanh;
 
 pub use adjoint::anchor_interval;
 pub use baselines::{LstmNet, LstmNetConfig, RnnNet, RnnNetConfig};

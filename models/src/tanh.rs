@@ -38,7 +38,15 @@ fn exp_small(y: f32) -> f32 {
     let k = (y * std::f32::consts::LOG2_E + ROUND) - ROUND;
     let r = (y - k * LN2_HIGH) - k * LN2_LOW;
     let mut p = 1.0 / 5040.0;
-    for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+    for c in [
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+        1.0,
+        1.0,
+    ] {
         p = p * r + c;
     }
     let scale = f32::from_bits(((k as i32 + 127) as u32) << 23);
@@ -61,7 +69,11 @@ pub(crate) fn tanh_f32(x: f32) -> f32 {
         SATURATED
     };
     let far = 1.0 - 2.0 / (exp_small(clipped + clipped) + 1.0);
-    let value = if magnitude < SERIES_BELOW { near_zero } else { far };
+    let value = if magnitude < SERIES_BELOW {
+        near_zero
+    } else {
+        far
+    };
     if x.is_nan() {
         x
     } else {

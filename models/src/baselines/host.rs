@@ -13,7 +13,7 @@ use burn::tensor::{DType, Tensor};
 use super::{LstmNet, RnnNet};
 use crate::dense::{product, product_transposed, transposed_product};
 use crate::kernels::{host_vec, tensor_from_host, Real};
-use crate::pattern_net::{truncation_cut, HandBptt, HandGradients};
+use crate::pattern_net::{truncation_cut, HandBptt, HandGradients, PatternNet};
 use crate::Kernels;
 
 /// A batch of episodes and its targets on the host.
@@ -135,6 +135,12 @@ impl<B: Backend> RnnNet<B> {
         }
         states
     }
+}
+
+impl<B: Backend> HostBaseline<B> for RnnNet<B> {
+    fn float_type(&self) -> DType {
+        self.w.val().dtype()
+    }
 
     fn host_bptt<T: Real>(
         &self,
@@ -181,7 +187,7 @@ impl<B: Backend> RnnNet<B> {
     }
 
     /// The last step's outputs on the host kernels.
-    pub(super) fn host_outputs<T: Real>(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
+    fn host_outputs<T: Real>(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
         let episodes = Episodes::<T>::of(inputs, None);
         let w: Vec<T> = host_vec(self.w.val());
         let states = self.host_states(&episodes, &w);
@@ -191,29 +197,6 @@ impl<B: Backend> RnnNet<B> {
             [episodes.batch, episodes.neurons],
             &self.w.device(),
         )
-    }
-
-    /// The outputs on `kernels`, in the backend's float type.
-    pub(super) fn outputs_on(&self, inputs: Tensor<B, 3>, kernels: Kernels) -> Tensor<B, 2> {
-        match (kernels, self.w.val().dtype()) {
-            (Kernels::Tensor, _) => crate::PatternNet::last_outputs(self, inputs, None),
-            (Kernels::Host, DType::F64) => self.host_outputs::<f64>(inputs),
-            (Kernels::Host, _) => self.host_outputs::<f32>(inputs),
-        }
-    }
-}
-
-impl<B: Backend> HandBptt<B> for RnnNet<B> {
-    fn hand_bptt(
-        &self,
-        inputs: Tensor<B, 3>,
-        targets: Tensor<B, 2>,
-        truncate: Option<usize>,
-    ) -> HandGradients<B> {
-        match self.w.val().dtype() {
-            DType::F64 => self.host_bptt::<f64>(inputs, targets, truncate),
-            _ => self.host_bptt::<f32>(inputs, targets, truncate),
-        }
     }
 }
 
@@ -289,6 +272,12 @@ impl<B: Backend> LstmNet<B> {
             run.hidden.push(hidden);
         }
         run
+    }
+}
+
+impl<B: Backend> HostBaseline<B> for LstmNet<B> {
+    fn float_type(&self) -> DType {
+        self.w_recurrent.val().dtype()
     }
 
     fn host_bptt<T: Real>(
@@ -384,27 +373,46 @@ impl<B: Backend> LstmNet<B> {
             &self.w_recurrent.device(),
         )
     }
-
-    /// The outputs on `kernels`, in the backend's float type.
-    pub(super) fn outputs_on(&self, inputs: Tensor<B, 3>, kernels: Kernels) -> Tensor<B, 2> {
-        match (kernels, self.w_recurrent.val().dtype()) {
-            (Kernels::Tensor, _) => crate::PatternNet::last_outputs(self, inputs, None),
-            (Kernels::Host, DType::F64) => self.host_outputs::<f64>(inputs),
-            (Kernels::Host, _) => self.host_outputs::<f32>(inputs),
-        }
-    }
 }
 
-impl<B: Backend> HandBptt<B> for LstmNet<B> {
+/// A baseline with host kernels in either float type; the choice of type is made once, here.
+pub(super) trait HostBaseline<B: Backend>: PatternNet<B> {
+    /// The float type of the network's parameters.
+    fn float_type(&self) -> DType;
+
+    fn host_bptt<T: Real>(
+        &self,
+        inputs: Tensor<B, 3>,
+        targets: Tensor<B, 2>,
+        truncate: Option<usize>,
+    ) -> HandGradients<B>;
+
+    fn host_outputs<T: Real>(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2>;
+}
+
+impl<B: Backend, N: HostBaseline<B>> HandBptt<B> for N {
     fn hand_bptt(
         &self,
         inputs: Tensor<B, 3>,
         targets: Tensor<B, 2>,
         truncate: Option<usize>,
     ) -> HandGradients<B> {
-        match self.w_recurrent.val().dtype() {
+        match self.float_type() {
             DType::F64 => self.host_bptt::<f64>(inputs, targets, truncate),
             _ => self.host_bptt::<f32>(inputs, targets, truncate),
         }
+    }
+}
+
+/// The last step's outputs of `net` on `kernels`, in the backend's float type.
+pub(super) fn outputs_on<B: Backend, N: HostBaseline<B>>(
+    net: &N,
+    inputs: Tensor<B, 3>,
+    kernels: Kernels,
+) -> Tensor<B, 2> {
+    match (kernels, net.float_type()) {
+        (Kernels::Tensor, _) => net.last_outputs(inputs, None),
+        (Kernels::Host, DType::F64) => net.host_outputs::<f64>(inputs),
+        (Kernels::Host, _) => net.host_outputs::<f32>(inputs),
     }
 }

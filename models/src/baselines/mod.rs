@@ -156,7 +156,7 @@ impl<B: Backend> PatternNet<B> for RnnNet<B> {
     }
 
     fn eval_outputs(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
-        self.outputs_on(inputs, crate::Kernels::preferred())
+        host::outputs_on(self, inputs, crate::Kernels::preferred())
     }
 }
 
@@ -300,7 +300,7 @@ impl<B: Backend> PatternNet<B> for LstmNet<B> {
     }
 
     fn eval_outputs(&self, inputs: Tensor<B, 3>) -> Tensor<B, 2> {
-        self.outputs_on(inputs, crate::Kernels::preferred())
+        host::outputs_on(self, inputs, crate::Kernels::preferred())
     }
 }
 

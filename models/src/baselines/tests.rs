@@ -7,6 +7,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Distribution, Tensor};
 
+use super::host::outputs_on;
 use super::{LstmNetConfig, RnnNetConfig};
 use crate::pattern_net::{HandBptt, PatternNet};
 use crate::{last_step_loss, Kernels};
@@ -132,13 +133,13 @@ fn host_evaluation_gives_the_tensor_outputs() {
     for (name, host_side, tensor_side) in [
         (
             "rnn",
-            rnn.outputs_on(inputs.clone(), Kernels::Host),
-            rnn.outputs_on(inputs.clone(), Kernels::Tensor),
+            outputs_on(&rnn, inputs.clone(), Kernels::Host),
+            outputs_on(&rnn, inputs.clone(), Kernels::Tensor),
         ),
         (
             "lstm",
-            lstm.outputs_on(inputs.clone(), Kernels::Host),
-            lstm.outputs_on(inputs.clone(), Kernels::Tensor),
+            outputs_on(&lstm, inputs.clone(), Kernels::Host),
+            outputs_on(&lstm, inputs.clone(), Kernels::Tensor),
         ),
     ] {
         let gap = relative_gap(&host(host_side), &host(tensor_side));

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use plastic_models::{HandBptt, Kernels, LstmNet, LstmNetConfig, PatternNet, RnnNet, RnnNetConfig};
+use plastic_models::{HandBptt, LstmNet, LstmNetConfig, PatternNet, RnnNet, RnnNetConfig};
 use plastic_tasks::PATTERN_PRESETS;
 
 pub use config::{BaselineRun, NetworkConfig};
@@ -19,8 +19,8 @@ use crate::checkpoint::{Checkpoint, RunState};
 use crate::experiment::{saved_network, Experiment, Report};
 use crate::experiments::shared::episode_rng;
 use crate::experiments::shared::pattern::{
-    bptt_episode, evaluate, hand_bptt_episode, trained_text, write_learning_curve, EvalScore,
-    PatternEval, PATTERN_HEADLINE, PATTERN_RESUMABLE,
+    bptt_episode, evaluate, trained_text, write_learning_curve, EvalScore, PatternEval,
+    PATTERN_HEADLINE, PATTERN_RESUMABLE,
 };
 use crate::memory::floats;
 use crate::trainer::{GradientSteps, Schedule, Trainer};
@@ -192,18 +192,10 @@ where
     let started = Instant::now();
     let start = trainer.start_step();
     let (task, batch, truncate) = (run.task.clone(), run.train.batch, run.truncate);
-    // The CPU backends take the gradient by hand; the others through the autodiff graph.
-    let by_hand = Kernels::preferred() == Kernels::Host;
     let mut learner = GradientSteps::new(
         net,
         &run.train.optimizer,
-        |net: &N, rng: &mut _| {
-            if by_hand {
-                hand_bptt_episode(net, truncate, &task, batch, rng, device)
-            } else {
-                bptt_episode(net, truncate, &task, batch, rng, device)
-            }
-        },
+        |net: &N, rng: &mut _| bptt_episode(net, truncate, &task, batch, rng, device),
         device,
     );
     let state = trainer.fit(&mut learner, episode_rng(run.train.seed))?;

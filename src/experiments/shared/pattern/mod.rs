@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use burn::module::AutodiffModule;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
-use plastic_models::{last_step_loss, HandBptt, PatternNet};
+use plastic_models::{last_step_loss, HandBptt, Kernels, PatternNet};
 use plastic_tasks::pattern::{degraded_sign_error, sign_error, sum_abs_error};
 use plastic_tasks::{generate_batch, PatternBatch, PatternTaskConfig};
 use rand::SeedableRng;
@@ -79,29 +79,10 @@ pub fn batch_tensors<B: Backend>(
     )
 }
 
-/// Runs one training batch through a network trained by BPTT: the loss attached to the
-/// graph (backpropagated through at most `truncate` steps) and metrics.
-pub fn bptt_episode<B: AutodiffBackend, N: PatternNet<B>>(
-    net: &N,
-    truncate: Option<usize>,
-    task: &PatternTaskConfig,
-    batch_size: usize,
-    rng: &mut ChaCha8Rng,
-    device: &B::Device,
-) -> anyhow::Result<EpisodeOutcome<B>> {
-    let batch = generate_batch(task, batch_size, rng)?;
-    let (loss, outputs) = bptt_loss(net, &batch, truncate, device)?;
-    Ok(EpisodeOutcome {
-        loss,
-        gradients: None,
-        values: batch_metrics(&outputs, &batch, task),
-    })
-}
-
-/// Runs one training batch through a network whose BPTT gradient is computed by hand on the
-/// host (the CPU backends): the same loss and gradient as [`bptt_episode`], given to the
-/// optimizer directly instead of through the autodiff graph.
-pub fn hand_bptt_episode<B, N>(
+/// Runs one training batch through a network trained by BPTT, backpropagated through at most
+/// `truncate` steps: the loss and metrics, and on the CPU backends the gradient, written out
+/// by hand on the host; elsewhere the loss stays attached to the autodiff graph.
+pub fn bptt_episode<B, N>(
     net: &N,
     truncate: Option<usize>,
     task: &PatternTaskConfig,
@@ -111,16 +92,22 @@ pub fn hand_bptt_episode<B, N>(
 ) -> anyhow::Result<EpisodeOutcome<B>>
 where
     B: AutodiffBackend,
-    N: AutodiffModule<B>,
+    N: AutodiffModule<B> + PatternNet<B>,
     N::InnerModule: HandBptt<B::InnerBackend>,
 {
     let batch = generate_batch(task, batch_size, rng)?;
-    let (inputs, targets) = batch_tensors::<B::InnerBackend>(&batch, device);
-    let hand = net.valid().hand_bptt(inputs, targets, truncate);
-    let outputs = host_values(hand.outputs)?;
+    let (loss, outputs, gradients) = if Kernels::preferred() == Kernels::Host {
+        let (inputs, targets) = batch_tensors::<B::InnerBackend>(&batch, device);
+        let hand = net.valid().hand_bptt(inputs, targets, truncate);
+        let outputs = host_values(hand.outputs)?;
+        (Tensor::from_inner(hand.loss), outputs, Some(hand.gradients))
+    } else {
+        let (loss, outputs) = bptt_loss(net, &batch, truncate, device)?;
+        (loss, outputs, None)
+    };
     Ok(EpisodeOutcome {
-        loss: Tensor::from_inner(hand.loss),
-        gradients: Some(hand.gradients),
+        loss,
+        gradients,
         values: batch_metrics(&outputs, &batch, task),
     })
 }
