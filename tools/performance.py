@@ -185,7 +185,8 @@ KEPT = "<!-- Written by hand below this line; tools/performance.py keeps it. -->
 
 
 def run(command):
-    """Runs `command`; returns its wall seconds, peak resident bytes and last JSON line."""
+    """Runs `command`; returns its wall seconds, peak resident bytes, last JSON line and
+    system (kernel) seconds."""
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     output = child.stdout.read()
@@ -198,7 +199,7 @@ def run(command):
     if not lines:
         sys.exit(f"no JSON line from: {' '.join(command)}")
     # ru_maxrss is in KiB on Linux.
-    return seconds, usage.ru_maxrss * 1024, json.loads(lines[-1])
+    return seconds, usage.ru_maxrss * 1024, json.loads(lines[-1]), usage.ru_stime
 
 
 def work_seconds(report, name):
@@ -215,6 +216,11 @@ def figure(report, name):
     if value is None:
         return "–"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def system_share(runs):
+    """The median share of wall time a command spent in the kernel."""
+    return f"{100 * statistics.median(r[3] / r[0] for r in runs):.0f} %"
 
 
 def mebibytes(values):
@@ -261,7 +267,8 @@ def main():
         f"commands alternate, {args.repeats} times each, and the table gives medians. Wall time "
         "and peak memory are of the whole process; *work* is the seconds each side reports for "
         "the work alone (the reference without starting Python and importing its libraries; "
-        "ours without starting, and for esn the fit and prediction as reservoirpy times them). "
+        "ours without starting, and for esn the fit and prediction as reservoirpy times them); "
+        "*system time* is our process's time in the kernel as a share of its wall time. "
         "**Ratio** = our whole command ÷ the reference's work: the comparison least favourable "
         "to the zoo; *work ratio* = our work ÷ the reference's work. The figures show that both sides did the same work (the references draw "
         "their weights from NumPy's or PyTorch's generator, so they agree in size, not to the "
@@ -270,7 +277,7 @@ def main():
         f"Made by `{command}` on {datetime.date.today()}: {platform.machine()}, "
         f"{os.cpu_count()} cores, {platform.platform()}; ours on the default backend (ndarray).",
         "",
-        "| model | ours: wall, peak, work | reference | reference: wall, peak, work | ratio | work ratio | our figures | reference's figures |",
+        "| model | ours: wall, peak, work, system time | reference | reference: wall, peak, work | ratio | work ratio | our figures | reference's figures |",
         "|---|---|---|---|---|---|---|---|",
     ]
     ratios = [ours_wall / ref_work for _, _, _, ours_wall, _, _, ref_work in table]
@@ -279,8 +286,8 @@ def main():
         for _, ours, reference, *_ in table
     )
     header = lines.index(
-        "| model | ours: wall, peak, work | reference | reference: wall, peak, work | ratio "
-        "| work ratio | our figures | reference's figures |"
+        "| model | ours: wall, peak, work, system time | reference | reference: wall, peak, "
+        "work | ratio | work ratio | our figures | reference's figures |"
     )
     lines[header:header] = [
         f"**Summary**: of {len(table)} rows, {sum(r <= 0.5 for r in ratios)} at or below 0.5× "
@@ -296,7 +303,7 @@ def main():
         )
         lines.append(
             f"| {row['model']} | {ours_wall:.2f} s, {mebibytes([r[1] for r in ours])}, "
-            f"{ours_work:.3g} s | {row['reference_name']} (`{' '.join(row['reference'])}`) "
+            f"{ours_work:.3g} s, {system_share(ours)} | {row['reference_name']} (`{' '.join(row['reference'])}`) "
             f"| {ref_wall:.2f} s, {mebibytes([r[1] for r in reference])}, {ref_work:.3g} s "
             f"| **{ours_wall / ref_work:.2f}×** | {ours_work / ref_work:.2f}× "
             f"| {ours_figures} | {ref_figures} |"
