@@ -45,7 +45,10 @@ pub trait NetworkConfig: Serialize + DeserializeOwned + Clone + Debug + PartialE
     fn floats_needed(&self, batch: usize, steps: usize) -> u128;
 }
 
-/// The paper's 50-bit comparison: 2000 more units than the plastic net's 51.
+/// The paper's 50-bit comparison. The RNN: 2000 more units than the plastic net's 51
+/// (`simple/full.py`'s header, `--nbaddneurons 2000`, NBNEUR = 50 + 2000 + 1). The LSTM: 2000
+/// hidden units, as `simple/request_lstm.json` launched `simple/lstm.py` (`--nbaddneurons 1949`,
+/// NBHIDDENNEUR = 50 + 1949 + 1).
 const DP_50BIT_HIDDEN: usize = 2000;
 
 impl NetworkConfig for RnnNetConfig {
@@ -93,7 +96,7 @@ impl NetworkConfig for RnnNetConfig {
 impl NetworkConfig for LstmNetConfig {
     fn for_preset(preset: &str, task: &mut PatternTaskConfig) -> Self {
         let hidden = if preset == "dp-50bit" {
-            // The paper's LSTM sees its inputs ×100.
+            // The paper's LSTM sees its inputs ×100 (`simple/lstm.py`: `inputT[nn] *= 100.0`).
             task.input_scale = 100.0;
             DP_50BIT_HIDDEN
         } else {
