@@ -10,7 +10,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor};
 
-use super::{LstmNet, RnnNet};
+use super::{Clamp, LstmNet, RnnNet};
 use crate::dense::{product, product_transposed, transposed_product};
 use crate::kernels::{host_vec, tensor_from_host, Real};
 use crate::pattern_net::{truncation_cut, HandBptt, HandGradients, PatternNet};
@@ -220,15 +220,33 @@ struct LstmWeights<T> {
     recurrent: Vec<T>,
     /// `[4·hidden]`.
     bias: Vec<T>,
+    /// The clamp that fixed the input weights' and the bias's entries, when there is one.
+    clamp: Option<Clamp>,
+}
+
+/// `values ⊙ keep + fixed`: the parameters with the clamped entries fixed, as
+/// [`LstmNet`]'s tensor path computes them.
+fn clamped<T: Real>(mut values: Vec<T>, keep: &[f32], fixed: &[f32]) -> Vec<T> {
+    let float = |x: f32| T::from(x).expect("a mask entry is a float");
+    for ((v, &k), &f) in values.iter_mut().zip(keep).zip(fixed) {
+        *v = *v * float(k) + float(f);
+    }
+    values
 }
 
 impl<B: Backend> LstmNet<B> {
     fn host_weights<T: Real>(&self) -> LstmWeights<T> {
-        let (input, bias) = self.effective_input();
+        let clamp = self.clamp();
+        let (mut input, mut bias) = (host_vec(self.w_input.val()), host_vec(self.bias.val()));
+        if let Some(c) = &clamp {
+            input = clamped(input, &c.keep_w, &c.fixed_w);
+            bias = clamped(bias, &c.keep_b, &c.fixed_b);
+        }
         LstmWeights {
-            input: host_vec(input),
+            input,
             recurrent: host_vec(self.w_recurrent.val()),
-            bias: host_vec(bias),
+            bias,
+            clamp,
         }
     }
 
@@ -337,7 +355,7 @@ impl<B: Backend> HostBaseline<B> for LstmNet<B> {
         let mut input_gradient = transposed_product(&kept_inputs, &kept_deltas, neurons, 4 * h);
         let mut bias_gradient = column_sums(&kept_deltas, 4 * h);
         // The clamped entries are constants: no gradient reaches their parameters.
-        if let Some(clamp) = self.clamp() {
+        if let Some(clamp) = &weights.clamp {
             for (g, &keep) in input_gradient.iter_mut().zip(&clamp.keep_w) {
                 *g = *g * T::from(keep).expect("a mask entry is a float");
             }
