@@ -252,7 +252,7 @@ fn run_checked<B: AutodiffBackend, J: BackendJob>(
 /// stopped by a signal (Ctrl-C, a job's time limit, a test's kill) would otherwise leave its
 /// measuring child running to the end of its episodes, however many were asked for.
 #[cfg(target_os = "linux")]
-fn ends_with_this_process(command: &mut Command) {
+pub(crate) fn ends_with_this_process(command: &mut Command) {
     use std::os::unix::process::CommandExt;
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec the closure only makes two async-signal-safe calls.
@@ -271,7 +271,7 @@ fn ends_with_this_process(command: &mut Command) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn ends_with_this_process(_command: &mut Command) {}
+pub(crate) fn ends_with_this_process(_command: &mut Command) {}
 
 /// Runs this executable with `args` and returns its standard output: for work that needs
 /// a process of its own (a device in another float type, a peak memory of its own).

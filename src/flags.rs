@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::backend::BackendChoice;
 use crate::checkpoint::Checkpoint;
 use crate::experiment::launch::{
-    self, ImportRequest, TrainRequest, Trained, Variant, WeightsReport,
+    self, CellRun, ImportRequest, TrainRequest, Trained, Variant, WeightsReport,
 };
 use crate::experiment::{Experiment, Report};
 
@@ -116,6 +116,31 @@ pub trait Entry: Send + Sync {
         request: &ImportRequest,
         backend: BackendChoice,
     ) -> anyhow::Result<WeightsReport>;
+    /// The run of a sweep's cell: `preset`, `config` laid over it, then `args` (this model's
+    /// `train` flags as typed, e.g. `--lr=0.001`) and `fields` (an overlay set by JSON path).
+    fn cell_run(
+        &self,
+        preset: Option<&str>,
+        config: Option<&Value>,
+        args: &[String],
+        fields: &Value,
+    ) -> anyhow::Result<CellRun>;
+    /// Trains a sweep cell's `run` in `dir` (or continues it, or keeps it when finished).
+    fn train_cell(
+        &self,
+        run: &Value,
+        dir: &Path,
+        max_memory: Option<u64>,
+        backend: BackendChoice,
+    ) -> anyhow::Result<Report>;
+    /// The model's own summary of a sweep's finished cells: (name, run directory, report).
+    fn summarise_cells(
+        &self,
+        cells: &[(String, PathBuf, Report)],
+        dir: &Path,
+    ) -> anyhow::Result<Option<String>>;
+    /// What lowers a run's memory, e.g. "lower --neurons".
+    fn memory_hint(&self) -> &'static str;
 }
 
 struct ExperimentEntry<E>(PhantomData<fn() -> E>);
@@ -233,6 +258,58 @@ impl<E: CommandLine> Entry for ExperimentEntry<E> {
         launch::export::<E>(checkpoint, file, backend)
     }
 
+    fn cell_run(
+        &self,
+        preset: Option<&str>,
+        config: Option<&Value>,
+        args: &[String],
+        fields: &Value,
+    ) -> anyhow::Result<CellRun> {
+        let argv = std::iter::once(E::NAME.to_string()).chain(args.iter().cloned());
+        let matches = self
+            .train_command()
+            .try_get_matches_from(argv)
+            .map_err(|e| anyhow::anyhow!("{}", first_line(&e.render().to_string())))?;
+        let flags = E::Flags::from_arg_matches(&matches)?;
+        let mut overlay = flags.overlay()?;
+        let variants = flags.variants()?;
+        if variants.len() > 1 {
+            let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+            bail!(
+                "these flags ask for {} runs ({}), and a cell is one run: give each value its own cell in the grid",
+                variants.len(),
+                names.join(", ")
+            );
+        }
+        for variant in variants {
+            crate::config::merge_json(&mut overlay, variant.flags);
+        }
+        crate::config::merge_json(&mut overlay, fields.clone());
+        launch::sweep_cell::<E>(preset, config, &overlay)
+    }
+
+    fn train_cell(
+        &self,
+        run: &Value,
+        dir: &Path,
+        max_memory: Option<u64>,
+        backend: BackendChoice,
+    ) -> anyhow::Result<Report> {
+        launch::train_cell::<E>(run, dir, max_memory, backend)
+    }
+
+    fn summarise_cells(
+        &self,
+        cells: &[(String, PathBuf, Report)],
+        dir: &Path,
+    ) -> anyhow::Result<Option<String>> {
+        launch::summarise_cells::<E>(cells, dir)
+    }
+
+    fn memory_hint(&self) -> &'static str {
+        E::MEMORY_HINT
+    }
+
     fn import(
         &self,
         request: &ImportRequest,
@@ -259,6 +336,12 @@ pub fn overlay_of<T: Serialize>(flags: &T) -> anyhow::Result<Value> {
         }
     }
     Ok(prune(serde_json::to_value(flags)?).unwrap_or(Value::Object(Default::default())))
+}
+
+/// clap's message without its usage lines: `error: unexpected argument '--x' found`.
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("invalid flags").trim();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
 }
 
 /// Serialises `Some(b)` as `!b`: a flag that says the opposite of the field it sets.

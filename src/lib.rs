@@ -12,5 +12,6 @@ pub mod memory;
 pub mod metrics;
 pub mod plot;
 pub mod stats;
+pub mod sweep;
 pub mod trainer;
 pub mod util;

@@ -16,6 +16,7 @@ fn main() {
 fn run() -> u8 {
     keep_freed_memory();
     one_thread_per_matrix_product();
+    threads_the_scheduler_granted();
     die_quietly_on_closed_pipe();
     let cli = match cli::parse(std::env::args_os(), &experiments::all()) {
         Ok(cli) => cli,
@@ -105,6 +106,22 @@ fn one_thread_per_matrix_product() {
     if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
         // Before any thread starts, and before matrixmultiply reads it (once, on first use).
         std::env::set_var("MATMUL_NUM_THREADS", "1");
+    }
+}
+
+/// Rayon's workers follow the CPUs this process may use (its affinity mask, its cgroup's
+/// quota); SLURM grants a task `--cpus-per-task` without always confining it to them, so the
+/// grant sets the count. A value the user sets is kept.
+fn threads_the_scheduler_granted() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return;
+    }
+    if let Some(granted) = std::env::var("SLURM_CPUS_PER_TASK")
+        .ok()
+        .filter(|v| v.trim().parse::<usize>().is_ok_and(|n| n > 0))
+    {
+        // Before any thread starts, and before rayon reads it (on first use).
+        std::env::set_var("RAYON_NUM_THREADS", granted.trim());
     }
 }
 

@@ -83,6 +83,35 @@ pub fn wilson_interval(successes: usize, trials: usize) -> (f64, f64) {
     (low, high)
 }
 
+/// The 97.5th percentile of Student's t with `df` degrees of freedom: the factor of a two-sided
+/// 95 % interval of a mean. Tabulated to df = 30, then the Cornish–Fisher expansion
+/// z + (z³ + z)/(4ν) + (5z⁵ + 16z³ + 3z)/(96ν²) (within 0.0002 of the exact value beyond 30).
+pub fn t_975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+        2.052, 2.048, 2.045, 2.042,
+    ];
+    const Z: f64 = 1.959_963_984_540_054;
+    match df {
+        0 => f64::NAN,
+        1..=30 => TABLE[df - 1],
+        _ => {
+            let nu = df as f64;
+            Z + (Z.powi(3) + Z) / (4.0 * nu)
+                + (5.0 * Z.powi(5) + 16.0 * Z.powi(3) + 3.0 * Z) / (96.0 * nu * nu)
+        }
+    }
+}
+
+/// Mean, sample standard deviation and the 95 % t interval of the mean (NaN bounds for one
+/// value).
+pub fn mean_interval(values: &[f64]) -> (f64, f64, f64, f64) {
+    let (mean, sd) = mean_sd(values);
+    let half = t_975(values.len().saturating_sub(1)) * sd / (values.len() as f64).sqrt();
+    (mean, sd, mean - half, mean + half)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +150,20 @@ mod tests {
         );
         let (lo, hi) = wilson_interval(0, 100);
         assert!(lo == 0.0 && (hi - 0.037).abs() < 1e-3, "{lo} {hi}");
+    }
+
+    #[test]
+    fn t_intervals_widen_for_few_values() {
+        assert_eq!(t_975(1), 12.706);
+        // Exact values: t(0.975; 31) = 2.0395, t(0.975; 60) = 2.0003.
+        assert!((t_975(31) - 2.0395).abs() < 2e-4, "{}", t_975(31));
+        assert!((t_975(60) - 2.0003).abs() < 2e-4, "{}", t_975(60));
+        let (mean, sd, low, high) = mean_interval(&[1.0, 2.0, 3.0]);
+        assert_eq!((mean, sd), (2.0, 1.0));
+        assert!(
+            (high - 2.0 - 4.303 / 3f64.sqrt()).abs() < 1e-12
+                && (mean - low - (high - mean)).abs() < 1e-12
+        );
+        assert!(mean_interval(&[1.0]).2.is_nan());
     }
 }

@@ -28,10 +28,12 @@ pub fn human_bytes(bytes: u128) -> String {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory, flushed to disk,
-/// and a rename: readers see the old contents or the new, never a part.
+/// and a rename: readers see the old contents or the new, never a part. The temporary file is
+/// this process's own, so that processes writing the same file (a sweep's cells recording it)
+/// do not take each other's.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = path.with_file_name(format!(".{file_name}.tmp"));
+    let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
     write_synced(&tmp, bytes)?;
     fs::rename(&tmp, path)
         .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))

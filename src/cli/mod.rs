@@ -2,6 +2,7 @@
 //! flags are made from the list of experiments; this module parses and dispatches.
 
 mod commands;
+mod sweep;
 mod tools;
 mod weights;
 
@@ -10,6 +11,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
 pub use commands::{EvalCommand, TrainCommand};
+pub use sweep::{CollectArgs, PlotArgs, SweepArgs};
 pub use tools::{BenchArgs, BenchModel, CompareArgs};
 pub use weights::{ExportArgs, ImportArgs};
 
@@ -55,6 +57,11 @@ pub enum Command {
     Bench(BenchModel),
     /// Plastic RNN: BPTT and RTRL gradients side by side (difference, time, memory)
     Compare(CompareArgs),
+    /// Run a plan's grid of settings and seeds, one run per cell: here (-j N), or as a job for
+    /// SLURM, GNU parallel or Kubernetes (--emit)
+    Sweep(SweepArgs),
+    /// Collect a sweep's finished cells into one table (per cell, and per group over seeds)
+    Collect(CollectArgs),
 }
 
 /// Prints one line per backend (compiled in or not, what it runs on here) and returns the same
@@ -239,6 +246,12 @@ pub fn run_with(cli: Cli, entries: &[Box<dyn Entry>]) -> anyhow::Result<Option<V
             let summary = experiments::plastic_rnn::compare::compare(&options, backend)?;
             (!in_process).then_some(summary)
         }
+        Command::Sweep(args) => run_sweep(&args, cli.backend, entries)?,
+        Command::Collect(args) => Some(crate::sweep::collect::collect(
+            &args.dir,
+            entries,
+            args.plot.request().as_ref(),
+        )?),
     };
     if cli.json {
         if let Some(json) = &json {
@@ -246,4 +259,85 @@ pub fn run_with(cli: Cli, entries: &[Box<dyn Entry>]) -> anyhow::Result<Option<V
         }
     }
     Ok(json)
+}
+
+/// `sweep PLAN`: list, emit, collect, one cell, or every cell here.
+fn run_sweep(
+    args: &SweepArgs,
+    requested: Option<BackendChoice>,
+    entries: &[Box<dyn Entry>],
+) -> anyhow::Result<Option<Value>> {
+    use crate::sweep::{collect, emit, engine, Sweep};
+    let sweep = Sweep::load(&args.plan, entries, args.max_memory)?;
+    if args.list {
+        return Ok(Some(sweep.list()));
+    }
+    if let Some(scheduler) = args.emit {
+        let options = emit::EmitOptions {
+            backend: requested,
+            cpus: args.cpus,
+            time: args.time.clone(),
+            limit: args.limit,
+            partition: args.partition.clone(),
+            image: args.image.clone(),
+            claim: args.claim.clone(),
+            max_memory: args.max_memory,
+        };
+        print!("{}", emit::emit(&sweep, scheduler, &options)?);
+        return Ok(None);
+    }
+    let plot = args.plot.request();
+    if args.collect {
+        return Ok(Some(collect::collect(
+            &sweep.plan.out,
+            entries,
+            plot.as_ref(),
+        )?));
+    }
+    if let Some(which) = &args.cell {
+        let backend = backend::resolve(requested)?;
+        let cell = sweep.cell(which)?;
+        eprintln!(
+            "cell {} of {}: {}",
+            cell.index,
+            sweep.cells.len(),
+            cell.name
+        );
+        let report = sweep.train_cell(cell, args.max_memory, backend)?;
+        return Ok(Some(serde_json::to_value(report)?));
+    }
+    // Checked here, so that a backend that cannot run stops the sweep before its cells start.
+    backend::resolve(requested)?;
+    let outcome = engine::run_local(
+        &sweep,
+        &engine::LocalOptions {
+            jobs: args.jobs,
+            backend: requested,
+            max_memory: args.max_memory,
+        },
+    )?;
+    if !outcome.failed.is_empty() {
+        let failed: Vec<String> = outcome
+            .failed
+            .iter()
+            .map(|(cell, log)| format!("{} ({})", cell.index, log.display()))
+            .collect();
+        bail!(
+            "{} of {} cells failed: {}; the same command again retries them and keeps the finished ones",
+            failed.len(),
+            sweep.cells.len(),
+            failed.join(", ")
+        );
+    }
+    eprintln!(
+        "{} cells finished ({} trained now, {} before)",
+        sweep.cells.len(),
+        outcome.trained,
+        outcome.kept
+    );
+    Ok(Some(collect::collect(
+        &sweep.plan.out,
+        entries,
+        plot.as_ref(),
+    )?))
 }

@@ -2,10 +2,12 @@
 //! configuration (preset ← `--config` file ← flags), run directories, resuming, the memory
 //! guard, and running on the chosen backend.
 
+mod cell;
 mod group;
 mod plan;
 mod weights;
 
+pub use cell::{summarise_cells, sweep_cell, train_cell, CellRun};
 pub use group::GROUP_FILE;
 pub use weights::{
     export, import, tensors_of, ImportRequest, TensorInfo, WeightsFormat, WeightsReport,
@@ -69,6 +71,15 @@ pub fn resolve<E: Experiment>(
     config_file: Option<&std::path::Path>,
     flags: &Value,
 ) -> anyhow::Result<E::Run> {
+    let mut run = preset_run::<E>(preset, flags)?;
+    if let Some(path) = config_file {
+        run = overlay_file(&run, path)?;
+    }
+    overlay_value(&run, flags.clone()).context("the flags do not fit this model's run")
+}
+
+/// The run of `preset` (`None`: the one `flags` imply, or the first).
+fn preset_run<E: Experiment>(preset: Option<&str>, flags: &Value) -> anyhow::Result<E::Run> {
     let presets = E::presets();
     let name = preset
         .or_else(|| E::implied_preset(flags))
@@ -81,11 +92,7 @@ pub fn resolve<E: Experiment>(
             known.join(", ")
         );
     }
-    let mut run = E::preset(name)?;
-    if let Some(path) = config_file {
-        run = overlay_file(&run, path)?;
-    }
-    overlay_value(&run, flags.clone()).context("the flags do not fit this model's run")
+    E::preset(name)
 }
 
 /// `train <model>`: fresh runs, the continuation of one (`--resume`), or of the runs of one
