@@ -4,6 +4,7 @@
 //! [`CountingAllocator`] as its global allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::bail;
@@ -42,13 +43,84 @@ fn size_flag(bytes: u64) -> String {
     }
 }
 
-/// Memory the operating system can give without swapping (Linux `MemAvailable`); `None`
-/// where it cannot be read.
+/// Memory this process can have without swapping or being killed: the machine's
+/// `MemAvailable`, or less where its cgroup (a SLURM job's, a container's) sets a limit;
+/// `None` where neither can be read.
 pub fn available_bytes() -> Option<u64> {
+    let machine = machine_available();
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|own| cgroup_headroom(Path::new("/sys/fs/cgroup"), &own));
+    match (machine, cgroup) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Linux `MemAvailable`.
+fn machine_available() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The room left under the tightest memory limit of the cgroups `own` (the text of
+/// `/proc/self/cgroup`) names, under the hierarchy mounted at `root`: cgroup v2's
+/// `memory.max` less `memory.current`, or v1's `memory.limit_in_bytes` less
+/// `memory.usage_in_bytes`, from the process's own group up to the root (a limit may sit on any
+/// ancestor). The page cache the kernel can drop (`inactive_file`) does not count as used.
+/// `None`: no limit found.
+fn cgroup_headroom(root: &Path, own: &str) -> Option<u64> {
+    let mut tightest: Option<u64> = None;
+    for line in own.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let (base, limit_file, usage_file, cache_key) = if controllers.is_empty() {
+            (
+                root.to_path_buf(),
+                "memory.max",
+                "memory.current",
+                "inactive_file",
+            )
+        } else if controllers.split(',').any(|c| c == "memory") {
+            (
+                root.join("memory"),
+                "memory.limit_in_bytes",
+                "memory.usage_in_bytes",
+                "total_inactive_file",
+            )
+        } else {
+            continue;
+        };
+        let mut dir = base.join(path.trim_start_matches('/'));
+        loop {
+            if let Some(limit) = read_number(&dir.join(limit_file)) {
+                let usage = read_number(&dir.join(usage_file)).unwrap_or(0);
+                let cache = std::fs::read_to_string(dir.join("memory.stat"))
+                    .ok()
+                    .and_then(|stat| {
+                        stat.lines()
+                            .find_map(|l| l.strip_prefix(cache_key)?.trim().parse::<u64>().ok())
+                    })
+                    .unwrap_or(0);
+                let room = limit.saturating_sub(usage.saturating_sub(cache));
+                tightest = Some(tightest.map_or(room, |t| t.min(room)));
+            }
+            if dir == base || !dir.pop() {
+                break;
+            }
+        }
+    }
+    tightest
+}
+
+/// A file holding one number (`max`, cgroup v2's "no limit", is none).
+fn read_number(path: &Path) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// Bytes of `count` `f32` values, saturating instead of overflowing.
@@ -151,5 +223,42 @@ mod tests {
         });
         assert!(peak >= 8 << 20, "peak {peak}");
         assert!(peak < 9 << 20, "peak {peak}");
+    }
+
+    #[test]
+    fn a_cgroup_limit_anywhere_above_the_process_bounds_what_is_available() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |path: &str, text: &str| {
+            let path = root.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        // cgroup v2: the job's group has no limit of its own; its parent allows 4 GiB, of
+        // which 1 GiB is used, 256 MiB of it droppable page cache.
+        write("slurm/job_7/step_0/memory.max", "max\n");
+        write("slurm/job_7/step_0/memory.current", "1000\n");
+        write("slurm/job_7/memory.max", &format!("{}\n", 4u64 << 30));
+        write("slurm/job_7/memory.current", &format!("{}\n", 1u64 << 30));
+        write(
+            "slurm/job_7/memory.stat",
+            &format!("anon 1\ninactive_file {}\n", 256u64 << 20),
+        );
+        let v2 = "0::/slurm/job_7/step_0\n";
+        assert_eq!(
+            cgroup_headroom(root.path(), v2),
+            Some((4u64 << 30) - (1u64 << 30) + (256 << 20))
+        );
+        // cgroup v1: the memory controller's own hierarchy.
+        write(
+            "memory/job/memory.limit_in_bytes",
+            &format!("{}\n", 2u64 << 30),
+        );
+        write(
+            "memory/job/memory.usage_in_bytes",
+            &format!("{}\n", 1u64 << 30),
+        );
+        let v1 = "4:memory:/job\n3:cpu:/job\n";
+        assert_eq!(cgroup_headroom(root.path(), v1), Some(1 << 30));
+        assert_eq!(cgroup_headroom(root.path(), "0::/elsewhere\n"), None);
     }
 }

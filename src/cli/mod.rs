@@ -297,12 +297,6 @@ fn run_sweep(
     if let Some(which) = &args.cell {
         let backend = backend::resolve(requested)?;
         let cell = sweep.cell(which)?;
-        eprintln!(
-            "cell {} of {}: {}",
-            cell.index,
-            sweep.cells.len(),
-            cell.name
-        );
         let report = sweep.train_cell(cell, args.max_memory, backend)?;
         return Ok(Some(serde_json::to_value(report)?));
     }

@@ -3,7 +3,7 @@
 //! sweep kills its cells (they die with their parent); running it again keeps the finished
 //! cells and continues the others from their last checkpoints.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -192,7 +192,7 @@ fn start(
     command
         .stdin(Stdio::null())
         .stdout(file.try_clone()?)
-        .stderr(File::from(file));
+        .stderr(file);
     crate::backend::ends_with_this_process(&mut command);
     let child = command
         .spawn()

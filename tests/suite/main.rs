@@ -30,6 +30,7 @@ mod rate_learning;
 mod resume;
 mod run_integrity;
 mod sorn;
+mod sweeps;
 mod training;
 mod user_errors;
 mod weights;
