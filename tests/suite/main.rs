@@ -30,6 +30,7 @@ mod rate_learning;
 mod resume;
 mod run_integrity;
 mod sorn;
+mod sweep_cluster;
 mod sweeps;
 mod training;
 mod user_errors;
