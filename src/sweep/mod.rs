@@ -283,7 +283,7 @@ fn cell_run(entry: &dyn Entry, plan: &Plan, cell: &Cell) -> anyhow::Result<CellR
         }
     }
     entry.cell_run(
-        cell.preset(plan)?,
+        cell.preset(plan)?.as_deref(),
         plan.config.as_ref(),
         &args,
         &path_overlay(&paths)?,

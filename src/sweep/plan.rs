@@ -65,7 +65,10 @@ pub struct Plan {
     /// `--episodes 30`), or any run field by its JSON path (`"/train/seed"` or `"train.seed"`).
     #[serde(default)]
     pub flags: Ordered<Value>,
-    /// The values each field takes, keyed as `flags` are; the cells are their product.
+    /// The values each field takes, keyed as `flags` are; the cells are their product. A field
+    /// whose values are all objects is a bundle: its name is a label, and each object sets
+    /// several fields together (`{"name": "rnn", "core": "rnn", "modulation": "none"}`; the
+    /// optional `name` names the value in cell names and tables).
     #[serde(default)]
     pub grid: Ordered<Vec<Value>>,
     /// The sweep's directory: one run directory per cell, the collected tables.
@@ -86,31 +89,50 @@ pub struct Cell {
 }
 
 impl Cell {
-    /// Every field this cell sets: the plan's flags, then its grid values (which win).
+    /// Every field this cell sets: the plan's flags, then its grid values (which win), a
+    /// bundle's fields in its place.
     pub fn fields(&self, plan: &Plan) -> Vec<(String, Value)> {
+        let mut own: Vec<(String, Value)> = Vec::new();
+        for (key, value) in &self.values.0 {
+            match value {
+                Value::Object(bundle) => own.extend(
+                    bundle
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != BUNDLE_NAME)
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                ),
+                _ => own.push((key.clone(), value.clone())),
+            }
+        }
         let mut fields: Vec<(String, Value)> = plan
             .flags
             .0
             .iter()
-            .filter(|(key, _)| !self.values.0.iter().any(|(k, _)| k == key))
+            .filter(|(key, _)| !own.iter().any(|(k, _)| k == key))
             .cloned()
             .collect();
-        fields.extend(self.values.0.iter().cloned());
+        fields.extend(own);
         fields
     }
 
     /// The preset this cell starts from.
-    pub fn preset<'a>(&'a self, plan: &'a Plan) -> anyhow::Result<Option<&'a str>> {
-        match self.values.0.iter().find(|(key, _)| key == PRESET_KEY) {
+    pub fn preset(&self, plan: &Plan) -> anyhow::Result<Option<String>> {
+        match self
+            .fields(plan)
+            .into_iter()
+            .find(|(key, _)| key == PRESET_KEY)
+        {
             Some((_, Value::String(name))) => Ok(Some(name)),
-            Some((_, other)) => bail!("grid field 'preset' takes preset names, got {other}"),
-            None => Ok(plan.preset.as_deref()),
+            Some((_, other)) => bail!("'preset' takes a preset's name, got {other}"),
+            None => Ok(plan.preset.clone()),
         }
     }
 }
 
 /// The grid field that varies the preset.
 pub const PRESET_KEY: &str = "preset";
+/// The entry of a bundle's object that names it.
+pub const BUNDLE_NAME: &str = "name";
 
 impl Plan {
     /// Reads and checks a plan file's shape (the cells' runs are checked by the model).
@@ -146,6 +168,18 @@ impl Plan {
             for (k, value) in values.iter().enumerate() {
                 if values[..k].contains(value) {
                     bail!("grid field '{key}' names {value} twice");
+                }
+            }
+            let bundles = values.iter().filter(|v| v.is_object()).count();
+            if bundles != 0 && bundles != values.len() {
+                bail!("grid field '{key}' mixes objects (bundles of fields) with single values");
+            }
+            for value in values.iter().filter_map(Value::as_object) {
+                if value.keys().all(|k| k == BUNDLE_NAME) {
+                    bail!("grid field '{key}' has a bundle that sets no field");
+                }
+                if value.get(BUNDLE_NAME).is_some_and(|n| !n.is_string()) {
+                    bail!("grid field '{key}': a bundle's \"name\" is a string");
                 }
             }
         }
@@ -222,11 +256,20 @@ fn clean(text: &str) -> String {
         .collect()
 }
 
-/// A value as a flag takes it: strings bare, lists comma-separated.
+/// A value as a flag takes it: strings bare, lists comma-separated; a bundle by its name, or
+/// its values joined by `-`.
 pub fn value_text(value: &Value) -> String {
     match value {
         Value::String(text) => text.clone(),
         Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(","),
+        Value::Object(bundle) => match bundle.get(BUNDLE_NAME) {
+            Some(name) => value_text(name),
+            None => bundle
+                .values()
+                .map(value_text)
+                .collect::<Vec<_>>()
+                .join("-"),
+        },
         other => other.to_string(),
     }
 }
@@ -342,6 +385,36 @@ mod tests {
             let message = format!("{error:#}");
             assert!(message.contains(expected), "{text}: {message}");
         }
+    }
+
+    #[test]
+    fn a_bundle_sets_its_fields_together_and_names_its_cells() {
+        let plan = plan(
+            r#"{"model": "m", "flags": {"core": "plastic", "seed": 9},
+                "grid": {"network": [{"name": "rnn", "core": "rnn", "modulation": "none"},
+                                     {"core": "plastic", "modulation": "simple"}],
+                         "seed": [0, 1]}, "out": "o"}"#,
+        )
+        .unwrap();
+        let cells = plan.cells().unwrap();
+        let names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "network=rnn,seed=0",
+                "network=rnn,seed=1",
+                "network=plastic-simple,seed=0",
+                "network=plastic-simple,seed=1"
+            ]
+        );
+        let fields = cells[1].fields(&plan);
+        let get = |k: &str| fields.iter().find(|(key, _)| key == k).unwrap().1.clone();
+        assert_eq!(get("core"), "rnn");
+        assert_eq!(get("modulation"), "none");
+        assert_eq!(get("seed"), 1);
+        assert_eq!(fields.len(), 3, "{fields:?}");
+        let mixed = r#"{"model": "m", "grid": {"x": [{"a": 1}, 2]}, "out": "o"}"#;
+        assert!(format!("{:#}", super::tests::plan(mixed).unwrap_err()).contains("mixes"));
     }
 
     #[test]

@@ -53,34 +53,27 @@ fn retroactive_agent_learns_the_association_and_eval_repeats_it() {
 }
 
 #[test]
-fn compare_trains_every_network_with_matched_parameters() {
+fn the_comparison_plan_trains_every_network_with_matched_parameters() {
+    // The shipped plan's networks, from seeds 3 and 4, small.
     let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().to_str().unwrap();
-    let trained = zoo_ok(&[
-        "train",
-        "cue-reward",
-        "--compare",
-        "--seeds",
-        "3,4",
-        "--episodes",
-        "2",
-        "--hidden",
-        "6",
-        "--steps",
-        "20",
-        "--batch",
-        "2",
-        "--eval-episodes",
-        "2",
-        "--out",
-        out,
-    ]);
-    let group = tmp.path().join("cue-reward").join("compare-seeds3-4");
+    let shipped =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans/cue-reward-compare.json");
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(shipped).unwrap()).unwrap();
+    plan["grid"]["seed"] = serde_json::json!([3, 4]);
+    plan["flags"] = serde_json::json!({
+        "episodes": 2, "hidden": 6, "steps": 20, "batch": 2, "eval-episodes": 2
+    });
+    plan["out"] = serde_json::json!(tmp.path().join("compare"));
+    let path = tmp.path().join("plan.json");
+    std::fs::write(&path, plan.to_string()).unwrap();
+    let trained = zoo_ok(&["sweep", path.to_str().unwrap()]);
+    let group = tmp.path().join("compare");
     for network in ["retroactive", "simple", "none", "rnn"] {
         for seed in [3, 4] {
             let config = std::fs::read_to_string(
                 group
-                    .join(format!("{network}-seed{seed}"))
+                    .join(format!("network={network},seed={seed}"))
                     .join("config.json"),
             )
             .unwrap();

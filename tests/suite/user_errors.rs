@@ -107,7 +107,10 @@ fn messages_name_the_real_flag_or_file() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
     zoo_fails(&["eval"], "<DIR>");
-    zoo_fails(&["train", "cue-reward", "--seeds", "1,2"], "--compare");
+    zoo_fails(
+        &["train", "cue-reward", "--compare", "--seedz", "1"],
+        "'--seedz'",
+    );
     let file = tmp.path().join("file.txt");
     fs::write(&file, "x").unwrap();
     zoo_fails(

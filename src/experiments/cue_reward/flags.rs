@@ -35,10 +35,6 @@ pub struct CueRewardFlags {
     #[arg(long)]
     #[serde(skip)]
     pub compare: bool,
-    /// With --compare: every network from each of these seeds, comma-separated
-    #[arg(long, value_delimiter = ',', requires = "compare")]
-    #[serde(skip)]
-    pub seeds: Option<Vec<u64>>,
 }
 
 #[derive(Debug, Args, Serialize)]
@@ -112,51 +108,24 @@ impl TrainFlags for CueRewardFlags {
         if self.network.core.is_some() || self.network.modulation.is_some() {
             bail!("--compare trains every network: leave out --core and --modulation");
         }
-        let seeds = self.seeds.clone().unwrap_or_default();
-        for (k, seed) in seeds.iter().enumerate() {
-            if seeds[..k].contains(seed) {
-                bail!("--seeds names {seed} twice");
-            }
-        }
         let networks = [
             (Core::Plastic, Modulation::Retroactive),
             (Core::Plastic, Modulation::Simple),
             (Core::Plastic, Modulation::None),
             (Core::Rnn, Modulation::None),
         ];
-        let variant = |(core, modulation): (Core, Modulation), seed: Option<u64>| {
-            let name = match core {
-                Core::Rnn => "rnn",
-                Core::Plastic => modulation.name(),
-            };
-            let mut flags = json!({ "network": { "core": core, "modulation": modulation } });
-            match seed {
-                Some(seed) => {
-                    flags["train"] = json!({ "seed": seed });
-                    Variant {
-                        name: format!("{name}-seed{seed}"),
-                        flags,
-                    }
-                }
-                None => Variant {
+        Ok(networks
+            .into_iter()
+            .map(|(core, modulation)| {
+                let name = match core {
+                    Core::Rnn => "rnn",
+                    Core::Plastic => modulation.name(),
+                };
+                Variant {
                     name: name.to_string(),
-                    flags,
-                },
-            }
-        };
-        Ok(if seeds.is_empty() {
-            networks.into_iter().map(|n| variant(n, None)).collect()
-        } else {
-            networks
-                .into_iter()
-                .flat_map(|n| seeds.iter().map(move |&s| variant(n, Some(s))))
-                .collect()
-        })
-    }
-
-    fn group(&self) -> Option<String> {
-        let seeds = self.seeds.as_ref()?;
-        let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
-        Some(format!("compare-seeds{}", seeds.join("-")))
+                    flags: json!({ "network": { "core": core, "modulation": modulation } }),
+                }
+            })
+            .collect())
     }
 }

@@ -45,13 +45,8 @@ pub struct FeedbackAlignmentFlags {
     #[arg(long = "lr", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     pub learning_rate: Option<f64>,
     /// Seed of the initial weights, feedback matrices and example order [default: 0]
-    #[arg(long, conflicts_with = "seeds")]
+    #[arg(long)]
     pub seed: Option<u64>,
-    /// Several seeds, comma-separated: every method is trained from each, and the summary
-    /// gives each method's mean and standard deviation over them
-    #[arg(long, value_delimiter = ',', value_name = "SEEDS")]
-    #[serde(skip)]
-    pub seeds: Option<Vec<u64>>,
     /// Updates between two records of the loss and the alignment angles [default: 1
     /// simulated second for product, 100 for fashion-mnist]
     #[arg(long, value_name = "K")]
@@ -136,66 +131,21 @@ impl TrainFlags for FeedbackAlignmentFlags {
                 bail!("--method names {} twice", method.name());
             }
         }
-        let seeds = self.seeds.clone().unwrap_or_default();
-        for (k, seed) in seeds.iter().enumerate() {
-            if seeds[..k].contains(seed) {
-                bail!("--seeds names {seed} twice");
-            }
-        }
-        match (methods.is_empty(), seeds.is_empty()) {
-            (true, true) => Ok(Vec::new()),
-            (false, true) => Ok(methods.into_iter().map(|m| variant(m, None)).collect()),
-            (true, false) => Ok(self.default_variants_over(&seeds)),
-            (false, false) => Ok(cross(&methods, &seeds)),
-        }
+        Ok(methods.into_iter().map(variant).collect())
     }
 
     fn default_variants(&self) -> Vec<Variant> {
-        self.default_variants_over(&[])
-    }
-
-    fn group(&self) -> Option<String> {
-        let seeds = self.seeds.as_ref()?;
-        let task = match self.task.kind {
-            Some(TaskKind::FashionMnist) => "fashion-mnist",
-            _ => "product",
-        };
-        let seeds: Vec<String> = seeds.iter().map(u64::to_string).collect();
-        Some(format!("{task}-seeds{}", seeds.join("-")))
+        ALL_METHODS.into_iter().map(variant).collect()
     }
 }
 
-/// Every method, or every method from every seed.
+/// Every method, when none is named. Several seeds are a sweep (`plans/fa-*-seeds.json`).
 const ALL_METHODS: [Method; 3] = [Method::Bp, Method::Fa, Method::Dfa];
 
-impl FeedbackAlignmentFlags {
-    fn default_variants_over(&self, seeds: &[u64]) -> Vec<Variant> {
-        if seeds.is_empty() {
-            ALL_METHODS.into_iter().map(|m| variant(m, None)).collect()
-        } else {
-            cross(&ALL_METHODS, seeds)
-        }
-    }
-}
-
-/// One run per method and seed, method by method.
-fn cross(methods: &[Method], seeds: &[u64]) -> Vec<Variant> {
-    methods
-        .iter()
-        .flat_map(|&m| seeds.iter().map(move |&s| variant(m, Some(s))))
-        .collect()
-}
-
-fn variant(method: Method, seed: Option<u64>) -> Variant {
-    match seed {
-        None => Variant {
-            name: method.name().to_string(),
-            flags: json!({ "method": method }),
-        },
-        Some(seed) => Variant {
-            name: format!("{}-seed{seed}", method.name()),
-            flags: json!({ "method": method, "seed": seed }),
-        },
+fn variant(method: Method) -> Variant {
+    Variant {
+        name: method.name().to_string(),
+        flags: json!({ "method": method }),
     }
 }
 

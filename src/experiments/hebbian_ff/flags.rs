@@ -4,11 +4,9 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Args;
 use plastic_models::RuleKind;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use super::sweep::SEED_TABLE;
 use super::HebbianFfExperiment;
-use crate::experiment::launch::Variant;
 use crate::experiments::shared::local_rules::FfTask;
 use crate::flags::{
     overlay_of, parse_layer_sizes, CommandLine, LayerSizes, NoEvalFlags, TrainFlags,
@@ -66,12 +64,6 @@ pub struct HebbianFfFlags {
     /// Write a checkpoint every K updates (and at the end) [default: 100]
     #[arg(long, value_name = "K")]
     pub checkpoint_every: Option<usize>,
-    /// Run the seed's table (and, xor × hidden [10], [100], [10,10]) for every rule, or for
-    /// --rule, and print it beside the seed's figures; each cell is a run of its own under
-    /// <out>/hebbian-ff/sweep-seed<seed>/
-    #[arg(long, conflicts_with_all = ["task", "hidden", "updates", "score_every", "covariance"])]
-    #[serde(skip)]
-    pub sweep: bool,
 }
 
 /// A matrix given on the command line, by rows.
@@ -98,38 +90,5 @@ fn parse_matrix(text: &str) -> Result<Matrix, String> {
 impl TrainFlags for HebbianFfFlags {
     fn overlay(&self) -> anyhow::Result<Value> {
         overlay_of(self)
-    }
-
-    /// `--sweep`: one run per rule and cell of the seed's table.
-    fn variants(&self) -> anyhow::Result<Vec<Variant>> {
-        if !self.sweep {
-            return Ok(Vec::new());
-        }
-        let rules = match self.rule {
-            Some(rule) => vec![rule],
-            None => RuleKind::ALL.to_vec(),
-        };
-        let mut variants = Vec::new();
-        for rule in rules {
-            for cell in &SEED_TABLE {
-                let hidden: Vec<String> = cell.hidden.iter().map(usize::to_string).collect();
-                variants.push(Variant {
-                    name: format!("{}-{}-h{}", rule.name(), cell.task, hidden.join("x")),
-                    flags: json!({
-                        "task": cell.task,
-                        "hidden": cell.hidden,
-                        "updates": cell.updates,
-                        "score_every": cell.updates,
-                        "rule": rule,
-                    }),
-                });
-            }
-        }
-        Ok(variants)
-    }
-
-    fn group(&self) -> Option<String> {
-        self.sweep
-            .then(|| format!("sweep-seed{}", self.seed.unwrap_or(0)))
     }
 }

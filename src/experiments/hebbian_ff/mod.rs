@@ -1,5 +1,5 @@
 //! `hebbian-ff`: feed-forward nets trained by local rules only, many seeded replications
-//! side by side, scored by how many learn the task; the seed's table by `--sweep`.
+//! side by side, scored by how many learn the task; the seed's table by the plan `plans/hebbian-ff-table.json`.
 
 mod config;
 mod flags;

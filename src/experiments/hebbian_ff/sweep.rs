@@ -1,4 +1,4 @@
-//! The seed's table (`train hebbian-ff --sweep`): supervised Hebbian success rates the seed
+//! The seed's table (`sweep plans/hebbian-ff-table.json`): supervised Hebbian success rates the seed
 //! recorded, and the sweep's own table beside them.
 
 use std::fmt::Write as _;
