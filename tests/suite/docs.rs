@@ -19,13 +19,14 @@ const ROOTS: &[&str] = &[
     "checkpoints/zoo/",
     "tools/",
     "assets/",
+    "plans/",
     ".ci/",
     "Cargo.toml",
 ];
 
 /// The subcommands a command shown in the docs may start with.
 const SUBCOMMANDS: &[&str] = &[
-    "train", "eval", "export", "import", "bench", "compare", "list", "backends",
+    "train", "eval", "export", "import", "bench", "compare", "list", "backends", "sweep", "collect",
 ];
 
 fn root() -> &'static Path {
@@ -147,7 +148,7 @@ fn command_words(code: &str) -> Option<Vec<String>> {
     };
     let words: Vec<String> = words[start..]
         .iter()
-        .take_while(|w| !w.starts_with('#') && !w.starts_with('&') && !w.starts_with('>'))
+        .take_while(|w| !w.starts_with(['#', '&', '>', '|']))
         .map(|w| w.trim_matches(['[', ']', '(', ')', ',']).to_string())
         .collect();
     words

@@ -385,3 +385,35 @@ fn emitted_jobs_run_every_cell_by_its_index() {
     let out = zoo(&["sweep", plan_text, "--emit", "slurm", "--limit", "0"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn every_shipped_plan_is_a_valid_sweep() {
+    let plans = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plans");
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(plans).unwrap() {
+        let path = entry.unwrap().path();
+        let out = Command::new(BIN)
+            .args(["--json", "sweep"])
+            .arg(&path)
+            .arg("--list")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {}", path.display(), stderr(&out));
+        let plan: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(
+            plan["about"].is_string(),
+            "{} says what it measures",
+            path.display()
+        );
+        assert!(!last_json(&out)["cells"].as_array().unwrap().is_empty());
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} plans");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "--list writes nothing"
+    );
+}
