@@ -78,7 +78,7 @@ fn bad_arguments_fail_with_one_clear_line() {
             "--loads must lie in (0, ∞)",
         ),
         (
-            &["hopfield", "--capacity", "--neurons", "1"],
+            &["hopfield", "--preset", "capacity", "--neurons", "1"],
             "at least 2 neurons",
         ),
         (&["hopfield", "--cue-flip", "0.5"], "[0, 0.5)"),

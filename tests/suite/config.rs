@@ -82,12 +82,13 @@ fn hopfield_and_sorn_take_the_preset_then_the_file_then_the_flags() {
     assert_eq!(config["min_probes"], 7);
     assert_eq!(config["dense"], json!(["cubic"]));
     assert_eq!(config["cue_flip"], 0.2, "the recall preset's");
-    // --capacity brings the sweep's loads and cue noise; the flags still win.
+    // The capacity preset brings the sweep's cue noise; the file and the flags still win.
     let config = configured(
         "hopfield",
         file,
         &[
-            "--capacity",
+            "--preset",
+            "capacity",
             "--neurons",
             "20",
             "--dense",
@@ -96,16 +97,17 @@ fn hopfield_and_sorn_take_the_preset_then_the_file_then_the_flags() {
             "0.5",
         ],
     );
-    assert_eq!(config["loads"].as_array().unwrap().len(), 12);
-    assert_eq!(config["cue_flip"], 0.1);
+    assert_eq!(config["loads"], json!([0.5]), "the file's");
+    assert_eq!(config["cue_flip"], 0.1, "the capacity preset's");
     assert_eq!(config["min_probes"], 7, "the file's");
     assert_eq!(config["neurons"], json!([20]));
     let config = configured(
         "hopfield",
         json!({}),
-        &["--capacity", "--no-dense", "--neurons", "20"],
+        &["--preset", "capacity", "--no-dense", "--neurons", "20"],
     );
     assert_eq!(config["dense"], json!([]));
+    assert_eq!(config["loads"].as_array().unwrap().len(), 12);
 
     let file = json!({"plastic_steps": 300, "readout_train": 100, "readout_test": 50});
     let config = configured(

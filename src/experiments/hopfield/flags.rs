@@ -5,8 +5,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{HopfieldExperiment, Memory, Update};
-use crate::config::merge_json;
-use crate::experiment::Experiment;
 use crate::flags::{overlay_of, CommandLine, TrainFlags};
 
 impl CommandLine for HopfieldExperiment {
@@ -14,29 +12,13 @@ impl CommandLine for HopfieldExperiment {
     type EvalFlags = HopfieldEvalFlags;
 }
 
-/// What `--capacity` takes from the `capacity` preset.
-const SWEEP: [&str; 6] = [
-    "neurons",
-    "loads",
-    "dense",
-    "dense_neurons",
-    "dense_loads",
-    "cue_flip",
-];
-
 #[derive(Debug, Args, Serialize)]
 pub struct HopfieldFlags {
-    /// Sweep the load: recall vs P/N at N = 100, 500, 1000 beside the one-step theory, and
-    /// the dense memories (sets the sizes, loads, dense memories and cue noise of the
-    /// `capacity` preset; flags still win)
-    #[arg(long)]
-    #[serde(skip)]
-    pub capacity: bool,
-    /// Sizes N of the classic network, comma-separated [default: 500; --capacity:
+    /// Sizes N of the classic network, comma-separated [default: 500; capacity preset:
     /// 100,500,1000]
     #[arg(long, value_delimiter = ',', value_name = "N")]
     pub neurons: Option<Vec<usize>>,
-    /// Loads P/N, comma-separated [default: 0.02; --capacity: 12 loads 0.04 … 0.30] [range: (0, ∞)]
+    /// Loads P/N, comma-separated [default: 0.02; capacity preset: 12 loads 0.04 … 0.30] [range: (0, ∞)]
     #[arg(
         long,
         value_delimiter = ',',
@@ -49,17 +31,17 @@ pub struct HopfieldFlags {
     #[arg(long, value_enum)]
     pub update: Option<Update>,
     /// Dense memories probed beside the classic one, comma-separated (cubic, quartic,
-    /// exponential) [default: none; --capacity: cubic,exponential]
+    /// exponential) [default: none; capacity preset: cubic,exponential]
     #[arg(long, value_enum, value_delimiter = ',')]
     pub dense: Option<Vec<Memory>>,
-    /// Probe the classic network only (with --capacity: without its dense memories)
+    /// Probe the classic network only (with capacity preset: without its dense memories)
     #[arg(long, conflicts_with = "dense")]
     #[serde(skip)]
     pub no_dense: bool,
     /// Units of the dense memories [default: 100]
     #[arg(long, value_name = "N")]
     pub dense_neurons: Option<usize>,
-    /// Loads P/N of the dense memories, comma-separated [--capacity: 0.1 … 8] [range: (0, ∞)]
+    /// Loads P/N of the dense memories, comma-separated [capacity preset: 0.1 … 8] [range: (0, ∞)]
     #[arg(
         long,
         value_delimiter = ',',
@@ -68,7 +50,7 @@ pub struct HopfieldFlags {
         value_parser = crate::flags::finite_f64,
     )]
     pub dense_loads: Option<Vec<f64>>,
-    /// Probability that each unit of a cue is flipped [default: 0.2; --capacity: 0.1] [range: [0, 0.5)]
+    /// Probability that each unit of a cue is flipped [default: 0.2; capacity preset: 0.1] [range: [0, 0.5)]
     #[arg(long, value_name = "P", value_parser = crate::flags::finite_f64)]
     pub cue_flip: Option<f64>,
     /// A probe is recalled when its final overlap with its pattern is at least this
@@ -96,17 +78,7 @@ impl TrainFlags for HopfieldFlags {
         if self.no_dense {
             flags["dense"] = Value::Array(Vec::new());
         }
-        if !self.capacity {
-            return Ok(flags);
-        }
-        let preset = serde_json::to_value(HopfieldExperiment::preset("capacity")?)?;
-        let mut sweep = serde_json::Map::new();
-        for key in SWEEP {
-            sweep.insert(key.to_string(), preset[key].clone());
-        }
-        let mut overlay = Value::Object(sweep);
-        merge_json(&mut overlay, flags);
-        Ok(overlay)
+        Ok(flags)
     }
 }
 

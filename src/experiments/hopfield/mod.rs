@@ -7,6 +7,7 @@
 mod capacity;
 mod cells;
 mod flags;
+mod seeds;
 
 use anyhow::{ensure, Context};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -22,7 +23,7 @@ use cells::{probe_classic, probe_dense, probe_network, stored_patterns, stream, 
 
 use crate::checkpoint::{Checkpoint, RunState};
 use crate::config::{check_ranges, Range};
-use crate::experiment::{saved_network, Experiment, Report};
+use crate::experiment::{saved_network, Experiment, Finished, Report};
 use crate::memory::floats;
 use crate::metrics::{EpisodeMetrics, MetricsLines};
 use crate::trainer::{LocalSteps, LocalUpdate, Schedule, Trainer};
@@ -397,6 +398,12 @@ impl Experiment for HopfieldExperiment {
         Ok(capacity::report(run, results)
             .seconds(started.elapsed().as_secs_f64())
             .run(&dir))
+    }
+
+    /// Several runs (a sweep's seeds): their critical loads with intervals, and the curves
+    /// averaged over them.
+    fn summarise(runs: &[Finished<Self>], dir: &std::path::Path) -> anyhow::Result<Option<String>> {
+        seeds::summarise(runs, dir)
     }
 
     /// Probes the saved network with fresh cues of the patterns it stores, and restates the
