@@ -222,7 +222,14 @@ fn the_bayesian_sweep_runs_the_official_protocol_unless_told_otherwise() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().to_str().unwrap();
     let config = |extra: &[&str], name: &str| -> serde_json::Value {
-        let mut args = vec!["train", "bayesian-synapse", "--sweep", "--neurons", "8"];
+        let mut args = vec![
+            "train",
+            "bayesian-synapse",
+            "--preset",
+            "sweep",
+            "--neurons",
+            "8",
+        ];
         args.extend(["--trials", "1", "--out", out, "--run-name", name]);
         args.extend(extra);
         zoo_ok(&args);

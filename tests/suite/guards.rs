@@ -55,7 +55,8 @@ fn every_model_refuses_a_run_beyond_the_memory_it_has() {
         &["sorn", "--replicates", "100000000"],
         &[
             "bayesian-synapse",
-            "--sweep",
+            "--preset",
+            "sweep",
             "--networks",
             "1000",
             "--targets",

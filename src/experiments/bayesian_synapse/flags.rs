@@ -1,5 +1,5 @@
-//! `train bayesian-synapse` flags; each serialises to its field of the run, except `--rule`,
-//! `--eta` and `--sweep`, which together set the run's list of rates.
+//! `train bayesian-synapse` flags; each serialises to its field of the run, except `--rule`
+//! and `--eta`, which together set the run's list of rates.
 
 use clap::Args;
 use plastic_models::rate_network::{DeltaRate, DeltaRule};
@@ -16,7 +16,7 @@ impl CommandLine for BayesianSynapseExperiment {
     type EvalFlags = NoEvalFlags;
 }
 
-/// The classical rates the official runs swept: 1e-6 … 1e-3 in half decades.
+/// The classical rates the official runs swept (the `sweep` preset): 1e-6 … 1e-3 in half decades.
 pub const CLASSICAL_SWEEP: [f64; 7] = [1e-6, 3.16e-6, 1e-5, 3.16e-5, 1e-4, 3.16e-4, 1e-3];
 /// The Bayesian η₀ the official runs swept: 1e-5 … 1e-2 in half decades, and 2e-2.
 pub const BAYESIAN_SWEEP: [f64; 8] = [1e-5, 3.16e-5, 1e-4, 3.16e-4, 1e-3, 3.16e-3, 1e-2, 2e-2];
@@ -38,12 +38,6 @@ pub struct BayesianSynapseFlags {
     #[arg(long, value_name = "X", allow_negative_numbers = true, value_parser = crate::flags::finite_f64)]
     #[serde(skip)]
     pub eta: Option<f64>,
-    /// Train every rate of the official sweep side by side: classical η 1e-6 … 1e-3 and
-    /// Bayesian η₀ 1e-5 … 2e-2, in half decades (with --g LIST: at every gain), on 20
-    /// networks × 20 targets unless --networks/--targets say otherwise
-    #[arg(long, conflicts_with_all = ["rule", "eta"])]
-    #[serde(skip)]
-    pub sweep: bool,
     /// Periodic Gaussian-process targets, each learned by every network [default: 5]
     #[arg(long)]
     pub targets: Option<usize>,
@@ -74,29 +68,13 @@ pub struct BayesianSynapseFlags {
 impl TrainFlags for BayesianSynapseFlags {
     fn overlay(&self) -> anyhow::Result<Value> {
         let mut overlay = overlay_of(self)?;
-        // The official protocol: 20 networks × 20 targets per setting, unless asked otherwise.
-        let (networks, targets) = if self.sweep {
-            (self.networks.or(Some(20)), self.targets.or(Some(20)))
-        } else {
-            (self.networks, self.targets)
-        };
-        if let Some(networks) = networks {
+        if let Some(networks) = self.networks {
             overlay["network"]["networks"] = json!(networks);
         }
-        if let Some(targets) = targets {
+        if let Some(targets) = self.targets {
             overlay["targets"] = json!(targets);
         }
-        let rates: Option<Vec<DeltaRate>> = if self.sweep {
-            let classical = CLASSICAL_SWEEP.map(|eta| DeltaRate {
-                rule: DeltaRule::Classical,
-                eta,
-            });
-            let bayesian = BAYESIAN_SWEEP.map(|eta| DeltaRate {
-                rule: DeltaRule::Bayesian,
-                eta,
-            });
-            Some(bayesian.into_iter().chain(classical).collect())
-        } else if self.rule.is_some() || self.eta.is_some() {
+        let rates: Option<Vec<DeltaRate>> = if self.rule.is_some() || self.eta.is_some() {
             let rule = self.rule.unwrap_or(DeltaRule::Bayesian);
             let eta = self.eta.unwrap_or(match rule {
                 DeltaRule::Bayesian => 1e-2,

@@ -129,16 +129,38 @@ impl Experiment for BayesianSynapseExperiment {
     type Network<B: Backend> = SynapseNetworks<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
-        vec![(
-            "gp",
-            "500 neurons, g = 1.5, Bayesian η₀ = 1e-2, 4 networks × 5 periodic GP targets, 1000 trials".into(),
-        )]
+        vec![
+            (
+                "gp",
+                "500 neurons, g = 1.5, Bayesian η₀ = 1e-2, 4 networks × 5 periodic GP targets, 1000 trials".into(),
+            ),
+            (
+                "sweep",
+                "gp with every rate of the official sweep side by side (Bayesian η₀ 1e-5 … 2e-2, classical η 1e-6 … 1e-3, in half decades) on 20 networks × 20 targets".into(),
+            ),
+        ]
     }
 
     /// The seed's network with its bugs fixed (N = 500, p = 0.1, g = 1.5, τ = 10, dt = 1, a
     /// 160-step period), σ_δ² = 1 as the official runs, and the best official η₀.
     fn preset(name: &str) -> anyhow::Result<BayesianSynapseRun> {
-        ensure!(name == "gp", "unknown preset '{name}' (known: gp)");
+        if name == "sweep" {
+            // The official protocol: every rate, 20 networks × 20 targets per setting.
+            let mut run = Self::preset("gp")?;
+            let bayesian = flags::BAYESIAN_SWEEP.map(|eta| DeltaRate {
+                rule: DeltaRule::Bayesian,
+                eta,
+            });
+            let classical = flags::CLASSICAL_SWEEP.map(|eta| DeltaRate {
+                rule: DeltaRule::Classical,
+                eta,
+            });
+            run.rates = bayesian.into_iter().chain(classical).collect();
+            run.network.networks = 20;
+            run.targets = 20;
+            return Ok(run);
+        }
+        ensure!(name == "gp", "unknown preset '{name}' (known: gp, sweep)");
         Ok(BayesianSynapseRun {
             network: RateNetworks {
                 neurons: 500,

@@ -2,7 +2,7 @@
 
 use clap::Args;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::ForceExperiment;
 use crate::experiments::shared::rate_networks::RateNetworkFlags;
@@ -13,7 +13,7 @@ impl CommandLine for ForceExperiment {
     type EvalFlags = NoEvalFlags;
 }
 
-/// The gains `--sweep` trains side by side; the paper finds training converges for
+/// The gains the `gains` preset trains side by side; the paper finds training converges for
 /// 0.75 < g < 1.56.
 pub const GAIN_SWEEP: [f64; 9] = [0.5, 0.75, 1.0, 1.25, 1.4, 1.5, 1.6, 1.75, 2.0];
 
@@ -21,10 +21,6 @@ pub const GAIN_SWEEP: [f64; 9] = [0.5, 0.75, 1.0, 1.25, 1.4, 1.5, 1.6, 1.75, 2.0
 pub struct ForceFlags {
     #[command(flatten)]
     pub network: RateNetworkFlags,
-    /// Train one network at each gain of 0.5 … 2 side by side (same connections, scaled)
-    #[arg(long, conflicts_with = "gains")]
-    #[serde(skip)]
-    pub sweep: bool,
     /// P starts at I/α [default: 1] [range: (0, ∞)]
     #[arg(long, value_parser = crate::flags::finite_f64)]
     pub alpha: Option<f64>,
@@ -48,10 +44,6 @@ pub struct ForceFlags {
 
 impl TrainFlags for ForceFlags {
     fn overlay(&self) -> anyhow::Result<Value> {
-        let mut overlay = overlay_of(self)?;
-        if self.sweep {
-            overlay["network"]["gains"] = json!(GAIN_SWEEP);
-        }
-        Ok(overlay)
+        overlay_of(self)
     }
 }

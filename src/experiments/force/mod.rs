@@ -4,6 +4,7 @@
 //! free-running test with the readout fixed. Several gains run side by side as one batch.
 
 mod flags;
+mod seeds;
 
 use std::time::Instant;
 
@@ -270,17 +271,28 @@ impl Experiment for ForceExperiment {
     type Network<B: Backend> = ForceNetworks<B>;
 
     fn presets() -> Vec<(&'static str, String)> {
-        vec![(
-            "four-sines",
-            "Sussillo & Abbott's script: N = 1000, p = 0.1, g = 1.5, dt = 0.1, 1440 + 1440 time units".into(),
-        )]
+        vec![
+            (
+                "four-sines",
+                "Sussillo & Abbott's script: N = 1000, p = 0.1, g = 1.5, dt = 0.1, 1440 + 1440 time units".into(),
+            ),
+            (
+                "gains",
+                "four-sines with one network at each gain of 0.5 … 2 side by side (the same connections, scaled)".into(),
+            ),
+        ]
     }
 
     fn preset(name: &str) -> anyhow::Result<ForceRun> {
         ensure!(
-            name == "four-sines",
-            "unknown preset '{name}' (known: four-sines)"
+            name == "four-sines" || name == "gains",
+            "unknown preset '{name}' (known: four-sines, gains)"
         );
+        let gains = if name == "gains" {
+            flags::GAIN_SWEEP.to_vec()
+        } else {
+            vec![1.5]
+        };
         Ok(ForceRun {
             network: RateNetworks {
                 neurons: 1000,
@@ -288,7 +300,7 @@ impl Experiment for ForceExperiment {
                 dt: 0.1,
                 tau: 1.0,
                 feedback: true,
-                gains: vec![1.5],
+                gains,
                 networks: 1,
             },
             alpha: 1.0,
@@ -395,6 +407,14 @@ impl Experiment for ForceExperiment {
             .metric("train_mae", last[0])
             .seconds(started.elapsed().as_secs_f64())
             .run(&dir))
+    }
+
+    /// Several runs (a sweep's seeds): each gain's test error over them.
+    fn summarise(
+        runs: &[crate::experiment::Finished<Self>],
+        dir: &std::path::Path,
+    ) -> anyhow::Result<Option<String>> {
+        seeds::summarise(runs, dir)
     }
 
     fn eval<B: AutodiffBackend>(
