@@ -417,3 +417,51 @@ fn every_shipped_plan_is_a_valid_sweep() {
         "--list writes nothing"
     );
 }
+
+#[test]
+fn the_models_summaries_are_made_from_the_collected_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, plan, file, lines) in [
+        (
+            "bayesian",
+            r#"{"model": "bayesian-synapse", "preset": "sweep",
+                "flags": {"neurons": 40, "networks": 2, "targets": 2, "trials": 4, "test-every": 2},
+                "grid": {"g": [1, 1.5], "seed": [0, 1]}, "out": "OUT"}"#,
+            "rates-by-gain.md",
+            vec![
+                "| 1 | bayesian |",
+                "| 1.5 | classical |",
+                "g = 1.5: best classical / best Bayesian",
+            ],
+        ),
+        (
+            "hopfield",
+            r#"{"model": "hopfield", "flags": {"neurons": [40], "loads": [0.05, 0.3], "min-probes": 20},
+                "grid": {"seed": [0, 1, 2]}, "out": "OUT"}"#,
+            "capacity-seeds.md",
+            vec![
+                "Critical loads over 3 runs (seeds 0, 1, 2)",
+                "| classic | 40 |",
+            ],
+        ),
+        (
+            "force",
+            r#"{"model": "force", "flags": {"neurons": 20, "train-time": 120, "test-time": 120, "g": [0.5, 1.5]},
+                "grid": {"seed": [0, 1]}, "out": "OUT"}"#,
+            "gains-seeds.md",
+            vec!["over 2 runs (seeds 0, 1)", "| 0.5 | 2 |", "| 1.5 | 2 |"],
+        ),
+    ] {
+        let path = write_plan_text(dir.path(), &format!("{name}.json"), plan, name);
+        let out = sweep_command(&path, &[]).output().unwrap();
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let summary = std::fs::read_to_string(dir.path().join(name).join(file)).unwrap();
+        for line in lines {
+            assert!(summary.contains(line), "{name}: no '{line}' in\n{summary}");
+        }
+        // The summary is part of what collect writes and prints.
+        let collected =
+            std::fs::read_to_string(dir.path().join(name).join("collected.md")).unwrap();
+        assert!(collected.contains(summary.trim_end()), "{name}");
+    }
+}

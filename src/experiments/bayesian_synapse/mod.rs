@@ -4,6 +4,7 @@
 //! uncertainty does. Every (gain, rule, rate) × network × target runs side by side as one
 //! batch; one trial is one period of the target.
 
+mod cells;
 mod flags;
 mod summary;
 mod trials;
@@ -288,6 +289,14 @@ impl Experiment for BayesianSynapseExperiment {
             .report(run)
             .seconds(started.elapsed().as_secs_f64())
             .run(&dir))
+    }
+
+    /// Several runs (a sweep's gains or seeds): each rule's best rate per gain.
+    fn summarise(
+        runs: &[crate::experiment::Finished<Self>],
+        dir: &std::path::Path,
+    ) -> anyhow::Result<Option<String>> {
+        cells::summarise(runs, dir)
     }
 
     fn eval<B: AutodiffBackend>(
