@@ -7,6 +7,7 @@
 pub mod collect;
 pub mod emit;
 pub mod engine;
+mod figure;
 pub mod plan;
 
 use std::path::{Path, PathBuf};
